@@ -1,0 +1,49 @@
+"""Turn validation errors into messages an operator can act on: file, field, problem, fix."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import ValidationError
+
+
+class ConfigError(Exception):
+    """The configuration cannot be used; the message says where and how to fix it."""
+
+
+_FIXES: dict[str, str] = {
+    "extra_forbidden": "remove it or correct the spelling (see config.example.toml for the keys)",
+    "missing": "add it (see config.example.toml)",
+    "literal_error": "use one of the allowed values",
+    "string_pattern_mismatch": (
+        "use lowercase letters, digits, '.', '_' or '-', at most 40 characters"
+    ),
+    "bool_type": "write true or false",
+    "bool_parsing": "write true or false",
+    "int_type": "write a whole number",
+    "int_parsing": "write a whole number",
+    "float_type": "write a number",
+    "float_parsing": "write a number",
+    "greater_than_equal": "raise the value",
+    "greater_than": "raise the value",
+    "less_than_equal": "lower the value",
+    "less_than": "lower the value",
+    "too_short": "add at least one entry",
+    "string_too_short": "write a non-empty value",
+    "string_too_long": "shorten the value",
+}
+
+
+def describe_validation_error(path: Path, exc: ValidationError) -> str:
+    lines = [f"{path}: invalid configuration ({exc.error_count()} problem(s)):"]
+    for error in exc.errors(include_url=False):
+        field = ".".join(str(part) for part in error["loc"]) or "(top level)"
+        message = str(error["msg"])
+        if error["type"] == "value_error":
+            # Our own validators already name the field and the fix.
+            message = message.removeprefix("Value error, ")
+            lines.append(f"  {message}")
+            continue
+        fix = _FIXES.get(error["type"], "see config.example.toml for a valid example")
+        lines.append(f"  {field}: {message}; {fix}")
+    return "\n".join(lines)

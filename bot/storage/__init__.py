@@ -1,0 +1,1 @@
+"""Persistence: async SQLAlchemy engine, ORM models, repositories returning DTOs, unit of work."""
