@@ -1,0 +1,116 @@
+"""Command line: `python -m bot [run|sandbox|migrate|check-config]`."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import sys
+from pathlib import Path
+
+from bot.config import Settings, load_settings, read_environment
+from bot.config_errors import ConfigError
+
+DEFAULT_CONFIG = Path("config.toml")
+EXAMPLE_CONFIG = Path("config.example.toml")
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    logging.basicConfig(
+        level=os.environ.get("BOT_LOG_LEVEL", "INFO").upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    command = args.command or "run"
+    try:
+        if command == "sandbox" or (command == "run" and not _has_token()):
+            if command == "run":
+                print("TELEGRAM_BOT_TOKEN is not set: starting the sandbox instead.")
+            return _sandbox(args)
+        if command == "migrate":
+            return asyncio.run(_migrate(_settings(args)))
+        if command == "check-config":
+            settings = _settings(args)
+            print(f"{_config_path(args)}: OK ({len(settings.models)} models)")
+            return 0
+        return _run(_settings(args))
+    except ConfigError as exc:
+        print(f"Configuration error:\n{exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 0
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m bot", description=__doc__)
+    parser.add_argument(
+        "--config", type=Path, help="config file (default: $BOT_CONFIG or config.toml)"
+    )
+    sub = parser.add_subparsers(dest="command")
+    sub.add_parser("run", help="run the bot (polling or webhook, as configured)")
+    sandbox = sub.add_parser("sandbox", help="run the bot against a local fake Telegram and LLM")
+    sandbox.add_argument("--host", default="127.0.0.1")
+    sandbox.add_argument("--port", type=int, default=8765, help="chat page and fake Bot API port")
+    sandbox.add_argument("--data-dir", type=Path, default=Path("sandbox-data"))
+    sub.add_parser("migrate", help="apply database migrations and exit")
+    sub.add_parser("check-config", help="validate the configuration and exit")
+    return parser
+
+
+def _config_path(args: argparse.Namespace, *, sandbox: bool = False) -> Path:
+    if args.config is not None:
+        return Path(args.config)
+    if "BOT_CONFIG" in os.environ:
+        return Path(os.environ["BOT_CONFIG"])
+    if sandbox and not DEFAULT_CONFIG.exists():
+        return EXAMPLE_CONFIG
+    return DEFAULT_CONFIG
+
+
+def _has_token() -> bool:
+    return bool(read_environment(Path(".env")).get("TELEGRAM_BOT_TOKEN"))
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    return load_settings(_config_path(args))
+
+
+def _run(settings: Settings) -> int:
+    from bot.bootstrap import build_application, run
+
+    async def main() -> None:
+        app = await build_application(settings, read_environment(Path(".env")))
+        await run(app)
+
+    asyncio.run(main())
+    return 0
+
+
+def _sandbox(args: argparse.Namespace) -> int:
+    from bot.sandbox.runner import run_sandbox
+
+    host = getattr(args, "host", "127.0.0.1")
+    port = getattr(args, "port", 8765)
+    data_dir = getattr(args, "data_dir", Path("sandbox-data"))
+    asyncio.run(
+        run_sandbox(_config_path(args, sandbox=True), host=host, port=port, data_dir=data_dir)
+    )
+    return 0
+
+
+async def _migrate(settings: Settings) -> int:
+    from bot.storage.engine import create_engine
+    from bot.storage.migrate import upgrade
+
+    engine = create_engine(settings.storage.url)
+    try:
+        revision = await upgrade(engine)
+    finally:
+        await engine.dispose()
+    print(f"database at revision {revision}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,186 @@
+"""Composition root: the one module that knows the concrete class of everything and wires it."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+import signal
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from aiogram import Bot, Dispatcher
+from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.telegram import TelegramAPIServer
+from aiogram.types import BotCommand
+from aiogram.webhook.aiohttp_server import SimpleRequestHandler, setup_application
+from aiohttp import web
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bot.chat.ordering import ChatLocks, PasteMerger
+from bot.chat.service import ChatService
+from bot.chat.settings import ChatSettingsService
+from bot.config import Settings
+from bot.context import Services
+from bot.handlers import get_routers
+from bot.i18n import I18n
+from bot.llm.registry import ModelRegistry, build_registry
+from bot.middlewares import (
+    ContextMiddleware,
+    DedupeMiddleware,
+    OrderingMiddleware,
+    install_middlewares,
+)
+from bot.storage.engine import create_engine, create_session_factory
+from bot.storage.migrate import upgrade
+from bot.storage.uow import UnitOfWorkFactory
+from bot.telegram.answer_view import AnswerViewFactory
+
+logger = logging.getLogger(__name__)
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+LOCALES_DIR = PROJECT_ROOT / "locales"
+COMMANDS = ("start", "help", "reset", "new", "setmodel", "getmodel")
+PROCESSED_UPDATES_KEPT = timedelta(days=7)
+
+
+@dataclass
+class Application:
+    settings: Settings
+    bot: Bot
+    dispatcher: Dispatcher
+    engine: AsyncEngine
+    models: ModelRegistry
+    merger: PasteMerger
+    i18n: I18n
+
+    async def aclose(self) -> None:
+        await self.merger.close()
+        await self.models.close()
+        await self.bot.session.close()
+        await self.engine.dispose()
+
+
+async def build_application(settings: Settings, env: Mapping[str, str]) -> Application:
+    bot = _build_bot(settings)
+    engine = create_engine(settings.storage.url)
+    await upgrade(engine)
+    uow = UnitOfWorkFactory(create_session_factory(engine))
+    await _prune_processed_updates(uow)
+    models = build_registry(settings, env)
+    i18n = I18n(LOCALES_DIR, settings.i18n.default_locale)
+    locks = ChatLocks()
+    merger = PasteMerger(
+        locks,
+        window=settings.chat.merge_window_seconds,
+        threshold=settings.chat.split_paste_threshold,
+    )
+    dispatcher = Dispatcher()
+    install_middlewares(
+        dispatcher,
+        OrderingMiddleware(locks, merger),
+        DedupeMiddleware(uow),
+        ContextMiddleware(uow, i18n),
+    )
+    dispatcher.include_routers(*get_routers())
+    services: Services = {
+        "chat_service": ChatService(
+            uow,
+            models,
+            default_model=settings.chat.default_model,
+            default_system_prompt=settings.chat.system_prompt,
+            max_history_messages=settings.chat.max_history_messages,
+        ),
+        "chat_settings": ChatSettingsService(uow, models, settings.chat.default_model),
+        "merger": merger,
+        "answer_views": AnswerViewFactory(bot),
+        "i18n": i18n,
+    }
+    dispatcher.workflow_data.update(services)
+    return Application(settings, bot, dispatcher, engine, models, merger, i18n)
+
+
+def _build_bot(settings: Settings) -> Bot:
+    if settings.telegram_bot_token is None:
+        raise ValueError("TELEGRAM_BOT_TOKEN is not set")
+    token = settings.telegram_bot_token.get_secret_value()
+    api_base = settings.telegram.api_base
+    session = (
+        AiohttpSession(api=TelegramAPIServer.from_base(api_base)) if api_base else AiohttpSession()
+    )
+    return Bot(token, session=session)
+
+
+async def _prune_processed_updates(uow: UnitOfWorkFactory) -> None:
+    async with uow() as unit:
+        removed = await unit.updates.prune(datetime.now(UTC) - PROCESSED_UPDATES_KEPT)
+        await unit.commit()
+    if removed:
+        logger.info("pruned %d old processed-update records", removed)
+
+
+async def register_commands(bot: Bot, i18n: I18n) -> None:
+    """The command menu in every locale; the default locale also serves other languages."""
+    for locale in i18n.locales:
+        t = i18n.translator(locale)
+        commands = [BotCommand(command=c, description=t(f"command-{c}")) for c in COMMANDS]
+        await bot.set_my_commands(commands, language_code=locale)
+        if locale == i18n.default_locale:
+            await bot.set_my_commands(commands)
+
+
+async def run(app: Application) -> None:
+    await register_commands(app.bot, app.i18n)
+    me = await app.bot.me()
+    logger.info("bot @%s starting in %s mode", me.username, app.settings.telegram.mode)
+    try:
+        if app.settings.telegram.mode == "webhook":
+            await _run_webhook(app)
+        else:
+            await app.dispatcher.start_polling(
+                app.bot,
+                allowed_updates=app.dispatcher.resolve_used_update_types(),
+                close_bot_session=False,
+            )
+    finally:
+        await app.aclose()
+
+
+async def _run_webhook(app: Application) -> None:
+    cfg = app.settings.telegram
+    secret = (
+        app.settings.webhook_secret.get_secret_value()
+        if app.settings.webhook_secret
+        else secrets.token_urlsafe(32)
+    )
+    web_app = web.Application()
+    # handle_in_background=False: Telegram sends a chat's next update only after this one is
+    # answered, which keeps each chat in order even across several replicas.
+    SimpleRequestHandler(
+        app.dispatcher, app.bot, handle_in_background=False, secret_token=secret
+    ).register(web_app, path=cfg.webhook_path)
+    setup_application(web_app, app.dispatcher, bot=app.bot)
+    runner = web.AppRunner(web_app)
+    await runner.setup()
+    await web.TCPSite(runner, cfg.webhook_host, cfg.webhook_port).start()
+    await app.bot.set_webhook(
+        cfg.webhook_url or "",  # Settings require it in webhook mode
+        secret_token=secret,
+        max_connections=cfg.webhook_max_connections,
+        allowed_updates=app.dispatcher.resolve_used_update_types(),
+    )
+    logger.info("webhook server on %s:%s%s", cfg.webhook_host, cfg.webhook_port, cfg.webhook_path)
+    try:
+        await _wait_for_signal()
+    finally:
+        await runner.cleanup()
+
+
+async def _wait_for_signal() -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    await stop.wait()

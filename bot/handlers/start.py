@@ -1,0 +1,27 @@
+"""/start and /help."""
+
+from __future__ import annotations
+
+from aiogram import Router
+from aiogram.filters import Command, CommandStart
+from aiogram.types import Message
+
+from bot.chat.settings import ChatSettingsService
+from bot.i18n import Translator
+from bot.storage.dto import Chat
+
+router = Router(name=__name__)
+
+
+@router.message(CommandStart())
+async def start(
+    message: Message, t: Translator, chat_record: Chat, chat_settings: ChatSettingsService
+) -> None:
+    name = message.from_user.first_name if message.from_user else ""
+    model = chat_settings.current_model(chat_record)
+    await message.answer(t("start-greeting", name=name, model=model.display_name))
+
+
+@router.message(Command("help"))
+async def help_(message: Message, t: Translator) -> None:
+    await message.answer(t("help-text"))

@@ -1,0 +1,1 @@
+"""Keyboard builders and typed callback data."""

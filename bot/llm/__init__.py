@@ -1,0 +1,1 @@
+"""Language models: neutral request/event types, capabilities, providers and the registry."""

@@ -1,0 +1,35 @@
+"""Adapt a request to what a model can take, from its capabilities alone."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from bot.llm.spec import ModelCapabilities
+from bot.llm.types import ChatRequest, TextPart, Turn
+
+SYSTEM_MERGE_TEMPLATE = "{system}\n\n---\n\n{text}"
+
+
+def adapt_request(request: ChatRequest, caps: ModelCapabilities) -> ChatRequest:
+    request = replace(
+        request, max_output_tokens=min(request.max_output_tokens, caps.max_output_tokens)
+    )
+    if caps.system_prompt or not request.system:
+        return request
+    return replace(request, system=None, turns=_merge_system(request.system, request.turns))
+
+
+def _merge_system(system: str, turns: tuple[Turn, ...]) -> tuple[Turn, ...]:
+    """Put the system prompt at the top of the first user turn (for templates without a system role)."""
+    for index, turn in enumerate(turns):
+        if turn.role != "user":
+            continue
+        first_text = next((i for i, p in enumerate(turn.parts) if isinstance(p, TextPart)), None)
+        parts = list(turn.parts)
+        if first_text is None:
+            parts.insert(0, TextPart(system))
+        else:
+            merged = SYSTEM_MERGE_TEMPLATE.format(system=system, text=parts[first_text].text)
+            parts[first_text] = TextPart(merged)
+        return (*turns[:index], Turn("user", tuple(parts)), *turns[index + 1 :])
+    return (Turn.text("user", system), *turns)

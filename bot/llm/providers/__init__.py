@@ -1,0 +1,1 @@
+"""Provider adapters. They know their SDK, never aiogram and never a model's name."""

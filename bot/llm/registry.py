@@ -1,0 +1,82 @@
+"""Configured models by id, each bound to a shared provider client."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+
+from bot.config import ProviderConfig, Settings, provider_api_key
+from bot.llm.base import ChatModel, ProviderClient
+from bot.llm.providers.anthropic import AnthropicClient
+from bot.llm.providers.openai_compat import OpenAICompatibleClient
+from bot.llm.resilient import ResilientModel
+from bot.llm.spec import ModelCapabilities, ModelSpec
+
+
+class UnknownModelError(KeyError):
+    pass
+
+
+class ModelRegistry:
+    def __init__(self, models: Mapping[str, ChatModel], providers: list[ProviderClient]) -> None:
+        self._models = dict(models)
+        self._providers = providers
+
+    def get(self, model_id: str) -> ChatModel:
+        try:
+            return self._models[model_id]
+        except KeyError:
+            raise UnknownModelError(model_id) from None
+
+    def __contains__(self, model_id: object) -> bool:
+        return model_id in self._models
+
+    def __iter__(self) -> Iterator[ChatModel]:
+        return iter(self._models.values())
+
+    def specs(self) -> list[ModelSpec]:
+        return [model.spec for model in self._models.values()]
+
+    async def close(self) -> None:
+        for provider in self._providers:
+            await provider.close()
+
+
+def build_registry(settings: Settings, env: Mapping[str, str]) -> ModelRegistry:
+    providers: dict[str, ProviderClient] = {
+        name: _provider(cfg, settings, env) for name, cfg in settings.providers.items()
+    }
+    models: dict[str, ChatModel] = {}
+    for model_id, cfg in settings.models.items():
+        spec = ModelSpec(
+            id=model_id,
+            display_name=cfg.display_name,
+            provider=cfg.provider,
+            remote_name=cfg.remote_name,
+            capabilities=ModelCapabilities(**cfg.capabilities.model_dump()),
+            input_price_per_million=cfg.prices.input_per_million,
+            output_price_per_million=cfg.prices.output_per_million,
+        )
+        models[model_id] = ResilientModel(
+            spec,
+            providers[cfg.provider],
+            max_retries=settings.llm.max_retries,
+            backoff=settings.llm.retry_backoff_seconds,
+        )
+    return ModelRegistry(models, list(providers.values()))
+
+
+def _provider(cfg: ProviderConfig, settings: Settings, env: Mapping[str, str]) -> ProviderClient:
+    connect = cfg.connect_timeout or settings.llm.connect_timeout
+    read = cfg.read_timeout or settings.llm.read_timeout
+    key = provider_api_key(cfg, env)
+    if cfg.type == "anthropic":
+        return AnthropicClient(
+            base_url=cfg.base_url, api_key=key, connect_timeout=connect, read_timeout=read
+        )
+    return OpenAICompatibleClient(
+        base_url=cfg.base_url,
+        api_key=key,
+        connect_timeout=connect,
+        read_timeout=read,
+        max_tokens_param=cfg.max_tokens_param,
+    )

@@ -1,0 +1,101 @@
+"""Provider-neutral request and stream-event types. No SDK and no aiogram types here."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Literal
+
+
+@dataclass(frozen=True, slots=True)
+class TextPart:
+    text: str
+
+
+Part = TextPart
+"""Content parts of a turn. Images, documents and tool calls join this union later."""
+
+
+@dataclass(frozen=True, slots=True)
+class Turn:
+    role: Literal["user", "assistant"]
+    parts: tuple[Part, ...]
+
+    @classmethod
+    def text(cls, role: Literal["user", "assistant"], text: str) -> Turn:
+        return cls(role, (TextPart(text),))
+
+    @property
+    def plain_text(self) -> str:
+        return "".join(p.text for p in self.parts)
+
+
+@dataclass(frozen=True, slots=True)
+class ChatRequest:
+    turns: tuple[Turn, ...]
+    system: str | None = None
+    max_output_tokens: int = 1024
+    temperature: float | None = None
+    top_p: float | None = None
+
+
+class FinishReason(StrEnum):
+    STOP = "stop"
+    LENGTH = "length"
+    TOOL_CALLS = "tool_calls"
+    OTHER = "other"
+
+
+@dataclass(frozen=True, slots=True)
+class TextDelta:
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class Usage:
+    """Token counts as reported by the provider (never estimated locally)."""
+
+    input_tokens: int
+    output_tokens: int
+
+
+@dataclass(frozen=True, slots=True)
+class Finish:
+    reason: FinishReason
+
+
+StreamEvent = TextDelta | Usage | Finish
+
+
+class LLMErrorKind(StrEnum):
+    TIMEOUT = "timeout"
+    RATE_LIMITED = "rate_limited"
+    UNAVAILABLE = "unavailable"
+    CONNECTION = "connection"
+    AUTH = "auth"
+    REJECTED = "rejected"
+    INTERRUPTED = "interrupted"
+
+
+RETRYABLE = frozenset(
+    {LLMErrorKind.RATE_LIMITED, LLMErrorKind.UNAVAILABLE, LLMErrorKind.CONNECTION}
+)
+
+
+@dataclass(slots=True)
+class LLMError(Exception):
+    """A provider failed. `kind` decides retries and the user-facing message."""
+
+    kind: LLMErrorKind
+    detail: str = ""
+    retry_after: float | None = None
+    status: int | None = None
+    extra: dict[str, str] = field(default_factory=dict)
+
+    def __str__(self) -> str:
+        status = f" (HTTP {self.status})" if self.status else ""
+        return f"{self.kind.value}{status}: {self.detail}"
+
+    @property
+    def retryable(self) -> bool:
+        return self.kind in RETRYABLE

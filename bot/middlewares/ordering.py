@@ -1,0 +1,81 @@
+"""Keep each chat's updates in order, drop repeats seen recently, merge split pastes."""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from aiogram import BaseMiddleware
+from aiogram.types import TelegramObject, Update
+
+from bot.chat.inputs import UserInput
+from bot.chat.ordering import ChatLocks, PasteMerger
+
+Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
+
+
+class RecentUpdates:
+    """A bounded memory of update ids, checked without awaiting (so order is not disturbed)."""
+
+    def __init__(self, size: int = 10_000) -> None:
+        self._ids: OrderedDict[int, None] = OrderedDict()
+        self._size = size
+
+    def check_and_add(self, update_id: int) -> bool:
+        """True if the id was already seen."""
+        if update_id in self._ids:
+            return True
+        self._ids[update_id] = None
+        if len(self._ids) > self._size:
+            self._ids.popitem(last=False)
+        return False
+
+
+class OrderingMiddleware(BaseMiddleware):
+    def __init__(self, locks: ChatLocks, merger: PasteMerger) -> None:
+        self._locks = locks
+        self._merger = merger
+        self._recent = RecentUpdates()
+
+    async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
+        # Nothing above the lock may await: tasks reach this point in arrival order.
+        if not isinstance(event, Update):  # registered on dispatcher.update only
+            return await handler(event, data)
+        if self._recent.check_and_add(event.update_id):
+            return None
+        key = _chat_key(event)
+        if key is None:
+            return await handler(event, data)
+        continuation = _plain_text_input(event)
+        if continuation is not None and self._merger.try_append(continuation):
+            return None
+        async with self._locks.hold(key):
+            await self._merger.flush(key)
+            return await handler(event, data)
+
+
+def _chat_key(update: Update) -> int | None:
+    if update.message is not None:
+        return update.message.chat.id
+    if update.callback_query is not None:
+        message = update.callback_query.message
+        return message.chat.id if message is not None else update.callback_query.from_user.id
+    if update.stopped_message_generation is not None:
+        return update.stopped_message_generation.chat.id
+    return None
+
+
+def _plain_text_input(update: Update) -> UserInput | None:
+    message = update.message
+    if message is None or message.text is None or message.from_user is None:
+        return None
+    if message.text.startswith("/"):
+        return None
+    return UserInput(
+        chat_id=message.chat.id,
+        user_id=message.from_user.id,
+        text=message.text,
+        message_id=message.message_id,
+        update_ids=(update.update_id,),
+    )

@@ -1,0 +1,364 @@
+"""The scripted LLM server: OpenAI and Anthropic endpoints on loopback HTTP (aiohttp)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import json
+import logging
+import time
+from collections.abc import Iterable, Mapping
+from typing import Any, NoReturn
+
+from aiohttp import web
+
+from bot.sandbox.llm.anthropic_proto import AnthropicDialect
+from bot.sandbox.llm.control import control_routes
+from bot.sandbox.llm.dialect import Dialect
+from bot.sandbox.llm.openai_proto import OpenAIDialect
+from bot.sandbox.llm.plan import ParsedRequest, Plan, ProtocolError, build_plan
+from bot.sandbox.llm.script import (
+    CountedQueue,
+    Fault,
+    Knobs,
+    KnobStore,
+    ReplyEntry,
+    ScriptError,
+    parse_entries,
+    parse_fault,
+)
+
+log = logging.getLogger(__name__)
+
+OPENAI = OpenAIDialect()
+ANTHROPIC = AnthropicDialect()
+_POLL_S = 0.05
+_MAX_BODY = 64 * 1024 * 1024  # room for base64 images and documents
+_EPOCH = "2025-01-01T00:00:00Z"
+_INVALID = object()
+
+
+class _Dropped(Exception):
+    """The connection was closed without a (complete) response."""
+
+    def __init__(self, outcome: str) -> None:
+        super().__init__(outcome)
+        self.outcome = outcome
+
+
+class ScriptedLLM:
+    """A fake LLM speaking the OpenAI and Anthropic protocols, driven by a script."""
+
+    def __init__(self, *, api_key: str | None = None, models: Iterable[str] = ()) -> None:
+        self._api_key = api_key
+        self._models = list(models)
+        self._replies: CountedQueue[ReplyEntry] = CountedQueue()
+        self._faults: CountedQueue[Fault] = CountedQueue()
+        self._knobs = KnobStore()
+        self._log: list[dict[str, Any]] = []
+        self._ids = itertools.count(1)
+        self._stopping = asyncio.Event()
+        self._runner: web.AppRunner | None = None
+        self._base_url: str | None = None
+        self._app = web.Application(client_max_size=_MAX_BODY)
+        self._app.add_routes(
+            [
+                web.post("/v1/chat/completions", self._openai),
+                web.post("/v1/messages", self._anthropic),
+                web.get("/v1/models", self._list_models),
+                *control_routes(self),
+            ]
+        )
+        self._app.on_shutdown.append(self._on_shutdown)
+
+    @property
+    def app(self) -> web.Application:
+        return self._app
+
+    @property
+    def base_url(self) -> str:
+        """``http://host:port`` of the running server (OpenAI SDKs want ``base_url + "/v1"``)."""
+        if self._base_url is None:
+            raise RuntimeError("the scripted LLM server is not running")
+        return self._base_url
+
+    async def start(self, host: str = "127.0.0.1", port: int = 0) -> str:
+        """Serve on ``host:port`` (0 = any free port); return the base URL."""
+        if self._runner is not None:
+            raise RuntimeError("the scripted LLM server is already running")
+        self._stopping = asyncio.Event()  # bound to this (possibly new) event loop
+        runner = web.AppRunner(self._app, access_log=None, shutdown_timeout=2.0)
+        await runner.setup()
+        site = web.TCPSite(runner, host, port)
+        await site.start()
+        self._runner = runner
+        bound_host, bound_port = runner.addresses[0][:2]
+        self._base_url = f"http://{bound_host}:{bound_port}"
+        log.info("scripted LLM server listening on %s", self._base_url)
+        return self._base_url
+
+    async def stop(self) -> None:
+        """Stop serving; hung and in-flight responses are cut off."""
+        self._stopping.set()
+        runner, self._runner, self._base_url = self._runner, None, None
+        if runner is not None:
+            await runner.cleanup()
+
+    async def _on_shutdown(self, _app: web.Application) -> None:
+        self._stopping.set()
+
+    # ----- in-process control -------------------------------------------------------------
+
+    def script(self, text: str | None = None, **fields: Any) -> None:
+        """Queue a reply (or ``replies=[...]``); see :func:`parse_entry` for the fields."""
+        raw = dict(fields) if text is None else {"text": text, **fields}
+        self._replies.extend(parse_entries(raw))
+
+    def set_knobs(
+        self,
+        *,
+        ttft_ms: float | None = None,
+        token_delay_ms: float | None = None,
+        chunk_chars: int | None = None,
+        model: str | None = None,
+    ) -> None:
+        """Change timing knobs (None = unchanged; ``chunk_chars=0`` = back to word chunks)."""
+        values = {"ttft_ms": ttft_ms, "token_delay_ms": token_delay_ms, "chunk_chars": chunk_chars}
+        self.apply_knobs({k: v for k, v in values.items() if v is not None}, model=model)
+
+    def apply_knobs(self, values: Mapping[str, Any], model: str | None = None) -> None:
+        """Knobs as sent over HTTP: present keys are set, ``chunk_chars: null`` = word chunks."""
+        self._knobs.update(values, model)
+
+    def add_fault(self, kind: str, **fields: Any) -> None:
+        self._faults.extend([parse_fault({"kind": kind, **fields})])
+
+    @property
+    def requests(self) -> list[dict[str, Any]]:
+        """Every protocol request so far, oldest first (snapshots)."""
+        return [dict(record) for record in self._log]
+
+    def clear_requests(self) -> None:
+        self._log.clear()
+
+    def pending(self) -> dict[str, int]:
+        """How many scripted replies and faults are still queued."""
+        return {"replies": len(self._replies.items()), "faults": len(self._faults.items())}
+
+    def reset(self) -> None:
+        self._replies.clear()
+        self._faults.clear()
+        self._knobs.clear()
+        self._log.clear()
+
+    def known_models(self) -> list[str]:
+        names = [*self._models, *(e.model for e in self._replies.items() if e.model)]
+        names += self._knobs.models()
+        names += [r["model"] for r in self._log if isinstance(r.get("model"), str)]
+        return list(dict.fromkeys(names))
+
+    # ----- protocol endpoints ---------------------------------------------------------------
+
+    async def _openai(self, request: web.Request) -> web.StreamResponse:
+        return await self._generate(request, OPENAI)
+
+    async def _anthropic(self, request: web.Request) -> web.StreamResponse:
+        return await self._generate(request, ANTHROPIC)
+
+    async def _list_models(self, request: web.Request) -> web.Response:
+        anthropic = "anthropic-version" in request.headers or "x-api-key" in request.headers
+        dialect = ANTHROPIC if anthropic else OPENAI
+        if dialect.api_key(request.headers) is None:
+            return web.json_response(dialect.error_body(401, "Missing API key."), status=401)
+        names = self.known_models()
+        if anthropic:
+            data: list[dict[str, Any]] = [
+                {"type": "model", "id": n, "display_name": n, "created_at": _EPOCH} for n in names
+            ]
+            first, last = (names[0], names[-1]) if names else (None, None)
+            body = {"data": data, "has_more": False, "first_id": first, "last_id": last}
+            return web.json_response(body)
+        data = [{"id": n, "object": "model", "created": 0, "owned_by": "sandbox"} for n in names]
+        return web.json_response({"object": "list", "data": data})
+
+    async def _generate(self, request: web.Request, dialect: Dialect) -> web.StreamResponse:
+        record: dict[str, Any] = {
+            "protocol": dialect.name,
+            "path": request.path,
+            "model": None,
+            "body": None,
+            "received_at": time.time(),
+            "status": 0,
+            "had_api_key": dialect.api_key(request.headers) is not None,
+            "outcome": "pending",
+        }
+        self._log.append(record)
+        try:
+            response = await self._serve(request, dialect, record)
+        except _Dropped as exc:
+            record["outcome"] = exc.outcome
+            _abort(request)
+            return web.Response(status=499)  # never reaches the (gone) client
+        except asyncio.CancelledError:  # aiohttp with handler_cancellation=True
+            record["outcome"] = "client_closed"
+            raise
+        record["status"] = response.status
+        return response
+
+    async def _serve(
+        self, request: web.Request, dialect: Dialect, record: dict[str, Any]
+    ) -> web.StreamResponse:
+        body = await _read_json(request)
+        record["body"] = None if body is _INVALID else body
+        if isinstance(body, Mapping) and isinstance(body.get("model"), str):
+            record["model"] = body["model"]
+        if (denied := self._check_key(dialect, request)) is not None:
+            return self._error(dialect, record, 401, denied)
+        if body is _INVALID:
+            return self._error(dialect, record, 400, "The request body is not valid JSON.")
+        try:
+            parsed = dialect.parse(body)
+        except ProtocolError as exc:
+            return self._error(dialect, record, exc.status, exc.message)
+        fault = self._faults.take(lambda f: f.matches(parsed.model, dialect.name))
+        if fault is not None and fault.kind == "status":
+            message = fault.message or f"Sandbox fault: HTTP {fault.status}."
+            return self._error(dialect, record, fault.status, message, fault.retry_after)
+        if fault is not None and fault.hangs_before_reply(parsed.stream):
+            await self._hang(request)
+        knobs = self._knobs.resolve(parsed.model)
+        entry = self._replies.take(lambda e: e.matches(parsed.model, parsed.last_user_text))
+        plan = build_plan(entry, parsed, knobs)
+        seq = next(self._ids)
+        if parsed.stream:
+            return await self._stream(request, dialect, parsed, plan, knobs, fault, seq, record)
+        await self._pause(knobs.ttft_ms)
+        if fault is not None:  # a disconnect: no answer at all
+            raise _Dropped("disconnect")
+        record["outcome"] = "ok"
+        headers = {dialect.request_id_header: f"req_sandbox{seq:06d}"}
+        return web.json_response(dialect.completion(plan, seq, int(time.time())), headers=headers)
+
+    def _check_key(self, dialect: Dialect, request: web.Request) -> str | None:
+        key = dialect.api_key(request.headers)
+        if key is None:
+            return "Missing API key."
+        if self._api_key is not None and key != self._api_key:
+            return "Incorrect API key provided."
+        return None
+
+    def _error(
+        self,
+        dialect: Dialect,
+        record: dict[str, Any],
+        status: int,
+        message: str,
+        retry_after: float | None = None,
+    ) -> web.Response:
+        record["outcome"] = "error"
+        headers = {} if retry_after is None else {"Retry-After": _seconds(retry_after)}
+        body = dialect.error_body(status, message)
+        return web.json_response(body, status=status, headers=headers)
+
+    async def _stream(
+        self,
+        request: web.Request,
+        dialect: Dialect,
+        parsed: ParsedRequest,
+        plan: Plan,
+        knobs: Knobs,
+        fault: Fault | None,
+        seq: int,
+        record: dict[str, Any],
+    ) -> web.StreamResponse:
+        script = dialect.stream(plan, parsed, seq, int(time.time()))
+        response = web.StreamResponse(
+            headers={
+                "Content-Type": "text/event-stream; charset=utf-8",
+                "Cache-Control": "no-cache",
+                dialect.request_id_header: f"req_sandbox{seq:06d}",
+            }
+        )
+        response.enable_chunked_encoding()
+        await response.prepare(request)
+        record["status"] = 200
+        trigger = _fault_index(script.body, fault)
+        try:
+            for event in script.head:
+                await response.write(event.encode())
+            await self._pause(knobs.ttft_ms)
+            deltas = 0
+            for index, event in enumerate(script.body):
+                if index == trigger and fault is not None:
+                    await self._trip(request, fault)
+                if event.delta:
+                    if deltas:
+                        await self._pause(knobs.token_delay_ms)
+                    deltas += 1
+                await response.write(event.encode())
+            await response.write_eof()
+        except ConnectionError:
+            record["outcome"] = "client_closed"
+            return response
+        except _Dropped as exc:
+            record["outcome"] = exc.outcome
+            _abort(request)
+            return response
+        record["outcome"] = "ok"
+        return response
+
+    async def _trip(self, request: web.Request, fault: Fault) -> NoReturn:
+        if fault.kind == "disconnect":
+            raise _Dropped("disconnect")
+        await self._hang(request)
+
+    async def _pause(self, milliseconds: float) -> None:
+        """Sleep, unless the server stops first (then the connection is dropped)."""
+        if milliseconds <= 0:
+            if self._stopping.is_set():
+                raise _Dropped("server_stopped")
+            return
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._stopping.wait(), milliseconds / 1000)
+            raise _Dropped("server_stopped")
+
+    async def _hang(self, request: web.Request) -> NoReturn:
+        """Never answer: return (by raising) when the client leaves or the server stops."""
+        while True:
+            transport = request.transport
+            if transport is None or transport.is_closing():
+                raise _Dropped("client_closed")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stopping.wait(), _POLL_S)
+                raise _Dropped("server_stopped")
+
+
+def _fault_index(body: tuple[Any, ...], fault: Fault | None) -> int | None:
+    """Where a mid-stream fault fires: before delta number ``after_chunks`` (or the last event)."""
+    if fault is None or fault.kind == "status":
+        return None
+    wanted = fault.after_chunks or 0
+    positions = [i for i, event in enumerate(body) if event.delta]
+    return positions[wanted] if wanted < len(positions) else len(body) - 1
+
+
+def _abort(request: web.Request) -> None:
+    """Close the connection at once (no response, or a truncated chunked body)."""
+    transport = request.transport
+    if transport is not None:
+        transport.abort()
+
+
+async def _read_json(request: web.Request) -> object:
+    try:
+        return json.loads(await request.read())
+    except ValueError:
+        return _INVALID
+
+
+def _seconds(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else str(value)
+
+
+__all__ = ["ANTHROPIC", "OPENAI", "ScriptError", "ScriptedLLM"]

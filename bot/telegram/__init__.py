@@ -1,0 +1,1 @@
+"""Everything that knows Telegram's limits: formatting, splitting, sending, progress display."""
