@@ -68,6 +68,9 @@ class ProviderConfig(StrictModel):
     api_key_env: str | None = None
     connect_timeout: float | None = Field(default=None, gt=0)
     read_timeout: float | None = Field(default=None, gt=0)
+    # OpenAI-compatible only: the name of the output-length parameter. OpenAI's newer models
+    # reject "max_tokens"; some older OpenAI-compatible servers only know it.
+    max_tokens_param: Literal["max_tokens", "max_completion_tokens"] = "max_completion_tokens"
 
 
 class Capabilities(StrictModel):
@@ -106,7 +109,7 @@ class TelegramConfig(StrictModel):
     api_base: str | None = None
     webhook_url: str | None = None
     webhook_path: str = "/telegram/webhook"
-    webhook_host: str = "0.0.0.0"  # noqa: S104 - a webhook server listens on all interfaces
+    webhook_host: str = "0.0.0.0"
     webhook_port: int = Field(default=8080, ge=1, le=65535)
     webhook_max_connections: int = Field(default=40, ge=1, le=100)
 

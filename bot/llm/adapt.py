@@ -20,7 +20,7 @@ def adapt_request(request: ChatRequest, caps: ModelCapabilities) -> ChatRequest:
 
 
 def _merge_system(system: str, turns: tuple[Turn, ...]) -> tuple[Turn, ...]:
-    """Put the system prompt at the top of the first user turn (for templates without a system role)."""
+    """Put the system prompt atop the first user turn (for templates without a system role)."""
     for index, turn in enumerate(turns):
         if turn.role != "user":
             continue

@@ -6,6 +6,7 @@ be tried without any key or GPU; the chat page of the fake Telegram server plays
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import tomllib
 from pathlib import Path
@@ -54,7 +55,7 @@ async def run_sandbox(config_path: Path, *, host: str, port: int, data_dir: Path
     telegram_url = await telegram.start(host, port)
     llm_url = await llm.start(host, 0)
     try:
-        data_dir.mkdir(parents=True, exist_ok=True)
+        await asyncio.to_thread(data_dir.mkdir, parents=True, exist_ok=True)
         database_url = f"sqlite+aiosqlite:///{data_dir / 'sandbox.sqlite3'}"
         env = sandbox_environment(raw)
         settings = load_settings(

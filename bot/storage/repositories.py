@@ -37,7 +37,9 @@ class UserRepository:
         return _user(row)
 
     async def set_locale(self, user_id: int, locale: str | None) -> None:
-        await self._session.execute(update(UserRow).where(UserRow.id == user_id).values(locale=locale))
+        await self._session.execute(
+            update(UserRow).where(UserRow.id == user_id).values(locale=locale)
+        )
 
 
 class ChatRepository:
@@ -135,7 +137,7 @@ class ProcessedUpdateRepository:
         return await self._session.get(ProcessedUpdateRow, update_id) is not None
 
     async def mark(self, update_id: int) -> None:
-        if self._session.bind.dialect.name == "sqlite":
+        if self._session.get_bind().dialect.name == "sqlite":
             stmt = sqlite_insert(ProcessedUpdateRow).values(update_id=update_id)
             await self._session.execute(stmt.on_conflict_do_nothing())
         elif not await self.seen(update_id):

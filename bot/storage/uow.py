@@ -16,7 +16,7 @@ from bot.storage.repositories import (
 
 
 class UnitOfWork:
-    """`async with uow_factory() as uow: ...; await uow.commit()`; leaving without commit rolls back."""
+    """`async with factory() as uow: ...; await uow.commit()`; no commit means rollback."""
 
     users: UserRepository
     chats: ChatRepository

@@ -10,6 +10,4 @@ def is_addressed_to_bot(message: Message, me: User) -> bool:
     if reply is not None and reply.from_user is not None and reply.from_user.id == me.id:
         return True
     text = message.text or message.caption or ""
-    if me.username and f"@{me.username.lower()}" in text.lower():
-        return True
-    return False
+    return bool(me.username) and f"@{(me.username or '').lower()}" in text.lower()
