@@ -12,6 +12,7 @@ from collections.abc import AsyncGenerator, AsyncIterator
 
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt
 
+from bot.llm.adapt import adapt_request
 from bot.llm.base import ProviderClient
 from bot.llm.spec import ModelSpec
 from bot.llm.types import ChatRequest, LLMError, LLMErrorKind, StreamEvent
@@ -37,7 +38,7 @@ class ResilientModel:
         return self._spec
 
     async def stream(self, request: ChatRequest) -> AsyncIterator[StreamEvent]:
-        stream, first = await self._open(request)
+        stream, first = await self._open(adapt_request(request, self._spec.capabilities))
         try:
             yield first
             async for event in stream:

@@ -1,0 +1,113 @@
+"""Config validation: a bad file is refused with a message naming the file, the field and the fix."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bot.config import load_settings
+from bot.config_errors import ConfigError
+
+GOOD = """
+[chat]
+default_model = "local"
+
+[providers.vllm]
+type = "openai_compatible"
+base_url = "http://127.0.0.1:8000/v1"
+
+[providers.cloud]
+type = "anthropic"
+api_key_env = "CLOUD_KEY"
+
+[models.local]
+provider = "vllm"
+remote_name = "qwen"
+display_name = "Qwen"
+capabilities = { context_tokens = 4096, max_output_tokens = 512 }
+
+[models.big]
+provider = "cloud"
+remote_name = "claude"
+display_name = "Claude"
+"""
+
+ENV = {"CLOUD_KEY": "secret"}
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "config.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def error_for(tmp_path: Path, text: str, env: dict[str, str] | None = None) -> str:
+    with pytest.raises(ConfigError) as info:
+        load_settings(write(tmp_path, text), environ=ENV if env is None else env)
+    return str(info.value)
+
+
+def test_valid_config_loads_models_and_capabilities(tmp_path: Path) -> None:
+    settings = load_settings(write(tmp_path, GOOD), environ=ENV)
+    assert settings.chat.default_model == "local"
+    assert settings.models["local"].capabilities.context_tokens == 4096
+    assert settings.models["big"].capabilities.system_prompt is True
+
+
+def test_unknown_key_names_file_field_and_fix(tmp_path: Path) -> None:
+    message = error_for(tmp_path, GOOD.replace('display_name = "Qwen"', 'display_nme = "Qwen"'))
+    assert str(tmp_path / "config.toml") in message
+    assert "models.local.display_nme" in message
+    assert "remove it or correct the spelling" in message
+
+
+def test_model_naming_missing_provider(tmp_path: Path) -> None:
+    message = error_for(tmp_path, GOOD.replace('provider = "vllm"', 'provider = "vlm"'))
+    assert "models.local.provider names 'vlm'" in message
+    assert "add [providers.vlm] or fix the name" in message
+
+
+def test_missing_key_variable(tmp_path: Path) -> None:
+    message = error_for(tmp_path, GOOD, env={})
+    assert "providers.cloud.api_key_env" in message
+    assert "CLOUD_KEY is not set" in message
+
+
+def test_default_model_must_exist(tmp_path: Path) -> None:
+    message = error_for(tmp_path, GOOD.replace('default_model = "local"', 'default_model = "x"'))
+    assert "chat.default_model is 'x'" in message
+
+
+def test_output_must_fit_context(tmp_path: Path) -> None:
+    message = error_for(
+        tmp_path, GOOD.replace("max_output_tokens = 512", "max_output_tokens = 9000")
+    )
+    assert "max_output_tokens must be smaller than context_tokens" in message
+
+
+def test_invalid_toml_and_missing_file(tmp_path: Path) -> None:
+    assert "not valid TOML" in error_for(tmp_path, GOOD + "\n[chat\n")
+    with pytest.raises(ConfigError, match="does not exist; copy config.example.toml"):
+        load_settings(tmp_path / "absent.toml", environ=ENV)
+
+
+def test_environment_overrides_toml(tmp_path: Path) -> None:
+    env = {**ENV, "BOT_CHAT__DEFAULT_MODEL": "big", "BOT_LLM__READ_TIMEOUT": "7.5"}
+    settings = load_settings(write(tmp_path, GOOD), environ=env)
+    assert settings.chat.default_model == "big"
+    assert settings.llm.read_timeout == 7.5
+
+
+def test_webhook_mode_needs_url(tmp_path: Path) -> None:
+    message = error_for(tmp_path, '[telegram]\nmode = "webhook"\n' + GOOD)
+    assert "telegram.webhook_url is required" in message
+
+
+def test_example_config_is_valid() -> None:
+    example = Path(__file__).parents[2] / "config.example.toml"
+    settings = load_settings(example, environ={"OPENAI_API_KEY": "k", "ANTHROPIC_API_KEY": "k"})
+    caps = {m.capabilities.system_prompt for m in settings.models.values()}
+    providers = {settings.providers[m.provider].type for m in settings.models.values()}
+    assert caps == {True, False}  # ships a model without system-prompt support
+    assert providers == {"openai_compatible", "anthropic"}

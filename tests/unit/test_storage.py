@@ -1,0 +1,104 @@
+"""Repositories on a real SQLite file migrated by Alembic."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+
+from bot.storage.dto import MessageStatus, Role
+from bot.storage.engine import create_engine, create_session_factory
+from bot.storage.migrate import head_revision, upgrade
+from bot.storage.uow import UnitOfWorkFactory
+
+
+@pytest.fixture
+async def uow(tmp_path: Path) -> AsyncIterator[UnitOfWorkFactory]:
+    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'db' / 'bot.sqlite3'}")
+    assert await upgrade(engine) == head_revision()
+    yield UnitOfWorkFactory(create_session_factory(engine))
+    await engine.dispose()
+
+
+async def test_sqlite_runs_in_wal_with_foreign_keys(tmp_path: Path) -> None:
+    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'x.sqlite3'}")
+    await upgrade(engine)
+    async with engine.connect() as conn:
+        assert (await conn.execute(text("PRAGMA journal_mode"))).scalar() == "wal"
+        assert (await conn.execute(text("PRAGMA foreign_keys"))).scalar() == 1
+        assert (await conn.execute(text("PRAGMA busy_timeout"))).scalar() == 5000
+    assert await upgrade(engine) == head_revision()  # idempotent
+    await engine.dispose()
+
+
+async def test_history_skips_failed_and_keeps_order(uow: UnitOfWorkFactory) -> None:
+    async with uow() as unit:
+        await unit.chats.upsert(1, type_="private", title=None)
+        conv = await unit.conversations.create(1)
+        await unit.messages.add(conv, Role.USER, [{"type": "text", "text": "q1"}])
+        await unit.messages.add(conv, Role.ASSISTANT, [], status=MessageStatus.FAILED)
+        await unit.messages.add(conv, Role.USER, [{"type": "text", "text": "q2"}])
+        await unit.messages.add(
+            conv,
+            Role.ASSISTANT,
+            [{"type": "text", "text": "a2"}],
+            model="gpt",
+            input_tokens=10,
+            output_tokens=3,
+            telegram_message_ids=[7, 8],
+        )
+        await unit.commit()
+    async with uow() as unit:
+        history = await unit.messages.history(conv, limit=10)
+        latest = await unit.messages.history(conv, limit=1)
+    assert [m.text for m in history] == ["q1", "q2", "a2"]
+    assert history[-1].telegram_message_ids == [7, 8]
+    assert (history[-1].model, history[-1].input_tokens, history[-1].output_tokens) == (
+        "gpt",
+        10,
+        3,
+    )
+    assert [m.text for m in latest] == ["a2"]
+    assert history[0].created_at is not None and history[0].created_at.tzinfo is UTC
+
+
+async def test_without_commit_nothing_is_stored(uow: UnitOfWorkFactory) -> None:
+    async with uow() as unit:
+        await unit.users.upsert(5, username="u", first_name="U", language_code="en")
+    async with uow() as unit:
+        await unit.chats.upsert(5, type_="private", title=None)
+        assert await unit.chats.get(6) is None
+        await unit.commit()
+    async with uow() as unit:
+        assert await unit.chats.get(5) is not None
+
+
+async def test_processed_updates_are_idempotent_and_pruned(uow: UnitOfWorkFactory) -> None:
+    async with uow() as unit:
+        await unit.updates.mark(42)
+        await unit.updates.mark(42)
+        await unit.commit()
+    async with uow() as unit:
+        assert await unit.updates.seen(42)
+        assert not await unit.updates.seen(43)
+        assert await unit.updates.prune(datetime.now(UTC) + timedelta(seconds=1)) == 1
+        await unit.commit()
+    async with uow() as unit:
+        assert not await unit.updates.seen(42)
+
+
+async def test_deleting_a_chat_cascades_to_its_conversations(uow: UnitOfWorkFactory) -> None:
+    async with uow() as unit:
+        await unit.chats.upsert(9, type_="group", title="G")
+        conv = await unit.conversations.create(9)
+        await unit.messages.add(conv, Role.USER, [{"type": "text", "text": "x"}])
+        await unit.commit()
+    async with uow() as unit:
+        session = unit._require()
+        await session.execute(text("DELETE FROM chats WHERE id = 9"))
+        await unit.commit()
+    async with uow() as unit:
+        assert await unit.messages.history(conv, limit=5) == []
