@@ -43,23 +43,29 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m bot", description=__doc__)
-    parser.add_argument(
-        "--config", type=Path, help="config file (default: $BOT_CONFIG or config.toml)"
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--config",
+        type=Path,
+        default=argparse.SUPPRESS,
+        help="config file (default: $BOT_CONFIG, else config.toml)",
     )
+    parser = argparse.ArgumentParser(prog="python -m bot", description=__doc__, parents=[common])
     sub = parser.add_subparsers(dest="command")
-    sub.add_parser("run", help="run the bot (polling or webhook, as configured)")
-    sandbox = sub.add_parser("sandbox", help="run the bot against a local fake Telegram and LLM")
+    sub.add_parser("run", parents=[common], help="run the bot (polling or webhook, as configured)")
+    sandbox = sub.add_parser(
+        "sandbox", parents=[common], help="run the bot against a local fake Telegram and LLM"
+    )
     sandbox.add_argument("--host", default="127.0.0.1")
     sandbox.add_argument("--port", type=int, default=8765, help="chat page and fake Bot API port")
     sandbox.add_argument("--data-dir", type=Path, default=Path("sandbox-data"))
-    sub.add_parser("migrate", help="apply database migrations and exit")
-    sub.add_parser("check-config", help="validate the configuration and exit")
+    sub.add_parser("migrate", parents=[common], help="apply database migrations and exit")
+    sub.add_parser("check-config", parents=[common], help="validate the configuration and exit")
     return parser
 
 
 def _config_path(args: argparse.Namespace, *, sandbox: bool = False) -> Path:
-    if args.config is not None:
+    if getattr(args, "config", None) is not None:
         return Path(args.config)
     if "BOT_CONFIG" in os.environ:
         return Path(os.environ["BOT_CONFIG"])

@@ -47,10 +47,12 @@ class OrderingMiddleware(BaseMiddleware):
         key = _chat_key(event)
         if key is None:
             return await handler(event, data)
-        continuation = _plain_text_input(event)
-        if continuation is not None and self._merger.try_append(continuation):
-            return None
         async with self._locks.hold(key):
+            # Under the lock, so a part that arrived in the same batch as the first one still
+            # sees the turn that the first part's handler deferred.
+            continuation = _plain_text_input(event)
+            if continuation is not None and self._merger.try_append(continuation):
+                return None
             await self._merger.flush(key)
             return await handler(event, data)
 

@@ -1,0 +1,243 @@
+"""E2E harness: the real bot process against the sandbox servers, over loopback HTTP.
+
+The fake Telegram server and the scripted LLM server run inside the test process; the bot runs
+as a separate `python -m bot run` process with a config pointing at them, a fresh SQLite file
+migrated by Alembic at start, and the real aiogram, openai and anthropic clients.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import os
+import signal
+import socket
+import sys
+import time
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot.sandbox.llm import ScriptedLLM
+from bot.sandbox.telegram import SandboxClient, TelegramSandbox
+
+pytestmark = pytest.mark.e2e
+
+TOKEN = "4242:e2e-token"
+SYSTEM_PROMPT = "You are the e2e test assistant."
+PROJECT_ROOT = Path(__file__).parents[2]
+STARTUP_TIMEOUT = 30.0
+
+CONFIG_TEMPLATE = """
+[telegram]
+mode = "{mode}"
+api_base = "{telegram_url}"
+webhook_url = "{webhook_url}"
+webhook_host = "127.0.0.1"
+webhook_port = {webhook_port}
+
+[storage]
+url = "sqlite+aiosqlite:///{database}"
+
+[llm]
+connect_timeout = 2.0
+read_timeout = {read_timeout}
+max_retries = 2
+retry_backoff_seconds = 0.05
+
+[chat]
+default_model = "gpt"
+system_prompt = "{system_prompt}"
+merge_window_seconds = 0.8
+split_paste_threshold = 3000
+
+[providers.openai]
+type = "openai_compatible"
+base_url = "{llm_url}/v1"
+api_key_env = "E2E_OPENAI_KEY"
+
+[providers.anthropic]
+type = "anthropic"
+base_url = "{llm_url}"
+api_key_env = "E2E_ANTHROPIC_KEY"
+
+[providers.vllm]
+type = "openai_compatible"
+base_url = "{llm_url}/v1"
+
+[models.gpt]
+provider = "openai"
+remote_name = "gpt-test"
+display_name = "GPT Test"
+capabilities = {{ context_tokens = 16000, max_output_tokens = 5000 }}
+
+[models.claude]
+provider = "anthropic"
+remote_name = "claude-test"
+display_name = "Claude Test"
+capabilities = {{ context_tokens = 16000, max_output_tokens = 1000 }}
+
+[models.gemma]
+provider = "vllm"
+remote_name = "gemma-test"
+display_name = "Gemma Test"
+capabilities = {{ system_prompt = false, context_tokens = 8000, max_output_tokens = 500 }}
+"""
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+_user_ids = itertools.count(int(time.time()) % 100_000 * 1000 + 1)
+
+
+@pytest.fixture
+def user_id() -> int:
+    """A fresh Telegram user (and private chat) per test, so histories never mix."""
+    return next(_user_ids)
+
+
+def bot_environment(**extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("BOT_")}
+    env.update(
+        TELEGRAM_BOT_TOKEN=TOKEN,
+        E2E_OPENAI_KEY="openai-key",
+        E2E_ANTHROPIC_KEY="anthropic-key",
+        BOT_LOG_LEVEL="INFO",
+        PYTHONUNBUFFERED="1",
+    )
+    env.update(extra)
+    return env
+
+
+@dataclass
+class BotProcess:
+    process: asyncio.subprocess.Process
+    log_path: Path
+
+    def log(self) -> str:
+        return self.log_path.read_text(encoding="utf-8", errors="replace")
+
+    async def stop(self) -> None:
+        if self.process.returncode is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                await asyncio.wait_for(self.process.wait(), 10)
+            except TimeoutError:
+                self.process.kill()
+                await self.process.wait()
+
+
+async def start_bot(
+    config_path: Path, log_path: Path, telegram: SandboxClient, ready_method: str
+) -> BotProcess:
+    with log_path.open("wb") as log:
+        process = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "bot",
+            "run",
+            "--config",
+            str(config_path),
+            cwd=PROJECT_ROOT,
+            env=bot_environment(),
+            stdout=log,
+            stderr=asyncio.subprocess.STDOUT,
+        )
+    bot = BotProcess(process, log_path)
+    deadline = time.monotonic() + STARTUP_TIMEOUT
+    while not await telegram.calls(method=ready_method):
+        if process.returncode is not None or time.monotonic() > deadline:
+            await bot.stop()
+            raise RuntimeError(f"the bot did not start:\n{bot.log()}")
+        await asyncio.sleep(0.1)
+    return bot
+
+
+@dataclass
+class Stack:
+    telegram: SandboxClient
+    llm: ScriptedLLM
+    bot: BotProcess
+    mode: str
+
+
+@pytest.fixture(scope="session")
+async def llm() -> AsyncIterator[ScriptedLLM]:
+    server = ScriptedLLM()
+    await server.start()
+    yield server
+    await server.stop()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_llm_script(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Scripts, faults and knobs never leak from one test into the next."""
+    yield
+    if "llm" in request.fixturenames:
+        server: ScriptedLLM = request.getfixturevalue("llm")
+        server.reset()
+
+
+async def make_stack(
+    tmp: Path, llm: ScriptedLLM, mode: str, *, read_timeout: float = 3.0
+) -> AsyncIterator[Stack]:
+    sandbox = TelegramSandbox(TOKEN)
+    telegram_url = await sandbox.start()
+    client = SandboxClient(telegram_url)
+    webhook_port = free_port()
+    config = tmp / "config.toml"
+    config.write_text(
+        CONFIG_TEMPLATE.format(
+            mode=mode,
+            telegram_url=telegram_url,
+            webhook_url=f"http://127.0.0.1:{webhook_port}/telegram/webhook",
+            webhook_port=webhook_port,
+            database=tmp / "bot.sqlite3",
+            read_timeout=read_timeout,
+            system_prompt=SYSTEM_PROMPT,
+            llm_url=llm.base_url,
+        ),
+        encoding="utf-8",
+    )
+    ready = "setWebhook" if mode == "webhook" else "getUpdates"
+    bot = await start_bot(config, tmp / "bot.log", client, ready)
+    try:
+        yield Stack(client, llm, bot, mode)
+    finally:
+        await bot.stop()
+        await client.close()
+        await sandbox.stop()
+
+
+@pytest.fixture(scope="session")
+async def polling_stack(
+    tmp_path_factory: pytest.TempPathFactory, llm: ScriptedLLM
+) -> AsyncIterator[Stack]:
+    async for stack in make_stack(tmp_path_factory.mktemp("polling"), llm, "polling"):
+        yield stack
+
+
+@pytest.fixture(scope="session")
+async def webhook_stack(
+    tmp_path_factory: pytest.TempPathFactory, llm: ScriptedLLM
+) -> AsyncIterator[Stack]:
+    async for stack in make_stack(tmp_path_factory.mktemp("webhook"), llm, "webhook"):
+        yield stack
+
+
+@pytest.fixture(params=["polling", "webhook"])
+def stack(request: pytest.FixtureRequest) -> Stack:
+    """Both delivery modes: long polling and webhook."""
+    result: Stack = request.getfixturevalue(f"{request.param}_stack")
+    return result
+
+
+async def last_requests(llm: ScriptedLLM, count: int = 1) -> list[dict[str, Any]]:
+    return llm.requests[-count:]
