@@ -79,7 +79,7 @@ async def test_history_is_sent_and_reset_starts_over(stack: Stack, user_id: int)
 async def choose_model(stack: Stack, user_id: int, model_id: str) -> dict[str, Any]:
     menu = await ask(stack, user_id, "/setmodel")
     buttons = [b for row in menu["reply_markup"]["inline_keyboard"] for b in row]
-    assert [b["text"] for b in buttons][0] == "✅ GPT Test"  # current one marked
+    assert buttons[0]["text"] == "✅ GPT Test"  # current one marked
     await stack.telegram.press(user_id, user_id, menu["message_id"], f"model:{model_id}")
     for _ in range(100):
         [edited] = [
@@ -146,7 +146,8 @@ async def test_markdown_rejected_by_telegram_falls_back_to_plain_text(
         for c in await polling_stack.telegram.calls(method="sendMessage", chat_id=user_id)
         if c["status"] == 400
     ]
-    assert rejected and "can't parse entities" in rejected[0]["description"]
+    assert rejected
+    assert "can't parse entities" in rejected[0]["description"]
 
 
 async def test_formatted_answer_keeps_its_entities(polling_stack: Stack, user_id: int) -> None:

@@ -1,4 +1,4 @@
-"""Config validation: a bad file is refused with a message naming the file, the field and the fix."""
+"""Config validation: a bad file is refused naming the file, the field and the fix."""
 
 from __future__ import annotations
 
@@ -88,7 +88,7 @@ def test_output_must_fit_context(tmp_path: Path) -> None:
 
 def test_invalid_toml_and_missing_file(tmp_path: Path) -> None:
     assert "not valid TOML" in error_for(tmp_path, GOOD + "\n[chat\n")
-    with pytest.raises(ConfigError, match="does not exist; copy config.example.toml"):
+    with pytest.raises(ConfigError, match=r"does not exist; copy config\.example\.toml"):
         load_settings(tmp_path / "absent.toml", environ=ENV)
 
 

@@ -27,7 +27,7 @@ def _variables(node: ast.BaseNode) -> set[str]:
     names: set[str] = set()
 
     class Variables(Visitor):
-        def visit_VariableReference(self, node: ast.VariableReference) -> None:  # noqa: N802
+        def visit_VariableReference(self, node: ast.VariableReference) -> None:
             names.add(node.id.name)
 
     Variables().visit(node)

@@ -85,10 +85,14 @@ async def test_gives_up_after_max_retries() -> None:
 async def test_no_retry_once_text_was_streamed() -> None:
     provider = FakeProvider([(LLMError(LLMErrorKind.CONNECTION), True)])
     model = ResilientModel(SPEC, provider, max_retries=3, backoff=0.01)
-    received = []
-    with pytest.raises(LLMError):
+    received: list[StreamEvent] = []
+
+    async def consume() -> None:
         async for event in model.stream(REQUEST):
             received.append(event)
+
+    with pytest.raises(LLMError):
+        await consume()
     assert received == [TextDelta("partial ")]
     assert len(provider.calls) == 1
 

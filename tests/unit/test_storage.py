@@ -62,7 +62,8 @@ async def test_history_skips_failed_and_keeps_order(uow: UnitOfWorkFactory) -> N
         3,
     )
     assert [m.text for m in latest] == ["a2"]
-    assert history[0].created_at is not None and history[0].created_at.tzinfo is UTC
+    assert history[0].created_at is not None
+    assert history[0].created_at.tzinfo is UTC
 
 
 async def test_without_commit_nothing_is_stored(uow: UnitOfWorkFactory) -> None:
