@@ -15,7 +15,15 @@ from bot.chat.inputs import UserInput
 from bot.chat.ports import AnswerView, Translate
 from bot.llm.base import ChatModel
 from bot.llm.registry import ModelRegistry
-from bot.llm.types import ChatRequest, LLMError, LLMErrorKind, TextDelta, Usage
+from bot.llm.types import (
+    ChatRequest,
+    Finish,
+    FinishReason,
+    LLMError,
+    LLMErrorKind,
+    TextDelta,
+    Usage,
+)
 from bot.storage.dto import Chat, MessageStatus, Role, StoredMessage
 from bot.storage.uow import UnitOfWorkFactory
 
@@ -29,6 +37,7 @@ class _Outcome:
     text: str = ""
     usage: Usage | None = None
     error: LLMError | None = None
+    finish: FinishReason | None = None
 
     @property
     def status(self) -> MessageStatus:
@@ -122,6 +131,8 @@ class ChatService:
                     await view.update(outcome.text)
                 elif isinstance(event, Usage):
                     outcome.usage = event
+                elif isinstance(event, Finish):
+                    outcome.finish = event.reason
         except LLMError as exc:
             logger.warning("model %s failed: %s", model.spec.id, exc)
             outcome.error = exc
@@ -130,6 +141,8 @@ class ChatService:
         if outcome.error is None:
             if not outcome.text.strip():
                 return await view.notice(t("answer-empty"))
+            if outcome.finish is FinishReason.LENGTH:
+                return await view.finish(f"{outcome.text}\n\n{t('answer-truncated')}")
             return await view.finish(outcome.text)
         reason = t(ERROR_KEYS[outcome.error.kind])
         if outcome.text:

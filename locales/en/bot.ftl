@@ -22,6 +22,7 @@ model-unknown = That model is no longer available. Choose another one with /setm
 ## Answers and errors
 
 answer-empty = The model returned an empty answer. Please try again.
+answer-truncated = ✂️ The answer reached the length limit for this model. Ask me to continue if you need more.
 answer-interrupted = ⚠️ The answer was cut off: { $reason }
 error-timeout = The model did not answer in time. Please try again in a moment.
 error-rate-limited = The model is busy right now (rate limit). Please try again in a minute.

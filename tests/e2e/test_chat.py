@@ -199,6 +199,19 @@ async def test_a_long_paste_split_by_telegram_is_one_turn(stack: Stack, user_id:
     assert reply["text"].startswith('This is the sandbox model "gpt-test"')
 
 
+async def test_an_answer_cut_by_the_output_limit_says_so(
+    polling_stack: Stack, user_id: int
+) -> None:
+    await choose_model(polling_stack, user_id, "gemma")  # max_output_tokens = 500
+    polling_stack.llm.script("word " * 1000, match="write a lot")
+    reply = await ask(polling_stack, user_id, "write a lot")
+    assert reply["text"].endswith(
+        "✂️ The answer reached the length limit for this model. Ask me to continue if you need more."
+    )
+    [request] = requests_mentioning(polling_stack.llm, "write a lot")
+    assert request["body"]["max_completion_tokens"] == 500
+
+
 async def test_llm_500_is_retried(stack: Stack, user_id: int) -> None:
     stack.llm.add_fault("status", status=500, times=1)
     reply = await ask(stack, user_id, "survive a 500")
