@@ -7,11 +7,14 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import delete, select, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.storage.dto import Chat, MessageStatus, Role, StoredMessage, User
 from bot.storage.models import ChatRow, ConversationRow, MessageRow, ProcessedUpdateRow, UserRow
+
+_INSERTS: dict[str, Any] = {"sqlite": sqlite_insert, "postgresql": postgresql_insert}
 
 
 class UserRepository:
@@ -137,8 +140,11 @@ class ProcessedUpdateRepository:
         return await self._session.get(ProcessedUpdateRow, update_id) is not None
 
     async def mark(self, update_id: int) -> None:
-        if self._session.get_bind().dialect.name == "sqlite":
-            stmt = sqlite_insert(ProcessedUpdateRow).values(update_id=update_id)
+        """Record the update; recording it twice is harmless (insert-or-ignore)."""
+        dialect = self._session.get_bind().dialect.name
+        insert = _INSERTS.get(dialect)
+        if insert is not None:
+            stmt = insert(ProcessedUpdateRow).values(update_id=update_id)
             await self._session.execute(stmt.on_conflict_do_nothing())
         elif not await self.seen(update_id):
             self._session.add(ProcessedUpdateRow(update_id=update_id))

@@ -1,0 +1,59 @@
+"""The same migrations and repositories on PostgreSQL through asyncpg."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bot.storage.dto import MessageStatus, Role
+from bot.storage.engine import create_engine, create_session_factory
+from bot.storage.migrate import head_revision, upgrade
+from bot.storage.uow import UnitOfWorkFactory
+from tests.services.conftest import POSTGRES_URL
+
+pytestmark = pytest.mark.services
+
+TABLES = ("messages", "conversations", "chats", "users", "processed_updates", "alembic_version")
+
+
+@pytest.fixture
+async def engine() -> AsyncIterator[AsyncEngine]:
+    engine = create_engine(POSTGRES_URL)
+    async with engine.begin() as conn:
+        for table in TABLES:
+            await conn.execute(text(f"DROP TABLE IF EXISTS {table} CASCADE"))
+    yield engine
+    await engine.dispose()
+
+
+async def test_migrations_and_repositories_work_on_postgresql(engine: AsyncEngine) -> None:
+    assert await upgrade(engine) == head_revision()
+    assert await upgrade(engine) == head_revision()
+    uow = UnitOfWorkFactory(create_session_factory(engine))
+    async with uow() as unit:
+        await unit.users.upsert(2**40, username="big", first_name="Big", language_code="ru")
+        await unit.chats.upsert(-100_123_456_789, type_="supergroup", title="G")
+        conv = await unit.conversations.create(-100_123_456_789)
+        await unit.chats.set_conversation(-100_123_456_789, conv)
+        await unit.messages.add(conv, Role.USER, [{"type": "text", "text": "привет"}])
+        await unit.messages.add(
+            conv, Role.ASSISTANT, [{"type": "text", "text": "hi"}], status=MessageStatus.INTERRUPTED
+        )
+        await unit.updates.mark(7)
+        await unit.updates.mark(7)
+        await unit.commit()
+    async with uow() as unit:
+        chat = await unit.chats.get(-100_123_456_789)
+        history = await unit.messages.history(conv, limit=10)
+        assert await unit.updates.seen(7)
+    assert chat is not None
+    assert chat.current_conversation_id == conv
+    assert [(m.text, m.status) for m in history] == [
+        ("привет", MessageStatus.COMPLETE),
+        ("hi", MessageStatus.INTERRUPTED),
+    ]
+    assert history[0].created_at is not None
+    assert history[0].created_at.utcoffset() is not None
