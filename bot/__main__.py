@@ -18,9 +18,12 @@ EXAMPLE_CONFIG = Path("config.example.toml")
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    level = os.environ.get("BOT_LOG_LEVEL") or "INFO"
+    if level.upper() not in logging.getLevelNamesMapping():
+        print(f"BOT_LOG_LEVEL={level!r} is not a log level; use DEBUG, INFO, WARNING or ERROR")
+        return 2
     logging.basicConfig(
-        level=os.environ.get("BOT_LOG_LEVEL", "INFO").upper(),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        level=level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     command = args.command or "run"
     try:
@@ -67,7 +70,7 @@ def _parser() -> argparse.ArgumentParser:
 def _config_path(args: argparse.Namespace, *, sandbox: bool = False) -> Path:
     if getattr(args, "config", None) is not None:
         return Path(args.config)
-    if "BOT_CONFIG" in os.environ:
+    if os.environ.get("BOT_CONFIG"):
         return Path(os.environ["BOT_CONFIG"])
     if sandbox and not DEFAULT_CONFIG.exists():
         return EXAMPLE_CONFIG

@@ -139,6 +139,8 @@ async def run(app: Application) -> None:
         if app.settings.telegram.mode == "webhook":
             await _run_webhook(app)
         else:
+            # A webhook left from an earlier webhook deployment would make polling fail (409).
+            await app.bot.delete_webhook(drop_pending_updates=False)
             await app.dispatcher.start_polling(
                 app.bot,
                 allowed_updates=app.dispatcher.resolve_used_update_types(),

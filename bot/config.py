@@ -226,6 +226,14 @@ def load_settings(
         ) from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML ({exc}); fix the syntax at that place") from None
+    for secret in ("telegram_bot_token", "webhook_secret"):
+        if secret in data:
+            raise ConfigError(
+                f"{path}: {secret}: secrets do not belong in the configuration file; remove it "
+                f"and set {secret.upper().replace('WEBHOOK', 'TELEGRAM_WEBHOOK')} in the "
+                "environment or in .env"
+            )
+    _check_override_sections(env)
     if overrides:
         data = _deep_merge(data, overrides)
     try:
@@ -238,6 +246,25 @@ def load_settings(
         raise ConfigError(describe_validation_error(path, exc)) from None
     _check_key_variables(path, settings, env)
     return settings
+
+
+# BOT_ variables read by the command line rather than by Settings.
+CLI_VARIABLES = frozenset({"BOT_CONFIG", "BOT_LOG_LEVEL"})
+
+
+def _check_override_sections(env: Mapping[str, str]) -> None:
+    """A misspelt BOT_<SECTION>__<KEY> override would otherwise be ignored without a word."""
+    sections = {name.upper() for name in Settings.model_fields}
+    for name in env:
+        if not name.startswith("BOT_") or name in CLI_VARIABLES:
+            continue
+        section = name.removeprefix("BOT_").split("__", 1)[0]
+        if section not in sections:
+            known = ", ".join(f"BOT_{s}" for s in sorted(sections - {"TELEGRAM_BOT_TOKEN"}))
+            raise ConfigError(
+                f"environment: {name}: there is no setting section {section.lower()!r}; "
+                f"overrides look like BOT_<SECTION>__<KEY> with a section among {known}"
+            )
 
 
 def _check_key_variables(path: Path, settings: Settings, env: Mapping[str, str]) -> None:

@@ -42,7 +42,7 @@ def describe_validation_error(path: Path, exc: ValidationError) -> str:
         if error["type"] == "value_error":
             # Our own validators already name the field and the fix.
             message = message.removeprefix("Value error, ")
-            lines.append(f"  {message}")
+            lines.append(f"  {field}: {message}" if error["loc"] else f"  {message}")
             continue
         fix = _FIXES.get(error["type"], "see config.example.toml for a valid example")
         lines.append(f"  {field}: {message}; {fix}")

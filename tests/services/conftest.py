@@ -8,7 +8,7 @@ import socket
 import pytest
 
 POSTGRES_URL = os.environ.get(
-    "BOT_TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
+    "TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
 )
 
 

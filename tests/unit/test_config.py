@@ -83,7 +83,7 @@ def test_output_must_fit_context(tmp_path: Path) -> None:
     message = error_for(
         tmp_path, GOOD.replace("max_output_tokens = 512", "max_output_tokens = 9000")
     )
-    assert "max_output_tokens must be smaller than context_tokens" in message
+    assert "models.local.capabilities: max_output_tokens must be smaller than" in message
 
 
 def test_invalid_toml_and_missing_file(tmp_path: Path) -> None:
@@ -97,6 +97,17 @@ def test_environment_overrides_toml(tmp_path: Path) -> None:
     settings = load_settings(write(tmp_path, GOOD), environ=env)
     assert settings.chat.default_model == "big"
     assert settings.llm.read_timeout == 7.5
+
+
+def test_misspelt_override_section_is_an_error(tmp_path: Path) -> None:
+    message = error_for(tmp_path, GOOD, env={**ENV, "BOT_TELEGRAMM__MODE": "webhook"})
+    assert "BOT_TELEGRAMM__MODE: there is no setting section 'telegramm'" in message
+
+
+def test_secrets_in_the_file_are_refused(tmp_path: Path) -> None:
+    message = error_for(tmp_path, 'telegram_bot_token = "123:abc"\n' + GOOD)
+    assert "telegram_bot_token: secrets do not belong in the configuration file" in message
+    assert "set TELEGRAM_BOT_TOKEN in the environment" in message
 
 
 def test_webhook_mode_needs_url(tmp_path: Path) -> None:
