@@ -1,0 +1,285 @@
+"""The ``/sandbox/`` control API (JSON) and the web chat page."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import time
+from collections.abc import Awaitable, Callable
+from importlib import resources
+from typing import Any
+
+from aiohttp import web
+
+from . import users
+from .core import Core
+from .errors import ApiError, bad_request
+from .methods_media import image_mime
+
+CORE_KEY = web.AppKey("sandbox_core", Core)
+PAGE_KEY = web.AppKey("sandbox_page", str)
+
+Route = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+def load_page() -> str:
+    return resources.files(__package__).joinpath("static/chat.html").read_text(encoding="utf-8")
+
+
+def _json(data: Any, status: int = 200) -> web.Response:
+    return web.json_response(data, status=status, dumps=lambda obj: json.dumps(obj, default=str))
+
+
+@web.middleware
+async def control_errors(request: web.Request, handler: Route) -> web.StreamResponse:
+    """Turn ApiError raised by a control route into ``{"ok": false, "description": ...}``."""
+    try:
+        return await handler(request)
+    except ApiError as exc:
+        if not request.path.startswith("/sandbox/"):
+            raise
+        return _json({"ok": False, "description": exc.description}, exc.status)
+
+
+async def _body(request: web.Request) -> dict[str, Any]:
+    try:
+        body = await request.json() if request.body_exists else {}
+    except ValueError:
+        raise bad_request("request body must be a JSON object") from None
+    if not isinstance(body, dict):
+        raise bad_request("request body must be a JSON object")
+    return body
+
+
+def _core(request: web.Request) -> Core:
+    return request.app[CORE_KEY]
+
+
+def _int(value: Any, name: str) -> int:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        raise bad_request(f"{name} must be an integer") from None
+
+
+def _chat(request: web.Request) -> Any:
+    chat = _core(request).world.chats.get(_int(request.match_info["chat_id"], "chat_id"))
+    if chat is None:
+        raise ApiError(404, "chat not found")
+    return chat
+
+
+def _action(func: Callable[[Core, dict[str, Any]], dict[str, Any]]) -> Route:
+    async def route(request: web.Request) -> web.StreamResponse:
+        return _json(func(_core(request), await _body(request)))
+
+    return route
+
+
+async def transcript(request: web.Request) -> web.StreamResponse:
+    return _json([message.transcript() for message in _chat(request).messages.values()])
+
+
+async def drafts(request: web.Request) -> web.StreamResponse:
+    return _json(_chat(request).drafts)
+
+
+async def actions(request: web.Request) -> web.StreamResponse:
+    return _json(_chat(request).actions)
+
+
+async def chat_state(request: web.Request) -> web.StreamResponse:
+    """Everything the web page needs for one chat, in one request."""
+    chat = _chat(request)
+    core = _core(request)
+    answers = [
+        {"message_id": q.message_id, "data": q.data, **q.answer}
+        for q in core.world.callbacks.values()
+        if q.chat_id == chat.id and q.answer is not None
+    ]
+    return _json(
+        {
+            "chat": chat.info,
+            "transcript": [message.transcript() for message in chat.messages.values()],
+            "draft": chat.drafts[-1] if chat.drafts else None,
+            "action": chat.actions[-1] if chat.actions else None,
+            "answers": answers[-5:],
+            "now": time.monotonic(),
+        }
+    )
+
+
+async def chats(request: web.Request) -> web.StreamResponse:
+    return _json(
+        [
+            {**chat.info, "messages": len(chat.messages), "bot_messages": chat.bot_messages}
+            for chat in _core(request).world.chats.values()
+        ]
+    )
+
+
+async def calls(request: web.Request) -> web.StreamResponse:
+    method = (request.query.get("method") or "").lower()
+    chat_id = request.query.get("chat_id")
+    wanted = _int(chat_id, "chat_id") if chat_id else None
+    return _json(
+        [
+            call
+            for call in _core(request).calls
+            if (not method or call["method"].lower() == method)
+            and (wanted is None or call["chat_id"] == wanted)
+        ]
+    )
+
+
+async def clear_calls(request: web.Request) -> web.StreamResponse:
+    _core(request).calls.clear()
+    return _json({"ok": True})
+
+
+async def add_fault(request: web.Request) -> web.StreamResponse:
+    body = await _body(request)
+    method = body.get("method")
+    if not isinstance(method, str) or not method:
+        raise bad_request("method is required")
+    status = _int(body.get("status", 400), "status")
+    if not 400 <= status <= 599:
+        raise bad_request("status must be an HTTP error status")
+    fault = {
+        "method": method.lower(),
+        "chat_id": body.get("chat_id"),
+        "status": status,
+        "description": body.get("description"),
+        "retry_after": body.get("retry_after"),
+        "times": max(1, _int(body.get("times", 1), "times")),
+    }
+    _core(request).add_fault(fault)
+    return _json({"ok": True, "fault": fault})
+
+
+async def list_faults(request: web.Request) -> web.StreamResponse:
+    return _json(_core(request).faults)
+
+
+async def clear_faults(request: web.Request) -> web.StreamResponse:
+    _core(request).faults.clear()
+    return _json({"ok": True})
+
+
+async def set_limits(request: web.Request) -> web.StreamResponse:
+    body = await _body(request)
+    _core(request).limits.enforce = bool(body.get("enforce"))
+    return _json({"ok": True, "enforce": _core(request).limits.enforce})
+
+
+async def get_limits(request: web.Request) -> web.StreamResponse:
+    limits = _core(request).limits
+    return _json({"enforce": limits.enforce, "rejections": limits.rejections})
+
+
+async def commands(request: web.Request) -> web.StreamResponse:
+    result: dict[str, dict[str, Any]] = {}
+    for (scope, language), items in _core(request).world.commands.items():
+        result.setdefault(scope, {})[language] = items
+    return _json(result)
+
+
+async def callbacks(request: web.Request) -> web.StreamResponse:
+    chat_id = request.query.get("chat_id")
+    wanted = _int(chat_id, "chat_id") if chat_id else None
+    return _json(
+        [
+            vars(query)
+            for query in _core(request).world.callbacks.values()
+            if wanted is None or query.chat_id == wanted
+        ]
+    )
+
+
+async def reset(request: web.Request) -> web.StreamResponse:
+    await _core(request).reset()
+    return _json({"ok": True})
+
+
+async def info(request: web.Request) -> web.StreamResponse:
+    core = _core(request)
+    return _json(
+        {
+            "bot": core.world.bot,
+            "webhook": core.hub.webhook_info(),
+            "enforce_limits": core.limits.enforce,
+            "chats": len(core.world.chats),
+            "now": time.monotonic(),
+        }
+    )
+
+
+async def wait(request: web.Request) -> web.StreamResponse:
+    """Return once a chat has N (non-deleted) bot messages, or 408 after ``timeout``."""
+    core = _core(request)
+    chat_id = _int(request.query.get("chat_id"), "chat_id")
+    count = _int(request.query.get("bot_messages", "1"), "bot_messages")
+    timeout = float(request.query.get("timeout", "10"))
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while True:
+        chat = core.world.chats.get(chat_id)
+        bot_messages = (
+            [m.transcript() for m in chat.messages.values() if m.from_bot and not m.deleted]
+            if chat is not None and chat.bot_messages >= count
+            else None
+        )
+        if bot_messages is not None:
+            return _json({"ok": True, "bot_messages": bot_messages})
+        remaining = deadline - loop.time()
+        if remaining <= 0 or core.closing.is_set():
+            history = [m.transcript() for m in chat.messages.values()] if chat else []
+            return _json({"ok": False, "description": "timeout", "transcript": history}, 408)
+        if chat is None:
+            await asyncio.sleep(min(0.05, remaining))
+            continue
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(chat.changed.wait(), min(remaining, 1.0))
+
+
+async def file_bytes(request: web.Request) -> web.StreamResponse:
+    """A stored file by file_id (for the web page, which does not know the bot token)."""
+    stored = _core(request).world.files.get(request.match_info["file_id"])
+    if stored is None:
+        raise ApiError(404, "file not found")
+    content_type = stored.mime_type or image_mime(stored.data)
+    return web.Response(body=stored.data, content_type=content_type)
+
+
+async def page(request: web.Request) -> web.StreamResponse:
+    return web.Response(text=request.app[PAGE_KEY], content_type="text/html", charset="utf-8")
+
+
+def add_routes(app: web.Application) -> None:
+    add = app.router.add_route
+    add("GET", "/", page)
+    add("POST", "/sandbox/send", _action(users.send_text))
+    add("POST", "/sandbox/send_photo", _action(users.send_photo))
+    add("POST", "/sandbox/send_document", _action(users.send_document))
+    add("POST", "/sandbox/press", _action(users.press))
+    add("POST", "/sandbox/stop_generation", _action(users.stop_generation))
+    add("POST", "/sandbox/group", _action(users.declare_group))
+    add("GET", "/sandbox/chats", chats)
+    add("GET", "/sandbox/chats/{chat_id}/transcript", transcript)
+    add("GET", "/sandbox/chats/{chat_id}/drafts", drafts)
+    add("GET", "/sandbox/chats/{chat_id}/actions", actions)
+    add("GET", "/sandbox/chats/{chat_id}/state", chat_state)
+    add("GET", "/sandbox/calls", calls)
+    add("DELETE", "/sandbox/calls", clear_calls)
+    add("POST", "/sandbox/faults", add_fault)
+    add("GET", "/sandbox/faults", list_faults)
+    add("DELETE", "/sandbox/faults", clear_faults)
+    add("POST", "/sandbox/limits", set_limits)
+    add("GET", "/sandbox/limits", get_limits)
+    add("GET", "/sandbox/commands", commands)
+    add("GET", "/sandbox/callbacks", callbacks)
+    add("POST", "/sandbox/reset", reset)
+    add("GET", "/sandbox/info", info)
+    add("GET", "/sandbox/files/{file_id}", file_bytes)
+    add("GET", "/sandbox/wait", wait)
