@@ -14,11 +14,21 @@ from pathlib import Path
 from aiogram import Bot, Dispatcher
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
-from aiogram.types import BotCommand
+from aiogram.types import (
+    BotCommand,
+    BotCommandScopeAllChatAdministrators,
+    BotCommandScopeAllGroupChats,
+    BotCommandScopeAllPrivateChats,
+    BotCommandScopeDefault,
+)
 from aiogram.webhook.aiohttp_server import SimpleRequestHandler, setup_application
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot.chat.feedback import FeedbackService
+from bot.chat.generations import Generations
+from bot.chat.history_export import HistoryExporter
+from bot.chat.language import LanguageService
 from bot.chat.ordering import ChatLocks, PasteMerger
 from bot.chat.service import ChatService
 from bot.chat.settings import ChatSettingsService
@@ -26,6 +36,7 @@ from bot.config import Settings
 from bot.context import Services
 from bot.handlers import get_routers
 from bot.i18n import I18n
+from bot.keyboards.feedback import feedback_keyboard
 from bot.llm.registry import ModelRegistry, build_registry
 from bot.middlewares import (
     ContextMiddleware,
@@ -36,13 +47,52 @@ from bot.middlewares import (
 from bot.storage.engine import create_engine, create_session_factory
 from bot.storage.migrate import upgrade
 from bot.storage.uow import UnitOfWorkFactory
-from bot.telegram.answer_view import AnswerViewFactory
+from bot.telegram.pacing import Pacer
+from bot.telegram.sender import MessageSender
+from bot.telegram.views import AnswerViewFactory, ViewContext
+from bot.telegram.views.base import StreamSettings
 
 logger = logging.getLogger(__name__)
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 LOCALES_DIR = PROJECT_ROOT / "locales"
-COMMANDS = ("start", "help", "reset", "new", "setmodel", "getmodel")
+COMMANDS = (
+    "start",
+    "help",
+    "reset",
+    "new",
+    "retry",
+    "stop",
+    "setmodel",
+    "getmodel",
+    "settings",
+    "setsystem",
+    "getsystem",
+    "resetsystem",
+    "language",
+    "history",
+    "privacy",
+)
+# Groups: what every member may run; admins also get the commands that change the group.
+GROUP_COMMANDS = (
+    "help",
+    "reset",
+    "retry",
+    "stop",
+    "getmodel",
+    "getsystem",
+    "language",
+    "history",
+    "privacy",
+)
+GROUP_ADMIN_COMMANDS = (
+    *GROUP_COMMANDS,
+    "setmodel",
+    "settings",
+    "setsystem",
+    "resetsystem",
+    "setshortname",
+)
 PROCESSED_UPDATES_KEPT = timedelta(days=7)
 
 
@@ -55,6 +105,7 @@ class Application:
     models: ModelRegistry
     merger: PasteMerger
     i18n: I18n
+    pacer: Pacer
 
     async def aclose(self) -> None:
         await self.merger.close()
@@ -65,6 +116,8 @@ class Application:
 
 async def build_application(settings: Settings, env: Mapping[str, str]) -> Application:
     bot = _build_bot(settings)
+    pacer = Pacer()
+    bot.session.middleware(pacer)  # every outgoing call, handlers' replies included
     engine = create_engine(settings.storage.url)
     await upgrade(engine)
     uow = UnitOfWorkFactory(create_session_factory(engine))
@@ -85,21 +138,40 @@ async def build_application(settings: Settings, env: Mapping[str, str]) -> Appli
         ContextMiddleware(uow, i18n),
     )
     dispatcher.include_routers(*get_routers())
+    chat_settings = ChatSettingsService(uow, models, settings.chat.default_model)
     services: Services = {
         "chat_service": ChatService(
             uow,
             models,
+            Generations(),
             default_model=settings.chat.default_model,
             default_system_prompt=settings.chat.system_prompt,
             max_history_messages=settings.chat.max_history_messages,
         ),
-        "chat_settings": ChatSettingsService(uow, models, settings.chat.default_model),
+        "chat_settings": chat_settings,
+        "languages": LanguageService(uow, i18n),
+        "history_export": HistoryExporter(uow, chat_settings.model_name),
+        "feedback": FeedbackService(uow),
         "merger": merger,
-        "answer_views": AnswerViewFactory(bot),
+        "answer_views": AnswerViewFactory(_view_context(settings, bot, pacer)),
         "i18n": i18n,
     }
     dispatcher.workflow_data.update(services)
-    return Application(settings, bot, dispatcher, engine, models, merger, i18n)
+    return Application(settings, bot, dispatcher, engine, models, merger, i18n, pacer)
+
+
+def _view_context(settings: Settings, bot: Bot, pacer: Pacer) -> ViewContext:
+    return ViewContext(
+        bot=bot,
+        sender=MessageSender(bot),
+        pacing=pacer,
+        feedback_markup=feedback_keyboard,
+        settings=StreamSettings(
+            draft_interval=settings.telegram.draft_interval_seconds,
+            edit_interval=settings.telegram.group_edit_interval_seconds,
+            rich_messages=settings.telegram.rich_messages,
+        ),
+    )
 
 
 def _build_bot(settings: Settings) -> Bot:
@@ -122,13 +194,21 @@ async def _prune_processed_updates(uow: UnitOfWorkFactory) -> None:
 
 
 async def register_commands(bot: Bot, i18n: I18n) -> None:
-    """The command menu in every locale; the default locale also serves other languages."""
+    """The command menu per scope (private chats, group members, group admins) in every
+    locale; the default locale also serves other languages."""
+    scopes = (
+        (BotCommandScopeDefault(), COMMANDS),
+        (BotCommandScopeAllPrivateChats(), COMMANDS),
+        (BotCommandScopeAllGroupChats(), GROUP_COMMANDS),
+        (BotCommandScopeAllChatAdministrators(), GROUP_ADMIN_COMMANDS),
+    )
     for locale in i18n.locales:
         t = i18n.translator(locale)
-        commands = [BotCommand(command=c, description=t(f"command-{c}")) for c in COMMANDS]
-        await bot.set_my_commands(commands, language_code=locale)
-        if locale == i18n.default_locale:
-            await bot.set_my_commands(commands)
+        for scope, names in scopes:
+            commands = [BotCommand(command=c, description=t(f"command-{c}")) for c in names]
+            await bot.set_my_commands(commands, scope=scope, language_code=locale)
+            if locale == i18n.default_locale:
+                await bot.set_my_commands(commands, scope=scope)
 
 
 async def run(app: Application) -> None:

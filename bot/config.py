@@ -112,6 +112,11 @@ class TelegramConfig(StrictModel):
     webhook_host: str = "0.0.0.0"
     webhook_port: int = Field(default=8080, ge=1, le=65535)
     webhook_max_connections: int = Field(default=40, ge=1, le=100)
+    # Send final answers as rich messages (Telegram renders the Markdown). Old clients show a
+    # placeholder for them, so this is off by default; refused rich messages fall back to text.
+    rich_messages: bool = False
+    draft_interval_seconds: float = Field(default=0.3, ge=0.1, le=5)
+    group_edit_interval_seconds: float = Field(default=3.0, ge=1, le=30)
 
 
 class StorageConfig(StrictModel):

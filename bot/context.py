@@ -8,17 +8,23 @@ from __future__ import annotations
 
 from typing import TypedDict
 
+from bot.chat.feedback import FeedbackService
+from bot.chat.history_export import HistoryExporter
+from bot.chat.language import LanguageService
 from bot.chat.ordering import PasteMerger
 from bot.chat.service import ChatService
 from bot.chat.settings import ChatSettingsService
 from bot.i18n import I18n, Translator
 from bot.storage.dto import Chat, User
-from bot.telegram.answer_view import AnswerViewFactory
+from bot.telegram.views import AnswerViewFactory
 
 
 class Services(TypedDict):
     chat_service: ChatService
     chat_settings: ChatSettingsService
+    languages: LanguageService
+    history_export: HistoryExporter
+    feedback: FeedbackService
     merger: PasteMerger
     answer_views: AnswerViewFactory
     i18n: I18n

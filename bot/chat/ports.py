@@ -17,14 +17,23 @@ class AnswerView(Protocol):
     async def update(self, text: str) -> None:
         """The answer so far (Markdown). Implementations may skip or merge updates."""
 
-    async def finish(self, markdown: str) -> list[int]:
-        """Deliver the complete answer; returns the ids of the messages it occupies."""
+    async def finish(self, markdown: str, answer_id: int | None = None) -> list[int]:
+        """Deliver the complete answer; returns the ids of the messages it occupies.
+
+        `answer_id` identifies the stored answer (for feedback buttons under it).
+        """
 
     async def notice(self, text: str) -> list[int]:
         """Deliver a short plain-text notice (errors, warnings)."""
 
     async def close(self) -> None:
         """Stop any progress display. Safe to call more than once."""
+
+
+class AnswerViews(Protocol):
+    """Makes the view for one answer; `generation_id` identifies it for Stop controls."""
+
+    def __call__(self, generation_id: int) -> AnswerView: ...
 
 
 class Translate(Protocol):

@@ -1,49 +1,28 @@
 """ChatService: one conversational turn, from the user's message to the stored answer.
 
 Each database step is its own short unit of work: nothing holds a transaction open while a
-model streams, so one slow answer never blocks other chats' writes.
+model streams, so one slow answer never blocks other chats' writes. The answer's row is
+written before streaming starts (so a crash leaves it marked interrupted, and buttons under
+the answer can refer to it) and completed at the end with the provider-reported usage.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from dataclasses import dataclass
 
 from bot.chat.context import ContextTooLongError, Sampling, build_request
+from bot.chat.generations import Generations
 from bot.chat.inputs import UserInput
-from bot.chat.ports import AnswerView, Translate
+from bot.chat.ports import AnswerView, AnswerViews, Translate
+from bot.chat.turn import ERROR_KEYS, Outcome, stream_answer
 from bot.llm.base import ChatModel
 from bot.llm.registry import ModelRegistry
-from bot.llm.types import (
-    ChatRequest,
-    Finish,
-    FinishReason,
-    LLMError,
-    LLMErrorKind,
-    TextDelta,
-    Usage,
-)
+from bot.llm.types import FinishReason, LLMError, LLMErrorKind
 from bot.storage.dto import Chat, MessageStatus, Role, StoredMessage
 from bot.storage.uow import UnitOfWorkFactory
 
 logger = logging.getLogger(__name__)
-
-ERROR_KEYS = {kind: f"error-{kind.value.replace('_', '-')}" for kind in LLMErrorKind}
-
-
-@dataclass(slots=True)
-class _Outcome:
-    text: str = ""
-    usage: Usage | None = None
-    error: LLMError | None = None
-    finish: FinishReason | None = None
-
-    @property
-    def status(self) -> MessageStatus:
-        if self.error is None:
-            return MessageStatus.COMPLETE
-        return MessageStatus.INTERRUPTED if self.text else MessageStatus.FAILED
 
 
 class ChatService:
@@ -51,6 +30,7 @@ class ChatService:
         self,
         uow: UnitOfWorkFactory,
         models: ModelRegistry,
+        generations: Generations,
         *,
         default_model: str,
         default_system_prompt: str,
@@ -58,6 +38,7 @@ class ChatService:
     ) -> None:
         self._uow = uow
         self._models = models
+        self._generations = generations
         self._default_model = default_model
         self._default_system_prompt = default_system_prompt
         self._max_history = max_history_messages
@@ -68,9 +49,45 @@ class ChatService:
             return self._models.get(chat.model)
         return self._models.get(self._default_model)
 
-    async def reply(self, chat: Chat, turn: UserInput, view: AnswerView, t: Translate) -> None:
-        model = self.model_for(chat)
+    async def reply(self, chat: Chat, turn: UserInput, views: AnswerViews, t: Translate) -> None:
         conversation_id, history = await self._record_user_message(chat, turn)
+        await self._answer(chat, conversation_id, history, views, t)
+
+    async def retry(self, chat: Chat, views: AnswerViews, t: Translate) -> bool:
+        """Answer the last question again; the previous answer is kept, marked superseded."""
+        async with self._uow() as uow:
+            current = await uow.chats.get(chat.id)
+            conversation_id = current.current_conversation_id if current else None
+            if conversation_id is None:
+                return False
+            question, answers = await uow.messages.last_exchange(conversation_id)
+            if question is None:
+                return False
+            await uow.messages.set_status([a.id for a in answers], MessageStatus.SUPERSEDED)
+            history = await uow.messages.history(conversation_id, limit=self._max_history)
+            await uow.commit()
+        await self._answer(chat, conversation_id, history, views, t)
+        return True
+
+    def stop(self, chat_id: int, generation_id: int | None = None) -> bool:
+        return self._generations.stop(chat_id, generation_id)
+
+    async def start_new_conversation(self, chat_id: int) -> None:
+        async with self._uow() as uow:
+            await uow.chats.set_conversation(chat_id, None)
+            await uow.commit()
+
+    async def _answer(
+        self,
+        chat: Chat,
+        conversation_id: int,
+        history: list[StoredMessage],
+        views: AnswerViews,
+        t: Translate,
+    ) -> None:
+        model = self.model_for(chat)
+        generation = self._generations.begin(chat.id)
+        view = views(generation.id)
         try:
             request = build_request(
                 model.spec,
@@ -79,25 +96,50 @@ class ChatService:
                 Sampling(chat.temperature, chat.top_p, chat.max_output_tokens),
             )
         except ContextTooLongError as exc:
+            self._generations.end(generation)
             await view.notice(t("error-too-long", limit=exc.limit))
             return
-        outcome = _Outcome()
-        await view.start()
+        answer_id = await self._open_answer(conversation_id, model)
+        outcome = Outcome()
+        message_ids: list[int] = []
         try:
-            await self._stream(model, request, view, outcome)
-            message_ids = await self._deliver(view, outcome, t)
+            await view.start()
+            outcome = await stream_answer(model, request, view, generation)
+            message_ids = await self._deliver(chat, model, view, outcome, answer_id, t)
         except asyncio.CancelledError:
             outcome.error = outcome.error or LLMError(LLMErrorKind.INTERRUPTED, "cancelled")
-            await asyncio.shield(self._record_answer(conversation_id, model, outcome, []))
             raise
         finally:
+            self._generations.end(generation)
             await view.close()
-        await self._record_answer(conversation_id, model, outcome, message_ids)
+            await asyncio.shield(self._close_answer(answer_id, model, outcome, message_ids))
 
-    async def start_new_conversation(self, chat_id: int) -> None:
-        async with self._uow() as uow:
-            await uow.chats.set_conversation(chat_id, None)
-            await uow.commit()
+    async def _deliver(
+        self,
+        chat: Chat,
+        model: ChatModel,
+        view: AnswerView,
+        outcome: Outcome,
+        answer_id: int,
+        t: Translate,
+    ) -> list[int]:
+        text = outcome.text
+        if outcome.stopped:
+            if not text:
+                return await view.notice(t("answer-stopped"))
+            return await view.finish(f"{text}\n\n{t('answer-stopped')}", answer_id)
+        if outcome.error is not None:
+            reason = t(ERROR_KEYS[outcome.error.kind])
+            if not text:
+                return await view.notice(reason)
+            return await view.finish(f"{text}\n\n{t('answer-interrupted', reason=reason)}")
+        if not text.strip():
+            return await view.notice(t("answer-empty"))
+        if outcome.finish is FinishReason.LENGTH:
+            text = f"{text}\n\n{t('answer-truncated')}"
+        if chat.show_footer:
+            text = f"{text}\n\n_{t('answer-footer', model=model.spec.display_name)}_"
+        return await view.finish(text, answer_id)
 
     async def _record_user_message(
         self, chat: Chat, turn: UserInput
@@ -121,48 +163,34 @@ class ChatService:
             await uow.commit()
         return conversation_id, history
 
-    async def _stream(
-        self, model: ChatModel, request: ChatRequest, view: AnswerView, outcome: _Outcome
-    ) -> None:
-        try:
-            async for event in model.stream(request):
-                if isinstance(event, TextDelta):
-                    outcome.text += event.text
-                    await view.update(outcome.text)
-                elif isinstance(event, Usage):
-                    outcome.usage = event
-                elif isinstance(event, Finish):
-                    outcome.finish = event.reason
-        except LLMError as exc:
-            logger.warning("model %s failed: %s", model.spec.id, exc)
-            outcome.error = exc
-
-    async def _deliver(self, view: AnswerView, outcome: _Outcome, t: Translate) -> list[int]:
-        if outcome.error is None:
-            if not outcome.text.strip():
-                return await view.notice(t("answer-empty"))
-            if outcome.finish is FinishReason.LENGTH:
-                return await view.finish(f"{outcome.text}\n\n{t('answer-truncated')}")
-            return await view.finish(outcome.text)
-        reason = t(ERROR_KEYS[outcome.error.kind])
-        if outcome.text:
-            interrupted = t("answer-interrupted", reason=reason)
-            return await view.finish(f"{outcome.text}\n\n{interrupted}")
-        return await view.notice(reason)
-
-    async def _record_answer(
-        self, conversation_id: int, model: ChatModel, outcome: _Outcome, message_ids: list[int]
-    ) -> None:
+    async def _open_answer(self, conversation_id: int, model: ChatModel) -> int:
+        """The answer's row, written before streaming: interrupted until completed."""
         async with self._uow() as uow:
-            await uow.messages.add(
+            row = await uow.messages.add(
                 conversation_id,
                 Role.ASSISTANT,
-                [{"type": "text", "text": outcome.text}] if outcome.text else [],
+                [],
+                status=MessageStatus.INTERRUPTED,
+                model=model.spec.id,
+            )
+            await uow.commit()
+        return row.id
+
+    async def _close_answer(
+        self, answer_id: int, model: ChatModel, outcome: Outcome, message_ids: list[int]
+    ) -> None:
+        error = (
+            "stopped" if outcome.stopped else (outcome.error.kind.value if outcome.error else None)
+        )
+        async with self._uow() as uow:
+            await uow.messages.update_answer(
+                answer_id,
+                content=[{"type": "text", "text": outcome.text}] if outcome.text else [],
                 status=outcome.status,
                 model=model.spec.id,
                 input_tokens=outcome.usage.input_tokens if outcome.usage else None,
                 output_tokens=outcome.usage.output_tokens if outcome.usage else None,
                 telegram_message_ids=message_ids,
-                error=outcome.error.kind.value if outcome.error else None,
+                error=error,
             )
             await uow.commit()

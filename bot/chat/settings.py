@@ -1,11 +1,49 @@
-"""Per-chat settings. Every change is scoped to one chat: nothing here touches defaults."""
+"""Per-chat settings. Every change is scoped to one chat: nothing here touches defaults.
+
+A value of None means "not set": the model's (or the operator's) default applies.
+"""
 
 from __future__ import annotations
+
+import re
+from enum import StrEnum
 
 from bot.llm.registry import ModelRegistry, UnknownModelError
 from bot.llm.spec import ModelSpec
 from bot.storage.dto import Chat
 from bot.storage.uow import UnitOfWorkFactory
+
+TEMPERATURE_PRESETS = (0.0, 0.3, 0.7, 1.0, 1.3)
+TOP_P_PRESETS = (0.5, 0.8, 0.9, 0.95, 1.0)
+MAX_OUTPUT_TOKENS_PRESETS = (256, 512, 1024, 2048, 4096, 8192, 16384)
+TEMPERATURE_RANGE = (0.0, 2.0)
+SYSTEM_PROMPT_MAX_CHARS = 4000  # in UTF-16 units, as Telegram counts, so it fits one message
+SHORT_NAME_PATTERN = re.compile(r"[^\W_][\w-]{1,31}")  # 2..32 characters
+
+
+class Setting(StrEnum):
+    TEMPERATURE = "temperature"
+    TOP_P = "top_p"
+    MAX_OUTPUT_TOKENS = "max_tokens"
+    FOOTER = "footer"
+
+
+class InvalidSettingError(ValueError):
+    """A value outside what the setting accepts."""
+
+
+class SystemPromptTooLongError(ValueError):
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"a system prompt may have at most {limit} characters")
+        self.limit = limit
+
+
+class InvalidShortNameError(ValueError):
+    pass
+
+
+def utf16_length(text: str) -> int:
+    return len(text.encode("utf-16-le")) // 2
 
 
 class ChatSettingsService:
@@ -21,6 +59,17 @@ class ChatSettingsService:
         model_id = chat.model if chat.model and chat.model in self._models else self._default_model
         return self._models.get(model_id).spec
 
+    def model_name(self, model_id: str | None) -> str | None:
+        """The display name of a configured model; None for one no longer configured."""
+        if model_id is None or model_id not in self._models:
+            return None
+        return self._models.get(model_id).spec.display_name
+
+    def max_output_tokens_presets(self, chat: Chat) -> list[int]:
+        """Presets up to the chat's model limit, the limit itself always included."""
+        limit = self.current_model(chat).capabilities.max_output_tokens
+        return sorted({*(p for p in MAX_OUTPUT_TOKENS_PRESETS if p < limit), limit})
+
     async def set_model(self, chat_id: int, model_id: str) -> ModelSpec:
         if model_id not in self._models:
             raise UnknownModelError(model_id)
@@ -28,3 +77,63 @@ class ChatSettingsService:
             await uow.chats.set_model(chat_id, model_id)
             await uow.commit()
         return self._models.get(model_id).spec
+
+    async def apply(self, chat: Chat, setting: Setting, value: float | None) -> Chat:
+        """Store one sampling/display setting for this chat; returns the updated chat."""
+        checked = self._checked(chat, setting, value)
+        async with self._uow() as uow:
+            if setting is Setting.TEMPERATURE:
+                await uow.chats.set_temperature(chat.id, checked)
+            elif setting is Setting.TOP_P:
+                await uow.chats.set_top_p(chat.id, checked)
+            elif setting is Setting.MAX_OUTPUT_TOKENS:
+                await uow.chats.set_max_output_tokens(
+                    chat.id, None if checked is None else int(checked)
+                )
+            else:
+                await uow.chats.set_show_footer(chat.id, bool(checked))
+            updated = await uow.chats.get(chat.id)
+            await uow.commit()
+        if updated is None:
+            raise LookupError(f"chat {chat.id} does not exist")
+        return updated
+
+    def _checked(self, chat: Chat, setting: Setting, value: float | None) -> float | None:
+        if value is None:
+            return None
+        if setting is Setting.TEMPERATURE:
+            low, high = TEMPERATURE_RANGE
+            ok = low <= value <= high
+        elif setting is Setting.TOP_P:
+            ok = 0.0 < value <= 1.0
+        elif setting is Setting.MAX_OUTPUT_TOKENS:
+            limit = self.current_model(chat).capabilities.max_output_tokens
+            ok = float(value).is_integer() and 1 <= value <= limit
+        else:
+            ok = value in (0.0, 1.0)
+        if not ok:
+            raise InvalidSettingError(f"{setting.value}={value} is out of range")
+        return value
+
+    async def set_system_prompt(self, chat_id: int, prompt: str) -> None:
+        prompt = prompt.strip()
+        if not prompt:
+            raise InvalidSettingError("the system prompt is empty")
+        if utf16_length(prompt) > SYSTEM_PROMPT_MAX_CHARS:
+            raise SystemPromptTooLongError(SYSTEM_PROMPT_MAX_CHARS)
+        async with self._uow() as uow:
+            await uow.chats.set_system_prompt(chat_id, prompt)
+            await uow.commit()
+
+    async def reset_system_prompt(self, chat_id: int) -> None:
+        async with self._uow() as uow:
+            await uow.chats.set_system_prompt(chat_id, None)
+            await uow.commit()
+
+    async def set_short_name(self, chat_id: int, name: str | None) -> None:
+        """A group's short name for the bot (letters, digits, '_' or '-'); None removes it."""
+        if name is not None and not SHORT_NAME_PATTERN.fullmatch(name):
+            raise InvalidShortNameError(name)
+        async with self._uow() as uow:
+            await uow.chats.set_short_name(chat_id, name)
+            await uow.commit()

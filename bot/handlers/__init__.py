@@ -3,8 +3,39 @@ catch-all chat handler, which must stay last."""
 
 from aiogram import Router
 
-from bot.handlers import chat, conversation, models, start
+from bot.handlers import (
+    chat,
+    control,
+    conversation,
+    feedback,
+    groups,
+    history,
+    language,
+    models,
+    privacy,
+    settings,
+    start,
+    system_prompt,
+    unknown,
+)
 
 
 def get_routers() -> list[Router]:
-    return [start.router, conversation.router, models.router, chat.router]
+    return [
+        start.router,
+        control.router,
+        conversation.router,
+        # Before the chat router: takes the text that /setsystem waits for.
+        system_prompt.router,
+        models.router,
+        settings.router,
+        language.router,
+        history.router,
+        privacy.router,
+        feedback.router,
+        # After every router with admin-only handlers: refuses what their filters let through.
+        groups.router,
+        # Just before the chat router; checks every registered Command, /retry included.
+        unknown.router,
+        chat.router,
+    ]

@@ -7,11 +7,12 @@ from aiogram.types import Message, Update
 
 from bot.chat.inputs import UserInput
 from bot.chat.ordering import PasteMerger
+from bot.chat.ports import AnswerView
 from bot.chat.service import ChatService
 from bot.i18n import Translator
 from bot.storage.dto import Chat
-from bot.telegram.addressing import is_addressed_to_bot
-from bot.telegram.answer_view import AnswerViewFactory
+from bot.telegram.addressing import addressed_text
+from bot.telegram.views import AnswerViewFactory
 
 router = Router(name=__name__)
 
@@ -29,18 +30,30 @@ async def on_text(
 ) -> None:
     if message.from_user is None or message.text is None:
         return
-    if not chat_record.is_private and not is_addressed_to_bot(message, await bot.me()):
-        return
+    text = message.text
+    if not chat_record.is_private:
+        addressed = addressed_text(message, await bot.me(), chat_record.short_name)
+        if addressed is None:
+            return  # not for the bot: nothing is stored
+        text = addressed
     turn = UserInput(
         chat_id=message.chat.id,
         user_id=message.from_user.id,
-        text=message.text,
+        text=text,
         message_id=message.message_id,
         update_ids=(event_update.update_id,),
     )
 
     async def run(merged: UserInput) -> None:
-        view = answer_views(merged.chat_id, reply_to=merged.message_id)
+        def view(generation_id: int) -> AnswerView:
+            return answer_views(
+                merged.chat_id,
+                private=chat_record.is_private,
+                reply_to=merged.message_id,
+                generation_id=generation_id,
+                t=t,
+            )
+
         await chat_service.reply(chat_record, merged, view, t)
 
     if merger.looks_split(turn.text):

@@ -8,6 +8,7 @@ from aiogram.filters import Command
 from aiogram.types import CallbackQuery, Message
 
 from bot.chat.settings import ChatSettingsService
+from bot.handlers.groups import ChatAdmin
 from bot.i18n import Translator
 from bot.keyboards.models import ModelChoice, models_keyboard
 from bot.llm.registry import UnknownModelError
@@ -16,7 +17,7 @@ from bot.storage.dto import Chat
 router = Router(name=__name__)
 
 
-@router.message(Command("setmodel"))
+@router.message(Command("setmodel"), ChatAdmin())
 async def set_model(
     message: Message, t: Translator, chat_record: Chat, chat_settings: ChatSettingsService
 ) -> None:
@@ -35,7 +36,7 @@ async def get_model(
     await message.answer(t("model-current", model=current.display_name))
 
 
-@router.callback_query(ModelChoice.filter())
+@router.callback_query(ModelChoice.filter(), ChatAdmin())
 async def model_chosen(
     query: CallbackQuery,
     callback_data: ModelChoice,

@@ -45,7 +45,7 @@ class OrderingMiddleware(BaseMiddleware):
         if self._recent.check_and_add(event.update_id):
             return None
         key = _chat_key(event)
-        if key is None:
+        if key is None or is_control_update(event):
             return await handler(event, data)
         async with self._locks.hold(key):
             # Under the lock, so a part that arrived in the same batch as the first one still
@@ -55,6 +55,22 @@ class OrderingMiddleware(BaseMiddleware):
                 return None
             await self._merger.flush(key)
             return await handler(event, data)
+
+
+CONTROL_COMMANDS = ("/stop",)
+CONTROL_CALLBACK_PREFIX = "stop:"
+
+
+def is_control_update(update: Update) -> bool:
+    """Stop controls must reach a chat that is busy answering, so they skip its lock."""
+    if update.stopped_message_generation is not None:
+        return True
+    query = update.callback_query
+    if query is not None and (query.data or "").startswith(CONTROL_CALLBACK_PREFIX):
+        return True
+    text = update.message.text if update.message is not None else None
+    command = (text or "").split(maxsplit=1)[0].split("@", 1)[0].lower() if text else ""
+    return command in CONTROL_COMMANDS
 
 
 def _chat_key(update: Update) -> int | None:

@@ -17,6 +17,7 @@ class MessageStatus(StrEnum):
     COMPLETE = "complete"
     INTERRUPTED = "interrupted"
     FAILED = "failed"
+    SUPERSEDED = "superseded"  # replaced by a regenerated answer (/retry); kept, never sent again
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +40,8 @@ class Chat:
     top_p: float | None
     max_output_tokens: int | None
     current_conversation_id: int | None
+    show_footer: bool = False
+    short_name: str | None = None
 
     @property
     def is_private(self) -> bool:

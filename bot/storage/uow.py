@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.storage.repositories import (
     ChatRepository,
     ConversationRepository,
+    FeedbackRepository,
     MessageRepository,
     ProcessedUpdateRepository,
     UserRepository,
@@ -22,6 +23,7 @@ class UnitOfWork:
     chats: ChatRepository
     conversations: ConversationRepository
     messages: MessageRepository
+    feedback: FeedbackRepository
     updates: ProcessedUpdateRepository
 
     def __init__(self, session_factory: async_sessionmaker[AsyncSession]) -> None:
@@ -35,6 +37,7 @@ class UnitOfWork:
         self.chats = ChatRepository(session)
         self.conversations = ConversationRepository(session)
         self.messages = MessageRepository(session)
+        self.feedback = FeedbackRepository(session)
         self.updates = ProcessedUpdateRepository(session)
         return self
 

@@ -1,6 +1,8 @@
-"""Send chunks reliably: plain-text fallback on entity errors, waiting out 429s.
+"""Deliver formatted text: send or edit chunks, fall back to plain text on entity errors,
+send rich messages when enabled (falling back to text + entities when refused).
 
-A final answer is never dropped: a 429 is waited out (`retry_after`) and the call repeated.
+Flood control (429, per-chat and global rates) is the pacer's job: every call made here goes
+through it as a session middleware. Final messages are never dropped.
 """
 
 from __future__ import annotations
@@ -9,20 +11,28 @@ import asyncio
 import logging
 from collections.abc import Sequence
 
+import telegramify_markdown
 from aiogram import Bot
-from aiogram.exceptions import TelegramBadRequest, TelegramNetworkError, TelegramRetryAfter
-from aiogram.types import Message, ReplyParameters
+from aiogram.exceptions import TelegramBadRequest, TelegramNetworkError
+from aiogram.types import InlineKeyboardMarkup, InputRichMessage, Message, ReplyParameters
 
 from bot.telegram.formatting import Chunk, plain_fallback
 
 logger = logging.getLogger(__name__)
 
-MAX_ATTEMPTS = 5
+NETWORK_ATTEMPTS = 3
 NETWORK_BACKOFF_SECONDS = 1.0
+RICH_BYTE_LIMIT = 32768
+RICH_BLOCK_LIMIT = 500
 
 
 def is_parse_error(exc: TelegramBadRequest) -> bool:
-    return "can't parse entities" in exc.message or "can't find end" in exc.message.lower()
+    message = exc.message.lower()
+    return "can't parse entities" in message or "can't find end" in message
+
+
+def is_not_modified(exc: TelegramBadRequest) -> bool:
+    return "message is not modified" in exc.message
 
 
 class MessageSender:
@@ -30,52 +40,128 @@ class MessageSender:
         self._bot = bot
 
     async def send_chunks(
-        self, chat_id: int, chunks: Sequence[Chunk], *, reply_to: int | None = None
+        self,
+        chat_id: int,
+        chunks: Sequence[Chunk],
+        *,
+        reply_to: int | None = None,
+        markup: InlineKeyboardMarkup | None = None,
     ) -> list[int]:
+        """Send chunks in order; only the first replies, only the last carries `markup`."""
         ids: list[int] = []
         for index, chunk in enumerate(chunks):
-            # Only the first part replies to the user's message; the rest follow it.
+            last = index == len(chunks) - 1
             target = reply_to if index == 0 else None
-            ids.extend(await self._send_formatted(chat_id, chunk, target))
+            ids.extend(await self._send_formatted(chat_id, chunk, target, markup if last else None))
         return ids
 
-    async def _send_formatted(self, chat_id: int, chunk: Chunk, reply_to: int | None) -> list[int]:
-        if not chunk.entities:
-            return [(await self._send(chat_id, chunk, reply_to)).message_id]
+    async def edit_chunk(
+        self,
+        chat_id: int,
+        message_id: int,
+        chunk: Chunk,
+        *,
+        markup: InlineKeyboardMarkup | None = None,
+    ) -> list[int]:
+        """Edit a message to `chunk`; returns ids of extra messages a plain fallback needed."""
         try:
-            return [(await self._send(chat_id, chunk, reply_to)).message_id]
+            await self._edit(chat_id, message_id, chunk, markup)
+            return []
         except TelegramBadRequest as exc:
-            if not is_parse_error(exc):
+            if is_not_modified(exc):
+                return []
+            if not (chunk.entities and is_parse_error(exc)):
+                raise
+            logger.warning("chat %s: entities rejected (%s); editing to plain text", chat_id, exc)
+        first, *rest = plain_fallback(chunk)
+        extra_markup = markup if not rest else None
+        try:
+            await self._edit(chat_id, message_id, first, extra_markup)
+        except TelegramBadRequest as exc:
+            if not is_not_modified(exc):
+                raise
+        return await self.send_chunks(chat_id, rest, markup=markup) if rest else []
+
+    async def send_rich(
+        self,
+        chat_id: int,
+        markdown: str,
+        *,
+        reply_to: int | None = None,
+        markup: InlineKeyboardMarkup | None = None,
+    ) -> list[int] | None:
+        """Send Markdown for Telegram to render; None if Telegram refused it (fall back)."""
+        rich = telegramify_markdown.richify(markdown, mode="markdown")
+        parts = telegramify_markdown.split_rich(
+            rich, byte_limit=RICH_BYTE_LIMIT, block_limit=RICH_BLOCK_LIMIT
+        )
+        ids: list[int] = []
+        for index, part in enumerate(parts):
+            last = index == len(parts) - 1
+            try:
+                message = await self._bot.send_rich_message(
+                    chat_id=chat_id,
+                    rich_message=InputRichMessage(markdown=part.markdown),
+                    reply_parameters=_reply(reply_to if index == 0 else None),
+                    reply_markup=markup if last else None,
+                )
+            except TelegramBadRequest as exc:
+                if ids:
+                    raise  # half sent: the rest must not be re-sent as text
+                logger.warning("chat %s: rich message refused (%s); using text", chat_id, exc)
+                return None
+            ids.append(message.message_id)
+        return ids
+
+    async def _send_formatted(
+        self, chat_id: int, chunk: Chunk, reply_to: int | None, markup: InlineKeyboardMarkup | None
+    ) -> list[int]:
+        try:
+            return [(await self._send(chat_id, chunk, reply_to, markup)).message_id]
+        except TelegramBadRequest as exc:
+            if not (chunk.entities and is_parse_error(exc)):
                 raise
             logger.warning("chat %s: entities rejected (%s); sending plain text", chat_id, exc)
+        pieces = plain_fallback(chunk)
         ids = []
-        for index, plain in enumerate(plain_fallback(chunk)):
-            ids.append(
-                (await self._send(chat_id, plain, reply_to if index == 0 else None)).message_id
-            )
+        for index, plain in enumerate(pieces):
+            last = index == len(pieces) - 1
+            target = reply_to if index == 0 else None
+            message = await self._send(chat_id, plain, target, markup if last else None)
+            ids.append(message.message_id)
         return ids
 
-    async def _send(self, chat_id: int, chunk: Chunk, reply_to: int | None) -> Message:
-        reply = (
-            ReplyParameters(message_id=reply_to, allow_sending_without_reply=True)
-            if reply_to
-            else None
-        )
-        for attempt in range(1, MAX_ATTEMPTS + 1):
+    async def _send(
+        self, chat_id: int, chunk: Chunk, reply_to: int | None, markup: InlineKeyboardMarkup | None
+    ) -> Message:
+        for attempt in range(1, NETWORK_ATTEMPTS + 1):
             try:
                 return await self._bot.send_message(
                     chat_id=chat_id,
                     text=chunk.text,
                     entities=chunk.entities or None,
-                    reply_parameters=reply,
+                    reply_parameters=_reply(reply_to),
+                    reply_markup=markup,
                 )
-            except TelegramRetryAfter as exc:
-                if attempt == MAX_ATTEMPTS:
-                    raise
-                logger.warning("chat %s: 429, waiting %s s", chat_id, exc.retry_after)
-                await asyncio.sleep(exc.retry_after)
             except TelegramNetworkError:
-                if attempt == MAX_ATTEMPTS:
+                if attempt == NETWORK_ATTEMPTS:
                     raise
                 await asyncio.sleep(NETWORK_BACKOFF_SECONDS * attempt)
         raise AssertionError("unreachable")  # pragma: no cover
+
+    async def _edit(
+        self, chat_id: int, message_id: int, chunk: Chunk, markup: InlineKeyboardMarkup | None
+    ) -> None:
+        await self._bot.edit_message_text(
+            chat_id=chat_id,
+            message_id=message_id,
+            text=chunk.text,
+            entities=chunk.entities or None,
+            reply_markup=markup,
+        )
+
+
+def _reply(message_id: int | None) -> ReplyParameters | None:
+    if message_id is None:
+        return None
+    return ReplyParameters(message_id=message_id, allow_sending_without_reply=True)

@@ -7,9 +7,17 @@ start-greeting =
 help-text =
     Write a message and I will answer.
     /reset or /new: start a new conversation (I forget the previous one)
+    /retry: answer your last message again
+    /stop: stop the answer I am writing
     /setmodel: choose the language model for this chat
     /getmodel: show the current model
+    /settings: temperature, top_p, answer length, model footer
+    /setsystem, /getsystem, /resetsystem: this chat's own instructions for the model
+    /language: the language I use with you
+    /history: the current conversation as a file
+    /privacy: what I store
     /help: this help
+    In groups I answer when mentioned, replied to, or called by the short name set with /setshortname.
 reset-done = Started a new conversation. The previous messages are forgotten.
 
 ## Models
@@ -21,6 +29,13 @@ model-unknown = That model is no longer available. Choose another one with /setm
 
 ## Answers and errors
 
+answer-thinking = ✍️ Thinking…
+answer-stopped = ⏹ Stopped.
+answer-footer = Model: { $model }
+button-stop = ⏹ Stop
+stop-done = Stopping the answer.
+stop-nothing = There is no answer being written right now.
+retry-nothing = There is nothing to answer again yet: ask me something first.
 answer-empty = The model returned an empty answer. Please try again.
 answer-truncated = ✂️ The answer reached the length limit for this model. Ask me to continue if you need more.
 answer-interrupted = ⚠️ The answer was cut off: { $reason }
@@ -41,5 +56,7 @@ command-start = Start the bot
 command-help = What I can do
 command-reset = Start a new conversation
 command-new = Start a new conversation
+command-retry = Answer the last message again
+command-stop = Stop the answer being written
 command-setmodel = Choose the model
 command-getmodel = Show the current model

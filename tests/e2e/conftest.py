@@ -38,6 +38,8 @@ api_base = "{telegram_url}"
 webhook_url = "{webhook_url}"
 webhook_host = "127.0.0.1"
 webhook_port = {webhook_port}
+rich_messages = {rich}
+group_edit_interval_seconds = {edit_interval}
 
 [storage]
 url = "sqlite+aiosqlite:///{database}"
@@ -185,10 +187,13 @@ def _fresh_llm_script(request: pytest.FixtureRequest) -> Iterator[None]:
         server.reset()
 
 
+GROUP_EDIT_INTERVAL = 1.0
+
+
 async def make_stack(
-    tmp: Path, llm: ScriptedLLM, mode: str, *, read_timeout: float = 3.0
+    tmp: Path, llm: ScriptedLLM, mode: str, *, read_timeout: float = 3.0, rich: bool = False
 ) -> AsyncIterator[Stack]:
-    sandbox = TelegramSandbox(TOKEN)
+    sandbox = TelegramSandbox(TOKEN, enforce_limits=True)
     telegram_url = await sandbox.start()
     client = SandboxClient(telegram_url)
     webhook_port = free_port()
@@ -201,6 +206,8 @@ async def make_stack(
             webhook_port=webhook_port,
             database=tmp / "bot.sqlite3",
             read_timeout=read_timeout,
+            rich="true" if rich else "false",
+            edit_interval=GROUP_EDIT_INTERVAL,
             system_prompt=SYSTEM_PROMPT,
             llm_url=llm.base_url,
         ),
@@ -229,6 +236,15 @@ async def webhook_stack(
     tmp_path_factory: pytest.TempPathFactory, llm: ScriptedLLM
 ) -> AsyncIterator[Stack]:
     async for stack in make_stack(tmp_path_factory.mktemp("webhook"), llm, "webhook"):
+        yield stack
+
+
+@pytest.fixture(scope="session")
+async def rich_stack(
+    tmp_path_factory: pytest.TempPathFactory, llm: ScriptedLLM
+) -> AsyncIterator[Stack]:
+    """Final answers as rich messages (Telegram renders the Markdown)."""
+    async for stack in make_stack(tmp_path_factory.mktemp("rich"), llm, "polling", rich=True):
         yield stack
 
 

@@ -16,7 +16,15 @@ from tests.services.conftest import POSTGRES_URL
 
 pytestmark = pytest.mark.services
 
-TABLES = ("messages", "conversations", "chats", "users", "processed_updates", "alembic_version")
+TABLES = (
+    "feedback",
+    "messages",
+    "conversations",
+    "chats",
+    "users",
+    "processed_updates",
+    "alembic_version",
+)
 
 
 @pytest.fixture

@@ -1,0 +1,77 @@
+"""/history: the current conversation as a Markdown document."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from bot.chat.ports import Translate
+from bot.storage.dto import Chat, MessageStatus, Role, StoredMessage
+from bot.storage.uow import UnitOfWorkFactory
+
+# Rendering is a string join; only a very long conversation is worth a thread.
+RENDER_IN_THREAD_CHARS = 200_000
+
+
+@dataclass(frozen=True, slots=True)
+class ExportedConversation:
+    file_name: str
+    content: bytes
+    turns: int
+
+
+@dataclass(frozen=True, slots=True)
+class TranscriptLabels:
+    heading: str
+    you: str
+    interrupted: str
+    model_name: Callable[[str | None], str]
+
+
+def render_markdown(messages: Sequence[StoredMessage], labels: TranscriptLabels) -> str:
+    parts = [f"# {labels.heading}\n"]
+    for message in messages:
+        author = labels.you if message.role is Role.USER else labels.model_name(message.model)
+        if message.status is MessageStatus.INTERRUPTED:
+            author = f"{author} ({labels.interrupted})"
+        parts.append(f"## {author}\n\n{message.text.strip()}\n")
+    return "\n".join(parts)
+
+
+class HistoryExporter:
+    def __init__(self, uow: UnitOfWorkFactory, model_name: Callable[[str | None], str | None]):
+        self._uow = uow
+        self._model_name = model_name
+
+    async def export(self, chat: Chat, t: Translate) -> ExportedConversation | None:
+        """The chat's current conversation, or None when it has no messages yet."""
+        async with self._uow() as uow:
+            current = await uow.chats.get(chat.id)
+            conversation_id = current.current_conversation_id if current else None
+            messages = await uow.messages.transcript(conversation_id) if conversation_id else []
+        messages = [m for m in messages if m.text.strip()]
+        if not messages:
+            return None
+        now = datetime.now(UTC)
+        started = messages[0].created_at or now
+        labels = TranscriptLabels(
+            heading=t(
+                "history-heading",
+                chat=chat.title or t("history-private-chat"),
+                date=started.strftime("%Y-%m-%d %H:%M UTC"),
+            ),
+            you=t("history-you"),
+            interrupted=t("history-interrupted"),
+            model_name=lambda model: self._model_name(model) or model or t("history-assistant"),
+        )
+        if sum(len(m.text) for m in messages) > RENDER_IN_THREAD_CHARS:
+            text = await asyncio.to_thread(render_markdown, messages, labels)
+        else:
+            text = render_markdown(messages, labels)
+        return ExportedConversation(
+            file_name=f"conversation-{chat.id}-{now:%Y-%m-%d}.md",
+            content=text.encode("utf-8"),
+            turns=len(messages),
+        )

@@ -1,0 +1,62 @@
+"""Stop and regenerate: /stop, the Stop button, the draft's stop button, /retry.
+
+Stop controls reach the chat while it is busy answering: the ordering middleware lets them
+past the chat's lock (see `bot.middlewares.ordering.is_control_update`).
+"""
+
+from __future__ import annotations
+
+from aiogram import Router
+from aiogram.filters import Command
+from aiogram.types import CallbackQuery, Message, MessageGenerationStopped
+
+from bot.chat.ports import AnswerView
+from bot.chat.service import ChatService
+from bot.i18n import Translator
+from bot.storage.dto import Chat
+from bot.telegram.views import AnswerViewFactory
+from bot.telegram.views.base import StopGeneration
+
+router = Router(name=__name__)
+
+
+@router.message(Command("stop"))
+async def stop_command(message: Message, t: Translator, chat_service: ChatService) -> None:
+    stopped = chat_service.stop(message.chat.id)
+    if not stopped:
+        await message.answer(t("stop-nothing"))
+
+
+@router.callback_query(StopGeneration.filter())
+async def stop_button(
+    query: CallbackQuery, callback_data: StopGeneration, t: Translator, chat_service: ChatService
+) -> None:
+    chat_id = query.message.chat.id if query.message else query.from_user.id
+    stopped = chat_service.stop(chat_id, callback_data.generation)
+    await query.answer(t("stop-done") if stopped else t("stop-nothing"))
+
+
+@router.stopped_message_generation()
+async def draft_stopped(event: MessageGenerationStopped, chat_service: ChatService) -> None:
+    chat_service.stop(event.chat.id, event.draft_id)
+
+
+@router.message(Command("retry"))
+async def retry(
+    message: Message,
+    t: Translator,
+    chat_record: Chat,
+    chat_service: ChatService,
+    answer_views: AnswerViewFactory,
+) -> None:
+    def view(generation_id: int) -> AnswerView:
+        return answer_views(
+            message.chat.id,
+            private=chat_record.is_private,
+            reply_to=message.message_id,
+            generation_id=generation_id,
+            t=t,
+        )
+
+    if not await chat_service.retry(chat_record, view, t):
+        await message.answer(t("retry-nothing"))

@@ -1,0 +1,340 @@
+"""The pacer middleware: final calls wait their turn, droppable ones give way (see package doc)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, cast
+
+from aiogram.client.session.middlewares.base import (
+    BaseRequestMiddleware,
+    NextRequestMiddlewareType,
+)
+from aiogram.exceptions import TelegramRetryAfter
+from aiogram.methods.base import Response, TelegramMethod, TelegramType
+
+from .budgets import EPSILON, ChatState, ChatTable, Limits, SlidingWindow
+from .routes import Kind, Route, route_of
+
+if TYPE_CHECKING:
+    from aiogram import Bot
+
+logger = logging.getLogger(__name__)
+
+# Set by ``Pacer.droppable``; flows through ``await bot.send_...(...)`` into the middleware.
+_max_wait: ContextVar[float | None] = ContextVar("pacer_droppable_max_wait", default=None)
+# Droppable edits in a group leave this many of its per-minute slots to final messages, so a
+# long answer's progress edits can never make its final message wait for the window.
+GROUP_FINAL_RESERVE = 4
+
+Next = NextRequestMiddlewareType[TelegramType]
+
+
+class PacingDropped(Exception):
+    """A droppable call was not sent (no budget in time, a final call waiting, or a 429)."""
+
+    def __init__(self, method: str, chat_id: int | str | None, reason: str) -> None:
+        super().__init__(f"{method} for chat {chat_id} dropped: {reason}")
+        self.method = method
+        self.chat_id = chat_id
+        self.reason = reason
+
+
+@dataclass
+class PacerStats:
+    """Counters for operators and benchmarks."""
+
+    sent: int = 0  # counted sends and drafts that Telegram accepted
+    dropped: int = 0  # droppable calls not sent
+    retry_after_received: int = 0  # 429s seen, on any method
+    waited_seconds_total: float = 0.0  # time calls spent held by the pacer
+    actions_skipped: int = 0  # sendChatAction calls answered without a call during a block
+
+
+class Pacer(BaseRequestMiddleware):
+    """Request middleware that keeps every Bot API call under Telegram's flood limits."""
+
+    def __init__(
+        self,
+        *,
+        chat_rate: float = 1.0,
+        chat_burst: int = 3,
+        group_per_minute: int = 20,
+        global_per_second: int = 30,
+        draft_rate: float = 4.0,
+        draft_burst: int = 2,
+        margin: float = 0.1,
+        max_attempts: int = 5,
+        idle_ttl: float = 60.0,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
+        if min(chat_rate, draft_rate) <= 0 or min(chat_burst, draft_burst) < 1:
+            raise ValueError("rates must be positive and bursts at least 1")
+        if min(group_per_minute, global_per_second, max_attempts) < 1 or margin < 0:
+            raise ValueError("limits and max_attempts must be at least 1, margin >= 0")
+        limits = Limits(
+            chat_interval=1 / chat_rate + margin,
+            chat_burst=chat_burst,
+            draft_interval=1 / draft_rate + margin,
+            draft_burst=draft_burst,
+            group_count=group_per_minute,
+            group_span=60.0 + margin,
+        )
+        self._clock = clock
+        self._sleep = sleep
+        self._max_attempts = max_attempts
+        self._chats = ChatTable(limits, idle_ttl, clock())
+        self._global = SlidingWindow(global_per_second, 1.0 + margin)
+        self._global_blocked_until = 0.0
+        self._global_finals = 0  # final counted sends held back by the global budget
+        self.stats = PacerStats()
+
+    @contextmanager
+    def droppable(self, max_wait: float = 0.0) -> Iterator[None]:
+        """Mark the calls made inside as droppable: wait at most ``max_wait`` s, else drop."""
+        if max_wait < 0:
+            raise ValueError("max_wait must be >= 0")
+        token = _max_wait.set(max_wait)
+        try:
+            yield
+        finally:
+            _max_wait.reset(token)
+
+    @property
+    def tracked_chats(self) -> int:
+        """How many chats have pacing state in memory."""
+        return len(self._chats)
+
+    async def __call__(
+        self, make_request: Next[TelegramType], bot: Bot, method: TelegramMethod[TelegramType]
+    ) -> Response[TelegramType]:
+        route = route_of(method)
+        if route.kind is Kind.FREE:
+            return await self._free(make_request, bot, method, route)
+        if route.kind is Kind.ACTION:
+            return await self._action(make_request, bot, method, route)
+        max_wait = _max_wait.get()
+        now = self._clock()
+        self._chats.sweep(now)
+        chat = self._chats.state(route.chat_id, now) if route.chat_id is not None else None
+        if chat is not None:
+            chat.active += 1
+        try:
+            if max_wait is None:
+                return await self._final(make_request, bot, method, route, chat)
+            return await self._droppable(make_request, bot, method, route, chat, max_wait)
+        finally:
+            if chat is not None:
+                chat.active -= 1
+                chat.last_used = self._clock()
+
+    # --- the four paths --------------------------------------------------------------------
+
+    async def _free(
+        self,
+        make_request: Next[TelegramType],
+        bot: Bot,
+        method: TelegramMethod[TelegramType],
+        route: Route,
+    ) -> Response[TelegramType]:
+        if route.target is not None:  # a call about a chat waits out that chat's block
+            start = self._clock()
+            while (wait := self._block_wait(route, self._clock())) > 0:
+                await self._sleep(wait)
+            self.stats.waited_seconds_total += self._clock() - start
+        try:
+            return await make_request(bot, method)
+        except TelegramRetryAfter as exc:
+            self._on_retry_after(route, exc)
+            raise
+
+    async def _action(
+        self,
+        make_request: Next[TelegramType],
+        bot: Bot,
+        method: TelegramMethod[TelegramType],
+        route: Route,
+    ) -> Response[TelegramType]:
+        # aiogram's session returns the middleware's value as the method's result: True here.
+        skipped = cast("Response[TelegramType]", True)
+        if self._block_wait(route, self._clock()) > 0:
+            self.stats.actions_skipped += 1
+            return skipped
+        try:
+            return await make_request(bot, method)
+        except TelegramRetryAfter as exc:
+            self._on_retry_after(route, exc)
+            self.stats.actions_skipped += 1
+            return skipped
+
+    async def _final(
+        self,
+        make_request: Next[TelegramType],
+        bot: Bot,
+        method: TelegramMethod[TelegramType],
+        route: Route,
+        chat: ChatState | None,
+    ) -> Response[TelegramType]:
+        attempt = 1
+        while True:
+            await self._timed(self._acquire_final(route, chat, retry=attempt > 1))
+            try:
+                result = await make_request(bot, method)
+            except TelegramRetryAfter as exc:
+                self._on_retry_after(route, exc)
+                if attempt >= self._max_attempts:
+                    raise
+                attempt += 1
+                continue
+            self.stats.sent += 1
+            return result
+
+    async def _droppable(
+        self,
+        make_request: Next[TelegramType],
+        bot: Bot,
+        method: TelegramMethod[TelegramType],
+        route: Route,
+        chat: ChatState | None,
+        max_wait: float,
+    ) -> Response[TelegramType]:
+        await self._timed(self._acquire_droppable(route, chat, max_wait))
+        try:
+            result = await make_request(bot, method)
+        except TelegramRetryAfter as exc:
+            self._on_retry_after(route, exc)
+            self.stats.dropped += 1
+            raise PacingDropped(route.name, route.target, "429 from Telegram") from exc
+        self.stats.sent += 1
+        return result
+
+    # --- waiting for a slot ----------------------------------------------------------------
+
+    async def _acquire_final(self, route: Route, chat: ChatState | None, *, retry: bool) -> None:
+        """Wait for this call's turn in its chat's FIFO, then for its budgets; spend them."""
+        ticket = asyncio.Event()
+        queue = None
+        if chat is not None:
+            queue = chat.draft_queue if route.kind is Kind.DRAFT else chat.message_queue
+        if queue is not None:
+            # A retry goes first: it was already at the head when Telegram pushed back.
+            (queue.appendleft if retry else queue.append)(ticket)
+        held_globally = False
+        try:
+            while True:
+                if queue is not None and queue[0] is not ticket:
+                    ticket.clear()
+                    await ticket.wait()
+                    continue
+                now = self._clock()
+                chat_wait, global_wait = self._waits(route, chat, now)
+                if chat_wait <= 0 and global_wait <= 0:
+                    self._spend(route, chat, now)
+                    return
+                if held_globally != (global_wait > 0):
+                    held_globally = global_wait > 0
+                    self._global_finals += 1 if held_globally else -1
+                await self._sleep(max(chat_wait, global_wait))
+        finally:
+            if held_globally:
+                self._global_finals -= 1
+            if queue is not None:
+                queue.remove(ticket)
+                if queue:
+                    queue[0].set()
+
+    async def _acquire_droppable(
+        self, route: Route, chat: ChatState | None, max_wait: float
+    ) -> None:
+        """Spend the budgets within ``max_wait`` seconds, or raise `PacingDropped`."""
+        deadline = self._clock() + max_wait
+        while True:
+            if chat is not None and chat.finals_waiting:
+                raise self._drop(route, "a final call for the chat is waiting")
+            if route.kind is Kind.MESSAGE and self._global_finals:
+                raise self._drop(route, "a final call is waiting for the global budget")
+            now = self._clock()
+            wait = max(self._waits(route, chat, now, reserve=GROUP_FINAL_RESERVE))
+            if wait <= 0:
+                self._spend(route, chat, now)
+                return
+            if now + wait > deadline + EPSILON:
+                raise self._drop(route, f"no budget for {wait:.2f} s")
+            await self._sleep(wait)
+
+    def _waits(
+        self, route: Route, chat: ChatState | None, now: float, reserve: int = 0
+    ) -> tuple[float, float]:
+        """Seconds until the chat's budgets, and the global ones, allow this call.
+
+        `reserve` group slots must stay free (droppable calls leave room for final ones).
+        """
+        global_wait = self._global_blocked_until - now
+        if route.kind is Kind.MESSAGE:
+            global_wait = max(global_wait, self._global.wait(now))
+        chat_wait = 0.0
+        if chat is not None:
+            chat_wait = chat.blocked_until - now
+            if route.kind is Kind.MESSAGE:
+                chat_wait = max(chat_wait, chat.messages.wait(now))
+                if chat.group is not None:
+                    chat_wait = max(chat_wait, chat.group.wait(now, reserve))
+            else:
+                chat_wait = max(chat_wait, chat.drafts.wait(now))
+        return max(chat_wait, 0.0), max(global_wait, 0.0)
+
+    def _spend(self, route: Route, chat: ChatState | None, now: float) -> None:
+        if route.kind is Kind.MESSAGE:
+            self._global.take(now)
+        if chat is None:
+            return
+        chat.last_used = now
+        if route.kind is Kind.DRAFT:
+            chat.drafts.take(now)
+            return
+        chat.messages.take(now)
+        if chat.group is not None:
+            chat.group.take(now)
+
+    def _block_wait(self, route: Route, now: float) -> float:
+        """Seconds left of a 429 block that covers this call (0 when none)."""
+        wait = self._global_blocked_until - now
+        chat = self._chats.get(route.chat_id) if route.chat_id is not None else None
+        if chat is not None:
+            wait = max(wait, chat.blocked_until - now)
+        return max(wait, 0.0)
+
+    async def _timed(self, waiting: Awaitable[None]) -> None:
+        start = self._clock()
+        try:
+            await waiting
+        finally:
+            self.stats.waited_seconds_total += self._clock() - start
+
+    def _drop(self, route: Route, reason: str) -> PacingDropped:
+        self.stats.dropped += 1
+        logger.debug("dropped %s for chat %s: %s", route.name, route.target, reason)
+        return PacingDropped(route.name, route.target, reason)
+
+    def _on_retry_after(self, route: Route, exc: TelegramRetryAfter) -> None:
+        """Block the call's chat (every chat when it had none) for ``retry_after`` seconds."""
+        now = self._clock()
+        until = now + max(exc.retry_after, 0)
+        self.stats.retry_after_received += 1
+        if route.chat_id is None:
+            self._global_blocked_until = max(self._global_blocked_until, until)
+            scope = "all chats"
+        else:
+            chat = self._chats.state(route.chat_id, now)
+            chat.blocked_until = max(chat.blocked_until, until)
+            chat.last_used = now
+            scope = f"chat {route.chat_id}"
+        logger.warning(
+            "429 from Telegram on %s: %s blocked for %s s", route.name, scope, exc.retry_after
+        )

@@ -1,0 +1,33 @@
+"""Answer views: how an answer appears while it streams and once it is complete.
+
+Private chats stream as drafts (`DraftAnswerView`); groups, where drafts are not available,
+stream by editing a placeholder (`PlaceholderAnswerView`).
+"""
+
+from __future__ import annotations
+
+from bot.chat.ports import AnswerView, Translate
+from bot.telegram.views.base import ViewContext
+from bot.telegram.views.draft import DraftAnswerView
+from bot.telegram.views.placeholder import PlaceholderAnswerView
+
+
+class AnswerViewFactory:
+    def __init__(self, context: ViewContext) -> None:
+        self._context = context
+
+    def __call__(
+        self,
+        chat_id: int,
+        *,
+        private: bool,
+        reply_to: int | None,
+        generation_id: int,
+        t: Translate,
+    ) -> AnswerView:
+        if private:
+            return DraftAnswerView(self._context, chat_id, reply_to, generation_id, t)
+        return PlaceholderAnswerView(self._context, chat_id, reply_to, generation_id, t)
+
+
+__all__ = ["AnswerViewFactory", "ViewContext"]

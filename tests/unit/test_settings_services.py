@@ -1,0 +1,293 @@
+"""Settings, language, feedback and history-export services on a real migrated SQLite file;
+unknown-command detection against real routers."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from aiogram import Dispatcher, Router
+from aiogram.filters import Command, CommandStart
+from aiogram.types import Message
+
+from bot.chat.feedback import FeedbackService, VoteOutcome
+from bot.chat.history_export import HistoryExporter, TranscriptLabels, render_markdown
+from bot.chat.language import LanguageService, UnknownLocaleError
+from bot.chat.settings import (
+    ChatSettingsService,
+    InvalidSettingError,
+    InvalidShortNameError,
+    Setting,
+    SystemPromptTooLongError,
+)
+from bot.handlers.unknown import is_known
+from bot.i18n import I18n
+from bot.llm.registry import ModelRegistry
+from bot.llm.spec import ModelCapabilities, ModelSpec
+from bot.llm.types import ChatRequest, StreamEvent
+from bot.storage.dto import Chat, MessageStatus, Role, StoredMessage
+from bot.storage.engine import create_engine, create_session_factory
+from bot.storage.migrate import upgrade
+from bot.storage.uow import UnitOfWorkFactory
+
+LOCALES = Path(__file__).parents[2] / "locales"
+
+
+class FakeModel:
+    def __init__(self, model_id: str, name: str, max_output: int) -> None:
+        caps = ModelCapabilities(
+            vision=False,
+            tools=False,
+            system_prompt=True,
+            pdf_native=False,
+            context_tokens=16_000,
+            max_output_tokens=max_output,
+        )
+        self._spec = ModelSpec(
+            id=model_id, display_name=name, provider="p", remote_name=model_id, capabilities=caps
+        )
+
+    @property
+    def spec(self) -> ModelSpec:
+        return self._spec
+
+    def stream(self, request: ChatRequest) -> AsyncIterator[StreamEvent]:
+        raise NotImplementedError
+
+
+@pytest.fixture
+async def uow(tmp_path: Path) -> AsyncIterator[UnitOfWorkFactory]:
+    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'bot.sqlite3'}")
+    await upgrade(engine)
+    yield UnitOfWorkFactory(create_session_factory(engine))
+    await engine.dispose()
+
+
+@pytest.fixture
+def registry() -> ModelRegistry:
+    models = [FakeModel("gpt", "GPT Test", 5000), FakeModel("small", "Small", 1000)]
+    return ModelRegistry({m.spec.id: m for m in models}, [])
+
+
+async def make_chat(uow: UnitOfWorkFactory, chat_id: int, model: str | None = None) -> Chat:
+    async with uow() as unit:
+        await unit.chats.upsert(chat_id, type_="private", title=None)
+        if model:
+            await unit.chats.set_model(chat_id, model)
+        chat = await unit.chats.get(chat_id)
+        await unit.commit()
+    assert chat is not None
+    return chat
+
+
+async def test_apply_stores_values_for_one_chat_and_none_restores_default(
+    uow: UnitOfWorkFactory, registry: ModelRegistry
+) -> None:
+    service = ChatSettingsService(uow, registry, "gpt")
+    chat = await make_chat(uow, 1)
+    other = await make_chat(uow, 2)
+    chat = await service.apply(chat, Setting.TEMPERATURE, 0.0)
+    chat = await service.apply(chat, Setting.TOP_P, 0.9)
+    chat = await service.apply(chat, Setting.MAX_OUTPUT_TOKENS, 4096.0)
+    chat = await service.apply(chat, Setting.FOOTER, 1.0)
+    assert (chat.temperature, chat.top_p, chat.max_output_tokens, chat.show_footer) == (
+        0.0,
+        0.9,
+        4096,
+        True,
+    )
+    async with uow() as unit:
+        untouched = await unit.chats.get(other.id)
+    assert untouched == other
+    chat = await service.apply(chat, Setting.TEMPERATURE, None)
+    assert chat.temperature is None
+    assert chat.top_p == 0.9
+
+
+@pytest.mark.parametrize(
+    ("setting", "value"),
+    [
+        (Setting.TEMPERATURE, 2.5),
+        (Setting.TEMPERATURE, -0.1),
+        (Setting.TOP_P, 0.0),
+        (Setting.TOP_P, 1.1),
+        (Setting.MAX_OUTPUT_TOKENS, 1001.0),  # above the "small" model's limit
+        (Setting.MAX_OUTPUT_TOKENS, 100.5),
+        (Setting.FOOTER, 2.0),
+    ],
+)
+async def test_apply_refuses_values_out_of_range(
+    uow: UnitOfWorkFactory, registry: ModelRegistry, setting: Setting, value: float
+) -> None:
+    service = ChatSettingsService(uow, registry, "gpt")
+    chat = await make_chat(uow, 1, model="small")
+    with pytest.raises(InvalidSettingError):
+        await service.apply(chat, setting, value)
+    async with uow() as unit:
+        assert await unit.chats.get(1) == chat
+
+
+async def test_max_tokens_presets_are_capped_by_the_chats_model(
+    uow: UnitOfWorkFactory, registry: ModelRegistry
+) -> None:
+    service = ChatSettingsService(uow, registry, "gpt")
+    small = await make_chat(uow, 1, model="small")
+    default = await make_chat(uow, 2)
+    assert service.max_output_tokens_presets(small) == [256, 512, 1000]
+    assert service.max_output_tokens_presets(default) == [256, 512, 1024, 2048, 4096, 5000]
+
+
+async def test_system_prompt_limits_and_reset(
+    uow: UnitOfWorkFactory, registry: ModelRegistry
+) -> None:
+    service = ChatSettingsService(uow, registry, "gpt")
+    await make_chat(uow, 1)
+    with pytest.raises(SystemPromptTooLongError) as error:
+        await service.set_system_prompt(1, "x" * 4001)
+    assert error.value.limit == 4000
+    with pytest.raises(SystemPromptTooLongError):  # emoji count twice, as Telegram counts them
+        await service.set_system_prompt(1, "🙂" * 2001)
+    with pytest.raises(InvalidSettingError):
+        await service.set_system_prompt(1, "   ")
+    await service.set_system_prompt(1, "  Answer like a pirate.\n")
+    async with uow() as unit:
+        stored = await unit.chats.get(1)
+    assert stored is not None
+    assert stored.system_prompt == "Answer like a pirate."
+    await service.reset_system_prompt(1)
+    async with uow() as unit:
+        stored = await unit.chats.get(1)
+    assert stored is not None
+    assert stored.system_prompt is None
+
+
+@pytest.mark.parametrize("name", ["Robo", "ботик", "r2-d2", "A_1"])
+async def test_short_names_accepted(
+    uow: UnitOfWorkFactory, registry: ModelRegistry, name: str
+) -> None:
+    service = ChatSettingsService(uow, registry, "gpt")
+    await make_chat(uow, -1)
+    await service.set_short_name(-1, name)
+    async with uow() as unit:
+        stored = await unit.chats.get(-1)
+    assert stored is not None
+    assert stored.short_name == name
+
+
+@pytest.mark.parametrize("name", ["R", "two words", "_x", "x" * 33, "@bot"])
+async def test_short_names_refused(
+    uow: UnitOfWorkFactory, registry: ModelRegistry, name: str
+) -> None:
+    service = ChatSettingsService(uow, registry, "gpt")
+    with pytest.raises(InvalidShortNameError):
+        await service.set_short_name(-1, name)
+
+
+async def test_language_options_are_named_in_their_own_language(uow: UnitOfWorkFactory) -> None:
+    async with uow() as unit:
+        await unit.users.upsert(5, username=None, first_name="A", language_code="en")
+        await unit.commit()
+    service = LanguageService(uow, I18n(LOCALES, "en"))
+    assert [(o.code, o.name) for o in service.options()] == [("en", "English"), ("ru", "Русский")]
+    chosen = await service.choose(5, "ru")
+    assert chosen("settings-saved") == "Сохранено для этого чата."
+    async with uow() as unit:
+        user = await unit.users.upsert(5, username=None, first_name="A", language_code="en")
+    assert user.locale == "ru"
+    with pytest.raises(UnknownLocaleError):
+        await service.choose(5, "de")
+
+
+async def test_feedback_outcomes(uow: UnitOfWorkFactory) -> None:
+    await make_chat(uow, 1)
+    await make_chat(uow, 2)
+    async with uow() as unit:
+        conv = await unit.conversations.create(1)
+        answer = await unit.messages.add(conv, Role.ASSISTANT, [{"type": "text", "text": "a"}])
+        await unit.commit()
+    service = FeedbackService(uow)
+    assert await service.vote(1, answer.id, 7, 1) is VoteOutcome.RECORDED
+    assert await service.vote(1, answer.id, 7, 1) is VoteOutcome.UNCHANGED
+    assert await service.vote(1, answer.id, 7, -1) is VoteOutcome.CHANGED
+    assert await service.vote(2, answer.id, 7, 1) is VoteOutcome.UNKNOWN_ANSWER  # other chat
+    assert await service.vote(1, answer.id + 1, 7, 1) is VoteOutcome.UNKNOWN_ANSWER
+    with pytest.raises(ValueError, match="vote"):
+        await service.vote(1, answer.id, 7, 0)
+
+
+def message(n: int, role: Role, text: str, **extra: object) -> StoredMessage:
+    return StoredMessage(
+        id=n,
+        conversation_id=1,
+        role=role,
+        content=[{"type": "text", "text": text}],
+        status=extra.pop("status", MessageStatus.COMPLETE),  # type: ignore[arg-type]
+        model=extra.pop("model", None),  # type: ignore[arg-type]
+    )
+
+
+def test_markdown_transcript_marks_each_turn() -> None:
+    labels = TranscriptLabels(
+        heading="Chat",
+        you="You",
+        interrupted="interrupted",
+        model_name=lambda model: {"gpt": "GPT Test"}.get(model or "", model or "Assistant"),
+    )
+    text = render_markdown(
+        [
+            message(1, Role.USER, "hello"),
+            message(2, Role.ASSISTANT, "hi there", model="gpt"),
+            message(3, Role.USER, "more"),
+            message(4, Role.ASSISTANT, "half", model="gone", status=MessageStatus.INTERRUPTED),
+        ],
+        labels,
+    )
+    assert text == (
+        "# Chat\n\n## You\n\nhello\n\n## GPT Test\n\nhi there\n\n## You\n\nmore\n\n"
+        "## gone (interrupted)\n\nhalf\n"
+    )
+
+
+async def test_export_of_the_current_conversation(
+    uow: UnitOfWorkFactory, registry: ModelRegistry
+) -> None:
+    settings = ChatSettingsService(uow, registry, "gpt")
+    exporter = HistoryExporter(uow, settings.model_name)
+    t = I18n(LOCALES, "en").translator("ru")
+    chat = await make_chat(uow, 3)
+    assert await exporter.export(chat, t) is None
+    async with uow() as unit:
+        conv = await unit.conversations.create(3)
+        await unit.chats.set_conversation(3, conv)
+        await unit.messages.add(conv, Role.USER, [{"type": "text", "text": "вопрос"}])
+        await unit.messages.add(
+            conv, Role.ASSISTANT, [{"type": "text", "text": "ответ"}], model="small"
+        )
+        await unit.commit()
+    exported = await exporter.export(chat, t)
+    assert exported is not None
+    assert exported.file_name == f"conversation-3-{datetime.now(UTC):%Y-%m-%d}.md"
+    content = exported.content.decode()
+    assert content.startswith("# Разговор в чате «личный чат», начат ")
+    assert content.splitlines()[1:] == ["", "## Вы", "", "вопрос", "", "## Small", "", "ответ"]
+    assert exported.turns == 2
+
+
+def test_unknown_command_detection_sees_every_router() -> None:
+    dispatcher = Dispatcher()
+    first, last = Router(), Router()
+
+    async def noop(message: Message) -> None:
+        return None
+
+    first.message.register(noop, CommandStart())
+    first.message.register(noop, Command("settings", "getsystem"))
+    last.message.register(noop, Command("retry"))
+    last.message.register(noop, Command("Shout", ignore_case=True))
+    dispatcher.include_routers(first, last)
+    for known in ("start", "settings", "getsystem", "retry", "shout"):
+        assert is_known(known, dispatcher), known
+    for unknown in ("foo", "setting", "retryx"):
+        assert not is_known(unknown, dispatcher), unknown
