@@ -4,8 +4,13 @@ from __future__ import annotations
 
 import os
 import socket
+from collections.abc import AsyncIterator
 
 import pytest
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bot.storage.engine import create_engine
 
 POSTGRES_URL = os.environ.get(
     "TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
@@ -27,3 +32,25 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if "services" in item.keywords:
             item.add_marker(skip)
+
+
+TABLES = (
+    "feedback",
+    "messages",
+    "conversations",
+    "chats",
+    "users",
+    "processed_updates",
+    "alembic_version",
+)
+
+
+@pytest.fixture
+async def fresh_engine() -> AsyncIterator[AsyncEngine]:
+    """An engine on a PostgreSQL database emptied of the bot's tables."""
+    engine = create_engine(POSTGRES_URL)
+    async with engine.begin() as conn:
+        for table in TABLES:
+            await conn.execute(text(f"DROP TABLE IF EXISTS {table} CASCADE"))
+    yield engine
+    await engine.dispose()

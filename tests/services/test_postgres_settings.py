@@ -2,33 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.storage.dto import MessageStatus, Role
-from bot.storage.engine import create_engine, create_session_factory
+from bot.storage.engine import create_session_factory
 from bot.storage.migrate import upgrade
 from bot.storage.uow import UnitOfWorkFactory
-from tests.services.conftest import POSTGRES_URL
-from tests.services.test_postgres_storage import TABLES
 
 pytestmark = pytest.mark.services
 
 GROUP = -100_987_654_321
-
-
-@pytest.fixture
-async def fresh_engine() -> AsyncIterator[AsyncEngine]:
-    engine = create_engine(POSTGRES_URL)
-    async with engine.begin() as conn:
-        for table in TABLES:
-            await conn.execute(text(f"DROP TABLE IF EXISTS {table} CASCADE"))
-    yield engine
-    await engine.dispose()
 
 
 async def test_settings_feedback_and_superseded_answers_on_postgresql(

@@ -2,42 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import pytest
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.storage.dto import MessageStatus, Role
-from bot.storage.engine import create_engine, create_session_factory
+from bot.storage.engine import create_session_factory
 from bot.storage.migrate import head_revision, upgrade
 from bot.storage.uow import UnitOfWorkFactory
-from tests.services.conftest import POSTGRES_URL
 
 pytestmark = pytest.mark.services
 
-TABLES = (
-    "feedback",
-    "messages",
-    "conversations",
-    "chats",
-    "users",
-    "processed_updates",
-    "alembic_version",
-)
 
-
-@pytest.fixture
-async def engine() -> AsyncIterator[AsyncEngine]:
-    engine = create_engine(POSTGRES_URL)
-    async with engine.begin() as conn:
-        for table in TABLES:
-            await conn.execute(text(f"DROP TABLE IF EXISTS {table} CASCADE"))
-    yield engine
-    await engine.dispose()
-
-
-async def test_migrations_and_repositories_work_on_postgresql(engine: AsyncEngine) -> None:
+async def test_migrations_and_repositories_work_on_postgresql(
+    fresh_engine: AsyncEngine,
+) -> None:
+    engine = fresh_engine
     assert await upgrade(engine) == head_revision()
     assert await upgrade(engine) == head_revision()
     uow = UnitOfWorkFactory(create_session_factory(engine))
