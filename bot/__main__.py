@@ -25,6 +25,9 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(
         level=level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    # One line per HTTP request to a provider is noise at INFO; failures are logged by us.
+    for noisy in ("httpx", "httpx2", "alembic.runtime.plugins"):
+        logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLogger().level))
     command = args.command or "run"
     try:
         if command == "sandbox" or (command == "run" and not _has_token()):

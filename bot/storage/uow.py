@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from types import TracebackType
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -16,6 +17,35 @@ from bot.storage.repositories import (
 )
 
 
+class TransactionGate:
+    """Runs one transaction at a time in this process (for SQLite).
+
+    SQLite has one writer; without this, concurrent writers wait in SQLite's busy handler,
+    which sleeps and polls: under load they convoy and fail with "database is locked" after the
+    busy timeout. Queueing them here is FIFO and costs no sleeping. Re-entrant per task, so a
+    nested unit of work in the same task cannot deadlock.
+    """
+
+    def __init__(self) -> None:
+        self._lock = asyncio.Lock()
+        self._owner: asyncio.Task[object] | None = None
+        self._depth = 0
+
+    async def acquire(self) -> None:
+        task = asyncio.current_task()
+        if self._owner is not None and self._owner is task:
+            self._depth += 1
+            return
+        await self._lock.acquire()
+        self._owner, self._depth = task, 1
+
+    def release(self) -> None:
+        self._depth -= 1
+        if self._depth == 0:
+            self._owner = None
+            self._lock.release()
+
+
 class UnitOfWork:
     """`async with factory() as uow: ...; await uow.commit()`; no commit means rollback."""
 
@@ -26,11 +56,16 @@ class UnitOfWork:
     feedback: FeedbackRepository
     updates: ProcessedUpdateRepository
 
-    def __init__(self, session_factory: async_sessionmaker[AsyncSession]) -> None:
+    def __init__(
+        self, session_factory: async_sessionmaker[AsyncSession], gate: TransactionGate | None
+    ) -> None:
         self._session_factory = session_factory
+        self._gate = gate
         self._session: AsyncSession | None = None
 
     async def __aenter__(self) -> UnitOfWork:
+        if self._gate is not None:
+            await self._gate.acquire()
         session = self._session_factory()
         self._session = session
         self.users = UserRepository(session)
@@ -51,8 +86,12 @@ class UnitOfWork:
         try:
             await session.rollback()
         finally:
-            await session.close()
-            self._session = None
+            try:
+                await session.close()
+            finally:
+                self._session = None
+                if self._gate is not None:
+                    self._gate.release()
 
     async def commit(self) -> None:
         await self._require().commit()
@@ -64,8 +103,13 @@ class UnitOfWork:
 
 
 class UnitOfWorkFactory:
+    """Units of work on one engine; on SQLite they share a `TransactionGate`."""
+
     def __init__(self, session_factory: async_sessionmaker[AsyncSession]) -> None:
         self._session_factory = session_factory
+        bind = session_factory.kw.get("bind")
+        dialect = getattr(bind, "dialect", None)
+        self._gate = TransactionGate() if getattr(dialect, "name", "") == "sqlite" else None
 
     def __call__(self) -> UnitOfWork:
-        return UnitOfWork(self._session_factory)
+        return UnitOfWork(self._session_factory, self._gate)

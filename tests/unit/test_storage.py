@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -103,3 +104,43 @@ async def test_deleting_a_chat_cascades_to_its_conversations(uow: UnitOfWorkFact
         await unit.commit()
     async with uow() as unit:
         assert await unit.messages.history(conv, limit=5) == []
+
+
+async def test_a_writer_waiting_behind_a_slow_transaction_never_fails(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Under load a transaction can take longer than SQLite's busy timeout (here 0.1 s); the
+    next writer must queue behind it instead of failing with "database is locked"."""
+    monkeypatch.setattr("bot.storage.engine.SQLITE_BUSY_TIMEOUT_MS", 100)
+    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'slow.sqlite3'}")
+    await upgrade(engine)
+    uow = UnitOfWorkFactory(create_session_factory(engine))
+    order: list[str] = []
+
+    async def slow_writer() -> None:
+        async with uow() as unit:
+            await unit.chats.upsert(1, type_="private", title=None)
+            await asyncio.sleep(0.4)  # e.g. the event loop starved of CPU
+            await unit.commit()
+            order.append("slow")
+
+    async def second_writer() -> None:
+        await asyncio.sleep(0.05)
+        async with uow() as unit:
+            await unit.chats.upsert(2, type_="private", title=None)
+            await unit.commit()
+            order.append("second")
+
+    await asyncio.gather(slow_writer(), second_writer())
+    assert order == ["slow", "second"]
+    await engine.dispose()
+
+
+async def test_a_nested_unit_of_work_in_one_task_does_not_deadlock(
+    uow: UnitOfWorkFactory,
+) -> None:
+    async with uow() as outer:
+        await outer.chats.upsert(77, type_="private", title=None)
+        await outer.commit()
+        async with uow() as inner:
+            assert await inner.chats.get(77) is not None
