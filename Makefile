@@ -37,6 +37,9 @@ test-unit: install
 test-e2e: install
 	$(BIN)/pytest tests/e2e
 
+bench: install
+	$(BIN)/python -m bench
+
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .

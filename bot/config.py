@@ -115,7 +115,7 @@ class TelegramConfig(StrictModel):
     # Send final answers as rich messages (Telegram renders the Markdown). Old clients show a
     # placeholder for them, so this is off by default; refused rich messages fall back to text.
     rich_messages: bool = False
-    draft_interval_seconds: float = Field(default=0.3, ge=0.1, le=5)
+    draft_interval_seconds: float = Field(default=0.4, ge=0.1, le=5)
     group_edit_interval_seconds: float = Field(default=3.0, ge=1, le=30)
 
 

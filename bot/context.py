@@ -15,6 +15,7 @@ from bot.chat.ordering import PasteMerger
 from bot.chat.service import ChatService
 from bot.chat.settings import ChatSettingsService
 from bot.i18n import I18n, Translator
+from bot.middlewares.dedupe import UpdateReceipt
 from bot.storage.dto import Chat, User
 from bot.telegram.views import AnswerViewFactory
 
@@ -35,3 +36,4 @@ class UpdateContext(TypedDict):
     chat_record: Chat | None
     locale: str
     t: Translator
+    update_receipt: UpdateReceipt

@@ -20,7 +20,7 @@ from bot.llm.base import ChatModel
 from bot.llm.registry import ModelRegistry
 from bot.llm.types import FinishReason, LLMError, LLMErrorKind
 from bot.storage.dto import Chat, MessageStatus, Role, StoredMessage
-from bot.storage.uow import UnitOfWorkFactory
+from bot.storage.uow import UnitOfWork, UnitOfWorkFactory
 
 logger = logging.getLogger(__name__)
 
@@ -50,8 +50,9 @@ class ChatService:
         return self._models.get(self._default_model)
 
     async def reply(self, chat: Chat, turn: UserInput, views: AnswerViews, t: Translate) -> None:
-        conversation_id, history = await self._record_user_message(chat, turn)
-        await self._answer(chat, conversation_id, history, views, t)
+        model = self.model_for(chat)
+        history, answer_id = await self._record_user_message(chat, turn, model)
+        await self._answer(chat, model, history, answer_id, views, t)
 
     async def retry(self, chat: Chat, views: AnswerViews, t: Translate) -> bool:
         """Answer the last question again; the previous answer is kept, marked superseded."""
@@ -65,8 +66,10 @@ class ChatService:
                 return False
             await uow.messages.set_status([a.id for a in answers], MessageStatus.SUPERSEDED)
             history = await uow.messages.history(conversation_id, limit=self._max_history)
+            model = self.model_for(chat)
+            answer_id = await self._open_answer(uow, conversation_id, model)
             await uow.commit()
-        await self._answer(chat, conversation_id, history, views, t)
+        await self._answer(chat, model, history, answer_id, views, t)
         return True
 
     def stop(self, chat_id: int, generation_id: int | None = None) -> bool:
@@ -80,12 +83,12 @@ class ChatService:
     async def _answer(
         self,
         chat: Chat,
-        conversation_id: int,
+        model: ChatModel,
         history: list[StoredMessage],
+        answer_id: int,
         views: AnswerViews,
         t: Translate,
     ) -> None:
-        model = self.model_for(chat)
         generation = self._generations.begin(chat.id)
         view = views(generation.id)
         try:
@@ -97,9 +100,10 @@ class ChatService:
             )
         except ContextTooLongError as exc:
             self._generations.end(generation)
-            await view.notice(t("error-too-long", limit=exc.limit))
+            ids = await view.notice(t("error-too-long", limit=exc.limit))
+            failed = Outcome(error=LLMError(LLMErrorKind.REJECTED, "context too long"))
+            await self._close_answer(answer_id, model, failed, ids)
             return
-        answer_id = await self._open_answer(conversation_id, model)
         outcome = Outcome()
         message_ids: list[int] = []
         try:
@@ -142,8 +146,9 @@ class ChatService:
         return await view.finish(text, answer_id)
 
     async def _record_user_message(
-        self, chat: Chat, turn: UserInput
-    ) -> tuple[int, list[StoredMessage]]:
+        self, chat: Chat, turn: UserInput, model: ChatModel
+    ) -> tuple[list[StoredMessage], int]:
+        """The user's message, its update ids and the answer's row: one transaction."""
         async with self._uow() as uow:
             current = await uow.chats.get(chat.id)
             conversation_id = current.current_conversation_id if current else None
@@ -159,21 +164,23 @@ class ChatService:
             )
             for update_id in turn.update_ids:  # every part of a merged paste, atomically
                 await uow.updates.mark(update_id)
+            answer_id = await self._open_answer(uow, conversation_id, model)
+            await uow.commit()
+        # Read after the commit, outside the write gate (the chat's lock keeps it consistent).
+        async with self._uow(read_only=True) as uow:
             history = await uow.messages.history(conversation_id, limit=self._max_history)
-            await uow.commit()
-        return conversation_id, history
+        return [m for m in history if m.id != answer_id], answer_id
 
-    async def _open_answer(self, conversation_id: int, model: ChatModel) -> int:
+    @staticmethod
+    async def _open_answer(uow: UnitOfWork, conversation_id: int, model: ChatModel) -> int:
         """The answer's row, written before streaming: interrupted until completed."""
-        async with self._uow() as uow:
-            row = await uow.messages.add(
-                conversation_id,
-                Role.ASSISTANT,
-                [],
-                status=MessageStatus.INTERRUPTED,
-                model=model.spec.id,
-            )
-            await uow.commit()
+        row = await uow.messages.add(
+            conversation_id,
+            Role.ASSISTANT,
+            [],
+            status=MessageStatus.INTERRUPTED,
+            model=model.spec.id,
+        )
         return row.id
 
     async def _close_answer(

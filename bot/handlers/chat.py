@@ -10,6 +10,7 @@ from bot.chat.ordering import PasteMerger
 from bot.chat.ports import AnswerView
 from bot.chat.service import ChatService
 from bot.i18n import Translator
+from bot.middlewares.dedupe import UpdateReceipt
 from bot.storage.dto import Chat
 from bot.telegram.addressing import addressed_text
 from bot.telegram.views import AnswerViewFactory
@@ -27,6 +28,7 @@ async def on_text(
     merger: PasteMerger,
     answer_views: AnswerViewFactory,
     event_update: Update,
+    update_receipt: UpdateReceipt,
 ) -> None:
     if message.from_user is None or message.text is None:
         return
@@ -60,6 +62,7 @@ async def on_text(
         merger.defer(turn, run)
         return
     await run(turn)
+    update_receipt.recorded = True  # stored with the user's message, in one transaction
 
 
 @router.message(F.chat.type == "private")

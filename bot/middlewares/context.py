@@ -7,10 +7,12 @@ from typing import Any
 
 from aiogram import BaseMiddleware, Bot
 from aiogram.dispatcher.middlewares.user_context import EVENT_CONTEXT_KEY, EventContext
+from aiogram.types import Chat as TgChat
 from aiogram.types import TelegramObject, Update
+from aiogram.types import User as TgUser
 
 from bot.i18n import I18n
-from bot.storage.dto import Chat
+from bot.storage.dto import Chat, User
 from bot.storage.uow import UnitOfWorkFactory
 from bot.telegram.addressing import addressed_text
 
@@ -25,21 +27,7 @@ class ContextMiddleware(BaseMiddleware):
     async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
         context: EventContext = data[EVENT_CONTEXT_KEY]
         tg_user, tg_chat = context.user, context.chat
-        user_record = chat_record = None
-        if tg_user is not None or tg_chat is not None:
-            async with self._uow() as uow:
-                if tg_chat is not None:
-                    chat_record = await uow.chats.upsert(
-                        tg_chat.id, type_=tg_chat.type, title=tg_chat.title
-                    )
-                if tg_user is not None and await self._concerns_bot(event, chat_record, data):
-                    user_record = await uow.users.upsert(
-                        tg_user.id,
-                        username=tg_user.username,
-                        first_name=tg_user.first_name,
-                        language_code=tg_user.language_code,
-                    )
-                await uow.commit()
+        user_record, chat_record = await self._records(event, tg_user, tg_chat, data)
         locale = self._i18n.resolve(
             user_record.locale if user_record else None,
             tg_user.language_code if tg_user else None,
@@ -49,6 +37,42 @@ class ContextMiddleware(BaseMiddleware):
         data["locale"] = locale
         data["t"] = self._i18n.translator(locale)
         return await handler(event, data)
+
+    async def _records(
+        self,
+        event: TelegramObject,
+        tg_user: TgUser | None,
+        tg_chat: TgChat | None,
+        data: dict[str, Any],
+    ) -> tuple[User | None, Chat | None]:
+        """The stored user and chat; written only when new or changed (reads skip the gate)."""
+        async with self._uow(read_only=True) as uow:
+            chat = await uow.chats.get(tg_chat.id) if tg_chat else None
+            user = await uow.users.get(tg_user.id) if tg_user else None
+        chat_stale = tg_chat is not None and (
+            chat is None or (chat.type, chat.title) != (tg_chat.type, tg_chat.title)
+        )
+        wants_user = tg_user is not None and await self._concerns_bot(event, chat, data)
+        user_stale = (
+            tg_user is not None and wants_user and (user is None or not _same_user(user, tg_user))
+        )
+        if not wants_user:
+            user = None
+        if chat_stale or user_stale:
+            async with self._uow() as uow:
+                if tg_chat is not None and chat_stale:
+                    chat = await uow.chats.upsert(
+                        tg_chat.id, type_=tg_chat.type, title=tg_chat.title
+                    )
+                if tg_user is not None and user_stale:
+                    user = await uow.users.upsert(
+                        tg_user.id,
+                        username=tg_user.username,
+                        first_name=tg_user.first_name,
+                        language_code=tg_user.language_code,
+                    )
+                await uow.commit()
+        return user, chat
 
     @staticmethod
     async def _concerns_bot(event: TelegramObject, chat: Chat | None, data: dict[str, Any]) -> bool:
@@ -60,3 +84,11 @@ class ContextMiddleware(BaseMiddleware):
             return True
         bot: Bot = data["bot"]
         return addressed_text(message, await bot.me(), chat.short_name) is not None
+
+
+def _same_user(stored: User, tg_user: TgUser) -> bool:
+    return (stored.username, stored.first_name, stored.language_code) == (
+        tg_user.username,
+        tg_user.first_name,
+        tg_user.language_code,
+    )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 
 from aiogram import BaseMiddleware
@@ -16,6 +17,13 @@ logger = logging.getLogger(__name__)
 Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
 
 
+@dataclass(slots=True)
+class UpdateReceipt:
+    """Handlers set `recorded` when they stored the update id themselves (with the turn)."""
+
+    recorded: bool = False
+
+
 class DedupeMiddleware(BaseMiddleware):
     def __init__(self, uow: UnitOfWorkFactory) -> None:
         self._uow = uow
@@ -23,14 +31,16 @@ class DedupeMiddleware(BaseMiddleware):
     async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
         if not isinstance(event, Update):  # registered on dispatcher.update only
             return await handler(event, data)
-        async with self._uow() as uow:
+        async with self._uow(read_only=True) as uow:
             if await uow.updates.seen(event.update_id):
                 logger.info("update %s was handled before; dropped", event.update_id)
                 return None
+        receipt = data["update_receipt"] = UpdateReceipt()
         try:
             return await handler(event, data)
         finally:
             # Marked even when the handler failed: a poison update must not loop forever.
-            async with self._uow() as uow:
-                await uow.updates.mark(event.update_id)
-                await uow.commit()
+            if not receipt.recorded:
+                async with self._uow() as uow:
+                    await uow.updates.mark(event.update_id)
+                    await uow.commit()

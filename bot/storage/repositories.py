@@ -48,6 +48,10 @@ class UserRepository:
         await self._session.flush()
         return _user(row)
 
+    async def get(self, user_id: int) -> User | None:
+        row = await self._session.get(UserRow, user_id)
+        return None if row is None else _user(row)
+
     async def set_locale(self, user_id: int, locale: str | None) -> None:
         await self._session.execute(
             update(UserRow).where(UserRow.id == user_id).values(locale=locale)

@@ -57,10 +57,16 @@ class UnitOfWork:
     updates: ProcessedUpdateRepository
 
     def __init__(
-        self, session_factory: async_sessionmaker[AsyncSession], gate: TransactionGate | None
+        self,
+        session_factory: async_sessionmaker[AsyncSession],
+        gate: TransactionGate | None,
+        *,
+        read_only: bool = False,
     ) -> None:
         self._session_factory = session_factory
-        self._gate = gate
+        # Readers never wait for the gate: SQLite in WAL mode lets them run beside the writer.
+        self._gate = None if read_only else gate
+        self._read_only = read_only
         self._session: AsyncSession | None = None
 
     async def __aenter__(self) -> UnitOfWork:
@@ -94,6 +100,8 @@ class UnitOfWork:
                     self._gate.release()
 
     async def commit(self) -> None:
+        if self._read_only:
+            raise RuntimeError("a read-only unit of work cannot commit")
         await self._require().commit()
 
     def _require(self) -> AsyncSession:
@@ -111,5 +119,6 @@ class UnitOfWorkFactory:
         dialect = getattr(bind, "dialect", None)
         self._gate = TransactionGate() if getattr(dialect, "name", "") == "sqlite" else None
 
-    def __call__(self) -> UnitOfWork:
-        return UnitOfWork(self._session_factory, self._gate)
+    def __call__(self, *, read_only: bool = False) -> UnitOfWork:
+        """`read_only=True` for units that only read: they skip the SQLite write gate."""
+        return UnitOfWork(self._session_factory, self._gate, read_only=read_only)

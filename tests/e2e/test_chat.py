@@ -28,7 +28,7 @@ def anthropic_text(message: dict[str, Any]) -> str:
 
 
 def requests_mentioning(llm: ScriptedLLM, text: str) -> list[dict[str, Any]]:
-    return [r for r in llm.requests if text in str(r["body"].get("messages"))]
+    return [r for r in llm.requests if text in str((r["body"] or {}).get("messages"))]
 
 
 async def count_bot_messages(stack: Stack, chat_id: int) -> int:

@@ -189,6 +189,10 @@ class ScriptedLLM:
             "model": None,
             "body": None,
             "received_at": time.time(),
+            # time.monotonic() stamps (the Telegram sandbox's clock) for latency benchmarks
+            "received_mono": time.monotonic(),
+            "first_content_at": None,
+            "finished_at": None,
             "status": 0,
             "had_api_key": dialect.api_key(request.headers) is not None,
             "outcome": "pending",
@@ -237,6 +241,7 @@ class ScriptedLLM:
         if fault is not None:  # a disconnect: no answer at all
             raise _Dropped("disconnect")
         record["outcome"] = "ok"
+        record["first_content_at"] = record["finished_at"] = time.monotonic()
         headers = {dialect.request_id_header: f"req_sandbox{seq:06d}"}
         return web.json_response(dialect.completion(plan, seq, int(time.time())), headers=headers)
 
@@ -297,7 +302,10 @@ class ScriptedLLM:
                         await self._pause(knobs.token_delay_ms)
                     deltas += 1
                 await response.write(event.encode())
+                if event.delta and record["first_content_at"] is None:
+                    record["first_content_at"] = time.monotonic()
             await response.write_eof()
+            record["finished_at"] = time.monotonic()
         except ConnectionError:
             record["outcome"] = "client_closed"
             return response

@@ -6,6 +6,7 @@ message finishes the current message and continues in a new placeholder.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 from aiogram.types import InlineKeyboardMarkup
@@ -39,16 +40,21 @@ class PlaceholderAnswerView:
         self._typing = TypingIndicator(ctx.bot, chat_id)
         self._ids: list[int] = []  # every message of this answer, the placeholder last
         self._parts_done = 0
+        self._placeholder: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
         await self._typing.__aenter__()
+        # In the background: the model call must not wait for the group's message budget.
+        self._placeholder = asyncio.create_task(self._send_placeholder())
+        self._ticker.start()
+
+    async def _send_placeholder(self) -> None:
         self._ids += await self._ctx.sender.send_chunks(
             self._chat_id,
             render_plain(self._t("answer-thinking")),
             reply_to=self._reply_to,
             markup=self._stop,
         )
-        self._ticker.start()
 
     async def update(self, text: str) -> None:
         self._ticker.push(text)
@@ -64,11 +70,16 @@ class PlaceholderAnswerView:
         return await self._complete(render_plain(text), None)
 
     async def close(self) -> None:
-        await self._close_progress()
+        try:
+            await self._close_progress()
+        except Exception as exc:  # closing must not hide how the answer ended
+            logger.warning("chat %s: placeholder could not be sent: %s", self._chat_id, exc)
 
     async def _close_progress(self) -> None:
         await self._ticker.stop()
         await self._typing.stop()
+        if self._placeholder is not None:
+            await self._placeholder  # a final message: it exists before it is completed
 
     async def _complete(
         self, rest: list[Chunk], keyboard: InlineKeyboardMarkup | None
@@ -84,6 +95,8 @@ class PlaceholderAnswerView:
         return self._ids
 
     async def _show(self, markdown: str) -> None:
+        if self._placeholder is not None:
+            await self._placeholder
         chunks = render_markdown(markdown)
         if not chunks:
             return

@@ -1,0 +1,288 @@
+"""The system under test: sandbox servers in this process, the real bot as a subprocess.
+
+Everything listens on 127.0.0.1 and lives in a temporary directory (config, SQLite database,
+bot log) that is removed afterwards. One :class:`Stack` serves one benchmark run, so the bot's
+peak memory (VmHWM) belongs to that run alone.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import shutil
+import signal
+import sys
+import tempfile
+import time
+from collections import Counter
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+
+from bot.sandbox.llm import ScriptedLLM
+from bot.sandbox.telegram import SandboxClient, TelegramSandbox
+
+TOKEN = "4242:bench-token"
+LLM_KEY_ENV = "BENCH_LLM_KEY"
+MODEL_NAME = "bench-model"
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+STARTUP_TIMEOUT = 60.0
+STOP_TIMEOUT = 10.0
+_PAGE_SIZE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
+_CLOCK_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+CONFIG_TEMPLATE = """
+[telegram]
+mode = "polling"
+api_base = "{telegram_url}"
+
+[storage]
+url = "sqlite+aiosqlite:///{database}"
+
+[llm]
+connect_timeout = 5.0
+read_timeout = 60.0
+max_retries = 2
+retry_backoff_seconds = 0.5
+
+[chat]
+default_model = "bench"
+system_prompt = "You are a helpful assistant."
+
+[providers.local]
+type = "openai_compatible"
+base_url = "{llm_url}/v1"
+api_key_env = "{key_env}"
+
+[models.bench]
+provider = "local"
+remote_name = "{model}"
+display_name = "Benchmark model"
+capabilities = {{ context_tokens = 32768, max_output_tokens = 2048 }}
+"""
+
+
+class BenchClient(SandboxClient):
+    """SandboxClient on one session whose connection pool fits every simulated user.
+
+    aiohttp's default pool holds 100 connections; hundreds of users each waiting on
+    ``/sandbox/wait`` would otherwise queue their next message behind other users' waits.
+    """
+
+    def __init__(self, base_url: str, connections: int) -> None:
+        super().__init__(base_url)
+        self._connections = connections
+
+    def _http(self) -> aiohttp.ClientSession:
+        if self._session is None or self._session.closed:
+            self._session = aiohttp.ClientSession(
+                connector=aiohttp.TCPConnector(limit=self._connections, limit_per_host=0),
+                timeout=aiohttp.ClientTimeout(total=None),
+            )
+        return self._session
+
+
+@dataclass(frozen=True)
+class ProcessSample:
+    """Memory and CPU time of a process at one moment (from /proc)."""
+
+    rss_bytes: int
+    hwm_bytes: int
+    cpu_seconds: float
+
+
+def sample_process(pid: int) -> ProcessSample | None:
+    """VmRSS, VmHWM and user+system CPU time of ``pid``; None when /proc cannot tell."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text(encoding="ascii", errors="replace")
+        stat = Path(f"/proc/{pid}/stat").read_text(encoding="ascii", errors="replace")
+    except OSError:
+        return None
+    fields: dict[str, int] = {}
+    for line in status.splitlines():
+        name, _, value = line.partition(":")
+        if name in ("VmRSS", "VmHWM"):
+            fields[name] = int(value.split()[0]) * 1024  # reported in kB
+    # The command name (field 2) may contain spaces: count fields after its closing ")".
+    after_name = stat.rsplit(")", 1)[-1].split()
+    utime, stime = int(after_name[11]), int(after_name[12])
+    return ProcessSample(
+        rss_bytes=fields.get("VmRSS", 0),
+        hwm_bytes=fields.get("VmHWM", 0),
+        cpu_seconds=(utime + stime) / _CLOCK_TICKS,
+    )
+
+
+@dataclass(frozen=True)
+class BotOptions:
+    """How the bot process is started: its log level, and where its bytecode is cached.
+
+    ``pycache`` (a ``PYTHONPYCACHEPREFIX``) is used when this environment forbids writing
+    bytecode (``PYTHONDONTWRITEBYTECODE``): otherwise every bot start would compile the bot
+    and its libraries from source, which takes many seconds and inflates its peak memory.
+    """
+
+    log_level: str = "INFO"
+    pycache: Path | None = None
+
+
+def bot_environment(options: BotOptions) -> dict[str, str]:
+    """The bot's environment: ours minus BOT_* overrides and proxies, plus token and key."""
+    dropped = ("http_proxy", "https_proxy", "all_proxy")
+    env = {
+        k: v for k, v in os.environ.items() if not k.startswith("BOT_") and k.lower() not in dropped
+    }
+    if options.pycache is not None:
+        env.pop("PYTHONDONTWRITEBYTECODE", None)
+        env["PYTHONPYCACHEPREFIX"] = str(options.pycache)
+    env["BOT_LOG_LEVEL"] = options.log_level
+    env.update(
+        TELEGRAM_BOT_TOKEN=TOKEN,
+        NO_PROXY="127.0.0.1,localhost",
+        PYTHONUNBUFFERED="1",
+        PYTHONPATH=os.pathsep.join(filter(None, [str(PROJECT_ROOT), env.get("PYTHONPATH")])),
+    )
+    env[LLM_KEY_ENV] = "bench-key"
+    return env
+
+
+@dataclass
+class Stack:
+    sandbox: TelegramSandbox
+    llm: ScriptedLLM
+    client: BenchClient
+    process: asyncio.subprocess.Process
+    workdir: Path
+    started_sample: ProcessSample | None
+
+    @property
+    def log_path(self) -> Path:
+        return self.workdir / "bot.log"
+
+    def log_tail(self, lines: int = 40) -> str:
+        try:
+            text = self.log_path.read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            return ""
+        return "\n".join(text.splitlines()[-lines:])
+
+    def sample(self) -> ProcessSample | None:
+        if self.process.returncode is not None:
+            return None
+        return sample_process(self.process.pid)
+
+    def bot_alive(self) -> bool:
+        return self.process.returncode is None
+
+    def call_counts(self) -> dict[str, int]:
+        """How many Bot API calls of each method the bot made (the sandbox's call log)."""
+        return dict(Counter(str(call.get("method")) for call in self.sandbox.core.calls))
+
+    def last_bot_activity(self) -> float:
+        """When the bot last made a Bot API call other than getUpdates (monotonic seconds)."""
+        for call in reversed(self.sandbox.core.calls):
+            if str(call.get("method")).lower() != "getupdates":
+                return float(call.get("at") or 0.0)
+        return 0.0
+
+    def rejections(self) -> list[dict[str, Any]]:
+        """The 429s the sandbox gave (in-process view of ``GET /sandbox/limits``)."""
+        return list(self.sandbox.core.limits.rejections)
+
+
+async def _start_bot(
+    workdir: Path, telegram_url: str, llm_url: str, options: BotOptions
+) -> asyncio.subprocess.Process:
+    config = workdir / "config.toml"
+    config.write_text(
+        CONFIG_TEMPLATE.format(
+            telegram_url=telegram_url,
+            database=workdir / "bot.sqlite3",
+            llm_url=llm_url,
+            key_env=LLM_KEY_ENV,
+            model=MODEL_NAME,
+        ),
+        encoding="utf-8",
+    )
+    env = bot_environment(options)
+    with (workdir / "bot.log").open("wb") as log:
+        # cwd is the temp dir so that a developer's .env in the project never reaches the bot.
+        return await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "bot",
+            "run",
+            "--config",
+            str(config),
+            cwd=workdir,
+            env=env,
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=log,
+            stderr=asyncio.subprocess.STDOUT,
+        )
+
+
+async def _stop_process(process: asyncio.subprocess.Process) -> None:
+    if process.returncode is not None:
+        return
+    with contextlib.suppress(ProcessLookupError):
+        process.send_signal(signal.SIGTERM)
+    try:
+        await asyncio.wait_for(process.wait(), STOP_TIMEOUT)
+    except TimeoutError:
+        with contextlib.suppress(ProcessLookupError):
+            process.kill()
+        await process.wait()
+
+
+@contextlib.asynccontextmanager
+async def running_stack(
+    *, enforce_limits: bool, connections: int, options: BotOptions, keep_log: Path | None = None
+) -> AsyncIterator[Stack]:
+    """Start sandbox, scripted LLM and bot; wait until the bot polls; tear all down after.
+
+    ``keep_log``: where to copy the bot's log before the temporary directory goes away.
+    """
+    with tempfile.TemporaryDirectory(prefix="bench-") as tmp:
+        workdir = Path(tmp)
+        sandbox = TelegramSandbox(TOKEN, enforce_limits=enforce_limits)
+        llm = ScriptedLLM(models=[MODEL_NAME])
+        telegram_url = await sandbox.start("127.0.0.1", 0)
+        client = BenchClient(telegram_url, connections)
+        process: asyncio.subprocess.Process | None = None
+        try:
+            llm_url = await llm.start("127.0.0.1", 0)
+            process = await _start_bot(workdir, telegram_url, llm_url, options)
+            stack = Stack(sandbox, llm, client, process, workdir, None)
+            await _wait_ready(stack)
+            stack.started_sample = stack.sample()
+            yield stack
+        finally:
+            if process is not None:
+                await _stop_process(process)
+            if keep_log is not None and (workdir / "bot.log").exists():
+                keep_log.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(workdir / "bot.log", keep_log)
+            await client.close()
+            await llm.stop()
+            await sandbox.stop()
+
+
+async def _wait_ready(stack: Stack) -> None:
+    """The bot is ready once it makes its first getUpdates call (it is then polling)."""
+    deadline = time.monotonic() + STARTUP_TIMEOUT
+    while not await stack.client.calls(method="getUpdates"):
+        if not stack.bot_alive() or time.monotonic() > deadline:
+            status = (
+                f"it exited with status {stack.process.returncode}"
+                if not stack.bot_alive()
+                else f"no getUpdates call after {STARTUP_TIMEOUT:g} s"
+            )
+            raise RuntimeError(
+                f"the bot did not start ({status}); its log ends with:\n{stack.log_tail()}"
+            )
+        await asyncio.sleep(0.05)
