@@ -6,6 +6,7 @@ import asyncio
 import logging
 import secrets
 import signal
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -94,6 +95,10 @@ GROUP_ADMIN_COMMANDS = (
     "setshortname",
 )
 PROCESSED_UPDATES_KEPT = timedelta(days=7)
+# aiosqlite runs each connection in a thread; every statement hops between that thread and the
+# event loop, and each hop waits for the GIL hand-off (5 ms by default). Under load that made
+# a transaction take ~50 ms; 0.5 ms cut the benchmark's per-turn overhead at 50 chats by ~35%.
+GIL_SWITCH_INTERVAL_SECONDS = 0.0005
 
 
 @dataclass
@@ -115,6 +120,7 @@ class Application:
 
 
 async def build_application(settings: Settings, env: Mapping[str, str]) -> Application:
+    sys.setswitchinterval(GIL_SWITCH_INTERVAL_SECONDS)
     bot = _build_bot(settings)
     pacer = Pacer()
     bot.session.middleware(pacer)  # every outgoing call, handlers' replies included
