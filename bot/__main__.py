@@ -105,9 +105,12 @@ def _sandbox(args: argparse.Namespace) -> int:
     host = getattr(args, "host", "127.0.0.1")
     port = getattr(args, "port", 8765)
     data_dir = getattr(args, "data_dir", Path("sandbox-data"))
-    asyncio.run(
-        run_sandbox(_config_path(args, sandbox=True), host=host, port=port, data_dir=data_dir)
-    )
+    config = _config_path(args, sandbox=True)
+
+    def ready(url: str) -> None:
+        print(f"\n  Sandbox ready. Open {url} in a browser to chat with the bot.\n", flush=True)
+
+    asyncio.run(run_sandbox(config, host=host, port=port, data_dir=data_dir, on_ready=ready))
     return 0
 
 

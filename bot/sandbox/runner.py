@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import tomllib
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -47,7 +48,15 @@ def sandbox_environment(config: dict[str, Any]) -> dict[str, str]:
     return env
 
 
-async def run_sandbox(config_path: Path, *, host: str, port: int, data_dir: Path) -> None:
+async def run_sandbox(
+    config_path: Path,
+    *,
+    host: str,
+    port: int,
+    data_dir: Path,
+    on_ready: Callable[[str], None],
+) -> None:
+    """Run until stopped; `on_ready` gets the chat page's URL once everything is up."""
     with config_path.open("rb") as fh:
         raw = tomllib.load(fh)
     telegram = TelegramSandbox(SANDBOX_TOKEN)
@@ -65,7 +74,7 @@ async def run_sandbox(config_path: Path, *, host: str, port: int, data_dir: Path
         )
         app = await build_application(settings, env)
         logger.info("sandbox: scripted LLM at %s, data in %s", llm_url, data_dir)
-        print(f"\n  Sandbox ready. Open {telegram_url}/ in a browser to chat with the bot.\n")  # noqa: T201
+        on_ready(f"{telegram_url}/")
         await run(app)
     finally:
         await llm.stop()
