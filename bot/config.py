@@ -115,7 +115,10 @@ class TelegramConfig(StrictModel):
     # Send final answers as rich messages (Telegram renders the Markdown). Old clients show a
     # placeholder for them, so this is off by default; refused rich messages fall back to text.
     rich_messages: bool = False
+    # Drafts have their own budget (about 4/s per chat, burst 2); one every 0.4 s looks live
+    # and leaves room for the next answer's "thinking" and first drafts.
     draft_interval_seconds: float = Field(default=0.4, ge=0.1, le=5)
+    # Groups allow about 20 messages a minute, edits included.
     group_edit_interval_seconds: float = Field(default=3.0, ge=1, le=30)
 
 

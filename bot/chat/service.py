@@ -45,9 +45,7 @@ class ChatService:
 
     def model_for(self, chat: Chat) -> ChatModel:
         """The chat's model, or the default one if it is unset or no longer configured."""
-        if chat.model and chat.model in self._models:
-            return self._models.get(chat.model)
-        return self._models.get(self._default_model)
+        return self._models.resolve(chat.model, self._default_model)
 
     async def reply(self, chat: Chat, turn: UserInput, views: AnswerViews, t: Translate) -> None:
         model = self.model_for(chat)

@@ -56,8 +56,7 @@ class ChatSettingsService:
         return self._models.specs()
 
     def current_model(self, chat: Chat) -> ModelSpec:
-        model_id = chat.model if chat.model and chat.model in self._models else self._default_model
-        return self._models.get(model_id).spec
+        return self._models.resolve(chat.model, self._default_model).spec
 
     def model_name(self, model_id: str | None) -> str | None:
         """The display name of a configured model; None for one no longer configured."""

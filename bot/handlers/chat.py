@@ -7,7 +7,6 @@ from aiogram.types import Message, Update
 
 from bot.chat.inputs import UserInput
 from bot.chat.ordering import PasteMerger
-from bot.chat.ports import AnswerView
 from bot.chat.service import ChatService
 from bot.i18n import Translator
 from bot.middlewares.dedupe import UpdateReceipt
@@ -47,16 +46,10 @@ async def on_text(
     )
 
     async def run(merged: UserInput) -> None:
-        def view(generation_id: int) -> AnswerView:
-            return answer_views(
-                merged.chat_id,
-                private=chat_record.is_private,
-                reply_to=merged.message_id,
-                generation_id=generation_id,
-                t=t,
-            )
-
-        await chat_service.reply(chat_record, merged, view, t)
+        views = answer_views.for_chat(
+            merged.chat_id, private=chat_record.is_private, reply_to=merged.message_id, t=t
+        )
+        await chat_service.reply(chat_record, merged, views, t)
 
     if merger.looks_split(turn.text):
         merger.defer(turn, run)

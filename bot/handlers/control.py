@@ -10,7 +10,6 @@ from aiogram import Router
 from aiogram.filters import Command
 from aiogram.types import CallbackQuery, Message, MessageGenerationStopped
 
-from bot.chat.ports import AnswerView
 from bot.chat.service import ChatService
 from bot.i18n import Translator
 from bot.storage.dto import Chat
@@ -49,14 +48,8 @@ async def retry(
     chat_service: ChatService,
     answer_views: AnswerViewFactory,
 ) -> None:
-    def view(generation_id: int) -> AnswerView:
-        return answer_views(
-            message.chat.id,
-            private=chat_record.is_private,
-            reply_to=message.message_id,
-            generation_id=generation_id,
-            t=t,
-        )
-
-    if not await chat_service.retry(chat_record, view, t):
+    views = answer_views.for_chat(
+        message.chat.id, private=chat_record.is_private, reply_to=message.message_id, t=t
+    )
+    if not await chat_service.retry(chat_record, views, t):
         await message.answer(t("retry-nothing"))

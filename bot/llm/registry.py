@@ -27,6 +27,12 @@ class ModelRegistry:
         except KeyError:
             raise UnknownModelError(model_id) from None
 
+    def resolve(self, model_id: str | None, default: str) -> ChatModel:
+        """`model_id`, or `default` when it is unset or no longer configured."""
+        if model_id is not None and model_id in self._models:
+            return self._models[model_id]
+        return self.get(default)
+
     def __contains__(self, model_id: object) -> bool:
         return model_id in self._models
 

@@ -6,7 +6,7 @@ stream by editing a placeholder (`PlaceholderAnswerView`).
 
 from __future__ import annotations
 
-from bot.chat.ports import AnswerView, Translate
+from bot.chat.ports import AnswerView, AnswerViews, Translate
 from bot.telegram.views.base import ViewContext
 from bot.telegram.views.draft import DraftAnswerView
 from bot.telegram.views.placeholder import PlaceholderAnswerView
@@ -28,6 +28,18 @@ class AnswerViewFactory:
         if private:
             return DraftAnswerView(self._context, chat_id, reply_to, generation_id, t)
         return PlaceholderAnswerView(self._context, chat_id, reply_to, generation_id, t)
+
+    def for_chat(
+        self, chat_id: int, *, private: bool, reply_to: int | None, t: Translate
+    ) -> AnswerViews:
+        """Views for the answers to one message: ChatService supplies the generation id."""
+
+        def make(generation_id: int) -> AnswerView:
+            return self(
+                chat_id, private=private, reply_to=reply_to, generation_id=generation_id, t=t
+            )
+
+        return make
 
 
 __all__ = ["AnswerViewFactory", "ViewContext"]

@@ -24,12 +24,11 @@ class DropPolicy(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class StreamSettings:
-    # Drafts have their own budget (about 4/s per chat, burst 2); one every 0.4 s looks live
-    # and leaves the budget room for the next answer's "thinking" and first drafts.
-    draft_interval: float = 0.4
-    # Groups allow about 20 messages a minute, edits included: one edit per 3 s at most.
-    edit_interval: float = 3.0
-    rich_messages: bool = False
+    """From `[telegram]` in the config, where the defaults and their reasons live."""
+
+    draft_interval: float
+    edit_interval: float
+    rich_messages: bool
 
 
 class StopGeneration(CallbackData, prefix="stop"):
