@@ -58,7 +58,8 @@ class Expectation:
 
 
 def question(tag: str) -> str:
-    return f"[bench {tag}] Could you explain how this works, with one small example?"
+    # A plain chat question: the router decides it locally, so no judge call is measured.
+    return f"[bench {tag}] Why is the sky blue? Please explain in simple words."
 
 
 def tag_of(text: str) -> str | None:

@@ -93,6 +93,8 @@ def llm_requests_by_tag(requests: Iterable[Mapping[str, Any]]) -> dict[str, Mapp
     for request in requests:
         if request.get("outcome") != "ok":
             continue
+        if "response_format" in (request.get("body") or {}):
+            continue  # the routing judge's call, not the answer
         tag = tag_of(_last_user_text(request.get("body")))
         if tag is not None:
             found[tag] = request

@@ -1,4 +1,4 @@
-"""Command line: `python -m bot [run|sandbox|migrate|check-config]`."""
+"""Command line: `python -m bot [run|sandbox|migrate|check-config|routes|characters]`."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from pathlib import Path
 
 from bot.config import Settings, load_settings, read_environment
 from bot.config_errors import ConfigError
+from bot.routing.routes import RouteFileError
 
 DEFAULT_CONFIG = Path("config.toml")
 EXAMPLE_CONFIG = Path("config.example.toml")
@@ -36,13 +37,26 @@ def main(argv: list[str] | None = None) -> int:
             return _sandbox(args)
         if command == "migrate":
             return asyncio.run(_migrate(_settings(args)))
+        if command == "characters":
+            return _characters(args)
+        if command == "routes":
+            from bot.routing import cli as routes_cli
+
+            return routes_cli.run(args, lambda: _settings(args), _config_path(args).exists())
         if command == "check-config":
+            from bot.routing.cli import check_summary
+
             settings = _settings(args)
             print(f"{_config_path(args)}: OK ({len(settings.models)} models)")
+            for line in check_summary(settings):
+                print(line)
             return 0
         return _run(_settings(args))
     except ConfigError as exc:
         print(f"Configuration error:\n{exc}", file=sys.stderr)
+        return 2
+    except RouteFileError as exc:
+        print(f"Route files error:\n{exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 0
@@ -67,6 +81,20 @@ def _parser() -> argparse.ArgumentParser:
     sandbox.add_argument("--data-dir", type=Path, default=Path("sandbox-data"))
     sub.add_parser("migrate", parents=[common], help="apply database migrations and exit")
     sub.add_parser("check-config", parents=[common], help="validate the configuration and exit")
+    from bot.routing.cli import add_parser as add_routes_parser
+
+    add_routes_parser(sub, common)
+    characters = sub.add_parser("characters", parents=[common], help="character files")
+    character_commands = characters.add_subparsers(dest="characters_command", required=True)
+    card = character_commands.add_parser(
+        "import", parents=[common], help="convert a Character Card V2/V3 (JSON or PNG)"
+    )
+    card.add_argument("file", type=Path)
+    card.add_argument("--id", default=None, help="the character id (default: from its name)")
+    card.add_argument("--force", action="store_true", help="replace an existing file")
+    card.add_argument(
+        "--dir", type=Path, default=None, help="where to write (default: [characters] directory)"
+    )
     return parser
 
 
@@ -111,6 +139,23 @@ def _sandbox(args: argparse.Namespace) -> int:
         print(f"\n  Sandbox ready. Open {url} in a browser to chat with the bot.\n", flush=True)
 
     asyncio.run(run_sandbox(config, host=host, port=port, data_dir=data_dir, on_ready=ready))
+    return 0
+
+
+def _characters(args: argparse.Namespace) -> int:
+    from bot.characters.cards import CardError, import_card
+    from bot.config import CharactersConfig
+
+    path = _config_path(args)
+    directory = args.dir or (
+        load_settings(path).characters.directory if path.exists() else CharactersConfig().directory
+    )
+    try:
+        written = import_card(args.file, directory, character_id=args.id, overwrite=args.force)
+    except CardError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(f"{written} written; review it (the Russian texts are copies of the card's) and edit")
     return 0
 
 

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import secrets
 import signal
 import sys
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -15,6 +16,7 @@ from pathlib import Path
 from aiogram import Bot, Dispatcher
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
+from aiogram.exceptions import TelegramAPIError
 from aiogram.types import (
     BotCommand,
     BotCommandScopeAllChatAdministrators,
@@ -26,6 +28,9 @@ from aiogram.webhook.aiohttp_server import SimpleRequestHandler, setup_applicati
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot.characters.catalog import CharacterCatalog
+from bot.characters.editor import CharacterEditor
+from bot.characters.service import CharacterService
 from bot.chat.feedback import FeedbackService
 from bot.chat.generations import Generations
 from bot.chat.history_export import HistoryExporter
@@ -45,6 +50,8 @@ from bot.middlewares import (
     OrderingMiddleware,
     install_middlewares,
 )
+from bot.routing.service import RoutingService, reference_problems
+from bot.routing.setup import build_router, fallback_model_id
 from bot.storage.engine import create_engine, create_session_factory
 from bot.storage.migrate import upgrade
 from bot.storage.uow import UnitOfWorkFactory
@@ -66,6 +73,8 @@ COMMANDS = (
     "stop",
     "setmodel",
     "getmodel",
+    "setcharacter",
+    "character",
     "settings",
     "setsystem",
     "getsystem",
@@ -81,6 +90,7 @@ GROUP_COMMANDS = (
     "retry",
     "stop",
     "getmodel",
+    "character",
     "getsystem",
     "language",
     "history",
@@ -89,6 +99,7 @@ GROUP_COMMANDS = (
 GROUP_ADMIN_COMMANDS = (
     *GROUP_COMMANDS,
     "setmodel",
+    "setcharacter",
     "settings",
     "setsystem",
     "resetsystem",
@@ -111,6 +122,7 @@ class Application:
     merger: PasteMerger
     i18n: I18n
     pacer: Pacer
+    characters: CharacterCatalog
 
     async def aclose(self) -> None:
         await self.merger.close()
@@ -124,11 +136,13 @@ async def build_application(settings: Settings, env: Mapping[str, str]) -> Appli
     bot = _build_bot(settings)
     pacer = Pacer()
     bot.session.middleware(pacer)  # every outgoing call, handlers' replies included
+    models = build_registry(settings, env)
+    # Operator files first: a broken route file stops the bot before anything else happens.
+    router = await build_router(settings, models) if settings.routing.enabled else None
     engine = create_engine(settings.storage.url)
     await upgrade(engine)
     uow = UnitOfWorkFactory(create_session_factory(engine))
     await _prune_processed_updates(uow)
-    models = build_registry(settings, env)
     i18n = I18n(LOCALES_DIR, settings.i18n.default_locale)
     locks = ChatLocks()
     merger = PasteMerger(
@@ -144,17 +158,42 @@ async def build_application(settings: Settings, env: Mapping[str, str]) -> Appli
         ContextMiddleware(uow, i18n),
     )
     dispatcher.include_routers(*get_routers())
-    chat_settings = ChatSettingsService(uow, models, settings.chat.default_model)
+    routing = RoutingService(
+        models,
+        default_model=settings.chat.default_model,
+        fallback_model=fallback_model_id(settings),
+        preferred_overrides=settings.routing.preferred_models,
+        followup_window_seconds=settings.routing.followup_window_seconds,
+    )
+    if router is not None:
+        routing.install(router)
+        problems = reference_problems(
+            router.book, settings.routing.preferred_models, list(settings.models)
+        )
+        for problem in problems:
+            logger.warning("routing: %s", problem)
+    chat_settings = ChatSettingsService(
+        uow, models, routing, routing_available=settings.routing.enabled
+    )
+    catalog = CharacterCatalog(settings.characters.directory, models=[m.spec.id for m in models])
+    report = await asyncio.to_thread(catalog.scan)
+    for problem in report.problems:  # at start: logged; the watcher tells admins of later edits
+        logger.error("characters: %s", problem)
+    characters = CharacterService(uow, catalog)
     services: Services = {
         "chat_service": ChatService(
             uow,
-            models,
+            routing,
             Generations(),
-            default_model=settings.chat.default_model,
             default_system_prompt=settings.chat.system_prompt,
             max_history_messages=settings.chat.max_history_messages,
+            characters=catalog,
         ),
         "chat_settings": chat_settings,
+        "routing": routing,
+        "characters": characters,
+        "character_editor": CharacterEditor(uow, catalog, [m.spec.id for m in models]),
+        "admins": frozenset(settings.admins),
         "languages": LanguageService(uow, i18n),
         "history_export": HistoryExporter(uow, chat_settings.model_name),
         "feedback": FeedbackService(uow),
@@ -163,7 +202,7 @@ async def build_application(settings: Settings, env: Mapping[str, str]) -> Appli
         "i18n": i18n,
     }
     dispatcher.workflow_data.update(services)
-    return Application(settings, bot, dispatcher, engine, models, merger, i18n, pacer)
+    return Application(settings, bot, dispatcher, engine, models, merger, i18n, pacer, catalog)
 
 
 def _view_context(settings: Settings, bot: Bot, pacer: Pacer) -> ViewContext:
@@ -221,6 +260,11 @@ async def run(app: Application) -> None:
     await register_commands(app.bot, app.i18n)
     me = await app.bot.me()
     logger.info("bot @%s starting in %s mode", me.username, app.settings.telegram.mode)
+    watcher = (
+        asyncio.create_task(app.characters.watch(_admin_notifier(app)), name="characters")
+        if app.settings.characters.watch
+        else None
+    )
     try:
         if app.settings.telegram.mode == "webhook":
             await _run_webhook(app)
@@ -233,7 +277,25 @@ async def run(app: Application) -> None:
                 close_bot_session=False,
             )
     finally:
+        if watcher is not None:
+            watcher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await watcher
         await app.aclose()
+
+
+def _admin_notifier(app: Application) -> Callable[[str], Awaitable[None]]:
+    """Tells every operator (the `admins` of the configuration) about a broken file."""
+    t = app.i18n.translator(app.i18n.default_locale)
+
+    async def notify(problem: str) -> None:
+        for admin in app.settings.admins:
+            try:
+                await app.bot.send_message(admin, t("character-file-error", error=problem))
+            except TelegramAPIError as exc:  # an admin who never started the bot, say
+                logger.warning("could not tell admin %s about %s: %s", admin, problem, exc)
+
+    return notify
 
 
 async def _run_webhook(app: Application) -> None:

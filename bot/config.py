@@ -141,6 +141,47 @@ class ChatConfig(StrictModel):
     max_history_messages: int = Field(default=200, ge=2)
 
 
+AUTO_MODEL = "auto"
+"""The pseudo-model that lets the router pick a model per message."""
+
+
+SHIPPED_ROUTES_DIR = Path(__file__).resolve().parent.parent / "routes"
+
+
+class RoutingConfig(StrictModel):
+    enabled: bool = True
+    # The route files; default: the routes/ folder shipped with the bot. A relative path is
+    # relative to the working directory.
+    routes_dir: Path = SHIPPED_ROUTES_DIR
+    # Written by `python -m bot routes calibrate`; default: <routes_dir>/calibration.json.
+    calibration_file: Path | None = None
+    cache_dir: Path = Path("data/cache")
+    default_route: str = Field(default="chat", min_length=1)
+    judge: bool = True
+    judge_model: str | None = None  # default: the cheapest configured model
+    judge_timeout_seconds: float = Field(default=2.0, gt=0, le=30)
+    # The model `auto` uses when no preferred model of the route fits. Default: chat.default_model
+    # (or the first configured model when that is `auto` itself).
+    auto_fallback_model: str | None = None
+    # Per-route override of the route file's preferred_models, for this deployment's model ids.
+    preferred_models: dict[str, list[str]] = Field(default_factory=dict)
+    # A message of at most this many words that the classifier is unsure about keeps the
+    # chat's previous route if that was decided within the window ("and in Python?").
+    followup_max_words: int = Field(default=4, ge=0, le=20)
+    followup_window_seconds: float = Field(default=600.0, ge=0)
+
+    @property
+    def calibration_path(self) -> Path:
+        return self.calibration_file or self.routes_dir / "calibration.json"
+
+
+class CharactersConfig(StrictModel):
+    # The character files; default: the characters/ folder shipped with the bot. A relative
+    # path is relative to the working directory.
+    directory: Path = Path(__file__).resolve().parent.parent / "characters"
+    watch: bool = True  # pick up edits without a restart
+
+
 class I18nConfig(StrictModel):
     default_locale: Literal["en", "ru"] = "en"
 
@@ -159,6 +200,8 @@ class Settings(BaseSettings):
     llm: LLMConfig = LLMConfig()
     chat: ChatConfig
     i18n: I18nConfig = I18nConfig()
+    routing: RoutingConfig = RoutingConfig()
+    characters: CharactersConfig = CharactersConfig()
     admins: list[int] = Field(default_factory=list)
     providers: dict[ModelId, ProviderConfig]
     models: dict[ModelId, ModelConfig] = Field(min_length=1)
@@ -194,11 +237,36 @@ class Settings(BaseSettings):
                     f"under [providers] (defined: {known}); add [providers.{model.provider}] or "
                     "fix the name"
                 )
-        if self.chat.default_model not in self.models:
+        defined = ", ".join(sorted(self.models))
+        if AUTO_MODEL in self.models:
+            raise ValueError(
+                "models.auto: 'auto' is reserved for automatic model choice; rename that model"
+            )
+        if self.chat.default_model == AUTO_MODEL:
+            if not self.routing.enabled:
+                raise ValueError(
+                    "chat.default_model is 'auto', which needs routing.enabled = true; enable "
+                    "routing or pick a model under [models]"
+                )
+        elif self.chat.default_model not in self.models:
             raise ValueError(
                 f"chat.default_model is '{self.chat.default_model}', which is not a model under "
-                f"[models] (defined: {', '.join(sorted(self.models))}); pick one of those"
+                f"[models] (defined: {defined}); pick one of those or 'auto'"
             )
+        for field in ("judge_model", "auto_fallback_model"):
+            value = getattr(self.routing, field)
+            if value is not None and value not in self.models:
+                raise ValueError(
+                    f"routing.{field} is '{value}', which is not a model under [models] "
+                    f"(defined: {defined}); pick one of those or remove the setting"
+                )
+        for route, model_ids in self.routing.preferred_models.items():
+            for model_id in model_ids:
+                if model_id not in self.models:
+                    raise ValueError(
+                        f"routing.preferred_models.{route} names '{model_id}', which is not a "
+                        f"model under [models] (defined: {defined}); fix the name"
+                    )
         if self.telegram.mode == "webhook" and not self.telegram.webhook_url:
             raise ValueError(
                 "telegram.webhook_url is required when telegram.mode is 'webhook'; set the public "

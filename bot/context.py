@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import TypedDict
 
+from bot.characters.editor import CharacterEditor
+from bot.characters.service import CharacterService
 from bot.chat.feedback import FeedbackService
 from bot.chat.history_export import HistoryExporter
 from bot.chat.language import LanguageService
@@ -16,6 +18,7 @@ from bot.chat.service import ChatService
 from bot.chat.settings import ChatSettingsService
 from bot.i18n import I18n, Translator
 from bot.middlewares.dedupe import UpdateReceipt
+from bot.routing.service import RoutingService
 from bot.storage.dto import Chat, User
 from bot.telegram.views import AnswerViewFactory
 
@@ -23,6 +26,10 @@ from bot.telegram.views import AnswerViewFactory
 class Services(TypedDict):
     chat_service: ChatService
     chat_settings: ChatSettingsService
+    routing: RoutingService
+    characters: CharacterService
+    character_editor: CharacterEditor
+    admins: frozenset[int]
     languages: LanguageService
     history_export: HistoryExporter
     feedback: FeedbackService

@@ -12,12 +12,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from bot.llm.spec import ModelSpec
-from bot.llm.types import ChatRequest, Turn
+from bot.llm.types import ChatRequest, ImagePart, Turn
 from bot.storage.dto import Role, StoredMessage
 
 CHARS_PER_TOKEN = 3
 MESSAGE_OVERHEAD_TOKENS = 4
 SAFETY_MARGIN = 0.05
+IMAGE_TOKENS = 1600  # a high-detail image costs up to ~1.5k tokens on the common providers
 
 
 class ContextTooLongError(Exception):
@@ -50,15 +51,26 @@ def build_request(
     system: str | None,
     history: Sequence[StoredMessage],
     sampling: Sampling = Sampling(),
+    *,
+    images: Sequence[ImagePart] = (),
 ) -> ChatRequest:
-    """`history` ends with the current user message; older turns are dropped first."""
+    """`history` ends with the current user message; older turns are dropped first.
+
+    `images` belong to the current message and are attached to the last user turn; older
+    messages' images are not sent again (history keeps only references to them).
+    """
     caps = spec.capabilities
     max_output = min(sampling.max_output_tokens or caps.max_output_tokens, caps.max_output_tokens)
     budget = int(caps.context_tokens * (1 - SAFETY_MARGIN)) - max_output
     budget -= estimate_tokens(system) if system else 0
+    budget -= IMAGE_TOKENS * len(images)
     kept = _newest_within(history, budget, caps.context_tokens)
+    turns = normalize_turns([Turn.text(m.role.value, m.text) for m in kept if m.text])
+    if images and turns and turns[-1].role == "user":
+        last = turns[-1]
+        turns = (*turns[:-1], Turn("user", (*images, *last.parts)))
     return ChatRequest(
-        turns=normalize_turns([Turn.text(m.role.value, m.text) for m in kept if m.text]),
+        turns=turns,
         system=system,
         max_output_tokens=max_output,
         temperature=sampling.temperature,

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field, replace
+from typing import Any
+
+from bot.llm.types import ImagePart
 
 
 @dataclass(frozen=True, slots=True)
@@ -12,6 +16,19 @@ class UserInput:
     text: str
     message_id: int | None = None
     update_ids: tuple[int, ...] = field(default=())
+    images: tuple[ImagePart, ...] = field(default=())
+
+    def image_notes(self) -> list[dict[str, Any]]:
+        """What history keeps of the images: a reference, never the bytes."""
+        return [
+            {
+                "type": "image",
+                "media_type": image.media_type,
+                "bytes": len(image.data),
+                "sha256": hashlib.sha256(image.data).hexdigest(),
+            }
+            for image in self.images
+        ]
 
     def merged_with(self, other: UserInput) -> UserInput:
         """A paste that Telegram split into several messages becomes one input again."""

@@ -37,4 +37,6 @@ class AnswerViews(Protocol):
 
 
 class Translate(Protocol):
+    locale: str  # the interface language the texts are in
+
     def __call__(self, key: str, **args: object) -> str: ...

@@ -9,66 +9,138 @@ the answer can refer to it) and completed at the end with the provider-reported 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+from collections.abc import AsyncIterator
 
+from bot.characters.catalog import CharacterCatalog
+from bot.characters.files import Character
+from bot.characters.service import with_character
 from bot.chat.context import ContextTooLongError, Sampling, build_request
-from bot.chat.generations import Generations
+from bot.chat.generations import Generation, Generations
 from bot.chat.inputs import UserInput
 from bot.chat.ports import AnswerView, AnswerViews, Translate
 from bot.chat.turn import ERROR_KEYS, Outcome, stream_answer
 from bot.llm.base import ChatModel
-from bot.llm.registry import ModelRegistry
-from bot.llm.types import FinishReason, LLMError, LLMErrorKind
-from bot.storage.dto import Chat, MessageStatus, Role, StoredMessage
+from bot.llm.spec import ModelSpec
+from bot.llm.types import FinishReason, ImagePart, LLMError, LLMErrorKind
+from bot.routing.service import RoutingService, TurnPlan
+from bot.storage.dto import Chat, MessageStatus, Role, RouteDecisionRecord, StoredMessage
 from bot.storage.uow import UnitOfWork, UnitOfWorkFactory
 
 logger = logging.getLogger(__name__)
+
+
+class NeedsVisionError(Exception):
+    """A message with images for a chat whose (fixed) model cannot see them."""
+
+    def __init__(self, model: ModelSpec, vision_models: list[ModelSpec]) -> None:
+        super().__init__(f"{model.id} has no vision")
+        self.model = model
+        self.vision_models = vision_models
+
+
+class PhotoGoneError(Exception):
+    """/retry of a question about a photo: the photo itself is not kept, so it must be sent
+    again (answering without it would describe a picture the model never saw)."""
 
 
 class ChatService:
     def __init__(
         self,
         uow: UnitOfWorkFactory,
-        models: ModelRegistry,
+        routing: RoutingService,
         generations: Generations,
         *,
-        default_model: str,
         default_system_prompt: str,
         max_history_messages: int,
+        characters: CharacterCatalog | None = None,
     ) -> None:
         self._uow = uow
-        self._models = models
+        self._characters = characters
+        self._routing = routing
         self._generations = generations
-        self._default_model = default_model
         self._default_system_prompt = default_system_prompt
         self._max_history = max_history_messages
 
-    def model_for(self, chat: Chat) -> ChatModel:
-        """The chat's model, or the default one if it is unset or no longer configured."""
-        return self._models.resolve(chat.model, self._default_model)
-
     async def reply(self, chat: Chat, turn: UserInput, views: AnswerViews, t: Translate) -> None:
-        model = self.model_for(chat)
-        history, answer_id = await self._record_user_message(chat, turn, model)
-        await self._answer(chat, model, history, answer_id, views, t)
+        """Raises NeedsVisionError (before anything is shown or stored) for images that no
+        model of this chat can see."""
+        needs = frozenset({"vision"}) if turn.images else frozenset[str]()
+        if turn.images:
+            self.ensure_can_see(chat)
+        chat, character = self._as_seen(chat)
+        async with self._preparing(chat.id, views, t) as (generation, view):
+            plan = await self._routing.plan(chat, turn.text, needs, user_id=turn.user_id)
+            history, answer_id = await self._record_user_message(chat, turn, plan)
+        system = self._system_prompt(chat, character, t)
+        await self._answer(chat, plan, system, history, answer_id, generation, view, t, turn.images)
 
     async def retry(self, chat: Chat, views: AnswerViews, t: Translate) -> bool:
-        """Answer the last question again; the previous answer is kept, marked superseded."""
-        async with self._uow() as uow:
+        """Answer the last question again, on the route it was given; the previous answer is
+        kept, marked superseded. Raises PhotoGoneError for a question about a photo."""
+        async with self._uow(read_only=True) as uow:
             current = await uow.chats.get(chat.id)
             conversation_id = current.current_conversation_id if current else None
             if conversation_id is None:
                 return False
             question, answers = await uow.messages.last_exchange(conversation_id)
-            if question is None:
-                return False
-            await uow.messages.set_status([a.id for a in answers], MessageStatus.SUPERSEDED)
-            history = await uow.messages.history(conversation_id, limit=self._max_history)
-            model = self.model_for(chat)
-            answer_id = await self._open_answer(uow, conversation_id, model)
-            await uow.commit()
-        await self._answer(chat, model, history, answer_id, views, t)
+            route = await uow.decisions.route_of(question.id) if question else None
+        if question is None:
+            return False
+        if question.has_images:
+            raise PhotoGoneError
+        chat, character = self._as_seen(chat)
+        async with self._preparing(chat.id, views, t) as (generation, view):
+            plan = await self._routing.plan(chat, question.text, route=route)
+            async with self._uow() as uow:
+                await uow.messages.set_status([a.id for a in answers], MessageStatus.SUPERSEDED)
+                history = await uow.messages.history(conversation_id, limit=self._max_history)
+                answer_id = await self._open_answer(uow, conversation_id, plan.model)
+                await uow.commit()
+        system = self._system_prompt(chat, character, t)
+        await self._answer(chat, plan, system, history, answer_id, generation, view, t)
         return True
+
+    def _as_seen(self, chat: Chat) -> tuple[Chat, Character | None]:
+        character = self._characters.get(chat.character_id) if self._characters else None
+        return with_character(chat, character), character
+
+    def _system_prompt(self, chat: Chat, character: Character | None, t: Translate) -> str:
+        """The character's prompt, else the chat's own, else the operator's default."""
+        if character is not None:
+            return character.prompt_for(t.locale)
+        return chat.system_prompt or self._default_system_prompt
+
+    @contextlib.asynccontextmanager
+    async def _preparing(
+        self, chat_id: int, views: AnswerViews, t: Translate
+    ) -> AsyncIterator[tuple[Generation, AnswerView]]:
+        """The answer's generation and its view, shown at once (routing may wait for the
+        judge); both are closed here only when preparing the answer fails, and the user is
+        told (a group's "Thinking…" placeholder must not stay behind)."""
+        generation = self._generations.begin(chat_id)
+        view = views(generation.id)
+        try:
+            await view.start()
+            yield generation, view
+        except Exception:
+            self._generations.end(generation)
+            with contextlib.suppress(Exception):
+                await view.notice(t("error-internal"))
+            await view.close()
+            raise
+        except BaseException:  # cancelled (shutdown): nothing more to say
+            self._generations.end(generation)
+            await view.close()
+            raise
+
+    def ensure_can_see(self, chat: Chat) -> None:
+        """On `auto` any model that can see will do; a fixed model must see itself."""
+        seeing = self._routing.models_with({"vision"})
+        model = self._routing.fixed_model(chat).spec
+        if not seeing or (not self._routing.is_auto(chat) and not model.capabilities.vision):
+            raise NeedsVisionError(model, seeing)
 
     def stop(self, chat_id: int, generation_id: int | None = None) -> bool:
         return self._generations.stop(chat_id, generation_id)
@@ -81,33 +153,39 @@ class ChatService:
     async def _answer(
         self,
         chat: Chat,
-        model: ChatModel,
+        plan: TurnPlan,
+        system: str,
         history: list[StoredMessage],
         answer_id: int,
-        views: AnswerViews,
+        generation: Generation,
+        view: AnswerView,
         t: Translate,
+        images: tuple[ImagePart, ...] = (),
     ) -> None:
-        generation = self._generations.begin(chat.id)
-        view = views(generation.id)
+        """Stream and deliver the answer; `view` has started, `generation` is this answer's."""
+        model = plan.model
+        if plan.instructions:  # the character's or chat's own prompt stays first and primary
+            system = f"{system}\n\n{plan.instructions}"
         try:
             request = build_request(
                 model.spec,
-                chat.system_prompt or self._default_system_prompt,
+                system,
                 history,
                 Sampling(chat.temperature, chat.top_p, chat.max_output_tokens),
+                images=images,
             )
         except ContextTooLongError as exc:
             self._generations.end(generation)
             ids = await view.notice(t("error-too-long", limit=exc.limit))
+            await view.close()
             failed = Outcome(error=LLMError(LLMErrorKind.REJECTED, "context too long"))
             await self._close_answer(answer_id, model, failed, ids)
             return
         outcome = Outcome()
         message_ids: list[int] = []
         try:
-            await view.start()
             outcome = await stream_answer(model, request, view, generation)
-            message_ids = await self._deliver(chat, model, view, outcome, answer_id, t)
+            message_ids = await self._deliver(chat, plan, view, outcome, answer_id, t)
         except asyncio.CancelledError:
             outcome.error = outcome.error or LLMError(LLMErrorKind.INTERRUPTED, "cancelled")
             raise
@@ -119,7 +197,7 @@ class ChatService:
     async def _deliver(
         self,
         chat: Chat,
-        model: ChatModel,
+        plan: TurnPlan,
         view: AnswerView,
         outcome: Outcome,
         answer_id: int,
@@ -140,11 +218,18 @@ class ChatService:
         if outcome.finish is FinishReason.LENGTH:
             text = f"{text}\n\n{t('answer-truncated')}"
         if chat.show_footer:
-            text = f"{text}\n\n_{t('answer-footer', model=model.spec.display_name)}_"
+            text = f"{text}\n\n_{self._footer(plan, t)}_"
         return await view.finish(text, answer_id)
 
+    @staticmethod
+    def _footer(plan: TurnPlan, t: Translate) -> str:
+        model = plan.model.spec.display_name
+        if plan.decision is None:
+            return t("answer-footer", model=model)
+        return t("answer-footer-routed", model=model, route=plan.decision.route)
+
     async def _record_user_message(
-        self, chat: Chat, turn: UserInput, model: ChatModel
+        self, chat: Chat, turn: UserInput, plan: TurnPlan
     ) -> tuple[list[StoredMessage], int]:
         """The user's message, its update ids and the answer's row: one transaction."""
         async with self._uow() as uow:
@@ -153,16 +238,29 @@ class ChatService:
             if conversation_id is None:
                 conversation_id = await uow.conversations.create(chat.id)
                 await uow.chats.set_conversation(chat.id, conversation_id)
-            await uow.messages.add(
+            question = await uow.messages.add(
                 conversation_id,
                 Role.USER,
-                [{"type": "text", "text": turn.text}],
+                [{"type": "text", "text": plan.text}, *turn.image_notes()],
                 user_id=turn.user_id,
                 telegram_message_ids=[turn.message_id] if turn.message_id else [],
             )
             for update_id in turn.update_ids:  # every part of a merged paste, atomically
                 await uow.updates.mark(update_id)
-            answer_id = await self._open_answer(uow, conversation_id, model)
+            if plan.decision is not None:
+                decision = plan.decision
+                await uow.decisions.add(
+                    RouteDecisionRecord(
+                        message_id=question.id,
+                        chat_id=chat.id,
+                        route=decision.route,
+                        stage=decision.stage.value,
+                        confidence=decision.confidence,
+                        latency_ms=decision.seconds * 1000,
+                        model=plan.model.spec.id,
+                    )
+                )
+            answer_id = await self._open_answer(uow, conversation_id, plan.model)
             await uow.commit()
         # Read after the commit, outside the write gate (the chat's lock keeps it consistent).
         async with self._uow(read_only=True) as uow:

@@ -8,8 +8,11 @@ from __future__ import annotations
 import re
 from enum import StrEnum
 
+from bot.chat.ports import Translate
+from bot.config import AUTO_MODEL
 from bot.llm.registry import ModelRegistry, UnknownModelError
 from bot.llm.spec import ModelSpec
+from bot.routing.service import RoutingService
 from bot.storage.dto import Chat
 from bot.storage.uow import UnitOfWorkFactory
 
@@ -26,6 +29,7 @@ class Setting(StrEnum):
     TOP_P = "top_p"
     MAX_OUTPUT_TOKENS = "max_tokens"
     FOOTER = "footer"
+    ROUTING = "routing"
 
 
 class InvalidSettingError(ValueError):
@@ -47,16 +51,34 @@ def utf16_length(text: str) -> int:
 
 
 class ChatSettingsService:
-    def __init__(self, uow: UnitOfWorkFactory, models: ModelRegistry, default_model: str) -> None:
+    def __init__(
+        self,
+        uow: UnitOfWorkFactory,
+        models: ModelRegistry,
+        routing: RoutingService,
+        *,
+        routing_available: bool,
+    ) -> None:
         self._uow = uow
         self._models = models
-        self._default_model = default_model
+        self._routing = routing
+        self.routing_available = routing_available  # the bot routes (so `auto` can be chosen)
 
     def available_models(self) -> list[ModelSpec]:
         return self._models.specs()
 
     def current_model(self, chat: Chat) -> ModelSpec:
-        return self._models.resolve(chat.model, self._default_model).spec
+        """The chat's model; on `auto`, the fallback model (whose limits the settings use)."""
+        return self._routing.fixed_model(chat).spec
+
+    def is_auto(self, chat: Chat) -> bool:
+        return self.routing_available and self._routing.is_auto(chat)
+
+    def model_label(self, chat: Chat, t: Translate) -> str:
+        """What users see as the chat's model."""
+        if self.is_auto(chat):
+            return t("model-auto-name")
+        return self.current_model(chat).display_name
 
     def model_name(self, model_id: str | None) -> str | None:
         """The display name of a configured model; None for one no longer configured."""
@@ -69,13 +91,12 @@ class ChatSettingsService:
         limit = self.current_model(chat).capabilities.max_output_tokens
         return sorted({*(p for p in MAX_OUTPUT_TOKENS_PRESETS if p < limit), limit})
 
-    async def set_model(self, chat_id: int, model_id: str) -> ModelSpec:
-        if model_id not in self._models:
+    async def set_model(self, chat_id: int, model_id: str) -> None:
+        if model_id not in self._models and not (model_id == AUTO_MODEL and self.routing_available):
             raise UnknownModelError(model_id)
         async with self._uow() as uow:
             await uow.chats.set_model(chat_id, model_id)
             await uow.commit()
-        return self._models.get(model_id).spec
 
     async def apply(self, chat: Chat, setting: Setting, value: float | None) -> Chat:
         """Store one sampling/display setting for this chat; returns the updated chat."""
@@ -89,6 +110,8 @@ class ChatSettingsService:
                 await uow.chats.set_max_output_tokens(
                     chat.id, None if checked is None else int(checked)
                 )
+            elif setting is Setting.ROUTING:
+                await uow.chats.set_routing(chat.id, bool(checked))
             else:
                 await uow.chats.set_show_footer(chat.id, bool(checked))
             updated = await uow.chats.get(chat.id)

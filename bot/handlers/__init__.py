@@ -4,6 +4,8 @@ catch-all chat handler, which must stay last."""
 from aiogram import Router
 
 from bot.handlers import (
+    character_admin,
+    characters,
     chat,
     control,
     conversation,
@@ -12,6 +14,7 @@ from bot.handlers import (
     history,
     language,
     models,
+    operators,
     privacy,
     settings,
     start,
@@ -28,11 +31,14 @@ def get_routers() -> list[Router]:
         # Before the chat router: takes the text that /setsystem waits for.
         system_prompt.router,
         models.router,
+        characters.router,
         settings.router,
         language.router,
         history.router,
         privacy.router,
         feedback.router,
+        character_admin.router,  # before operators.router, which refuses non-admins
+        operators.router,
         # After every router with admin-only handlers: refuses what their filters let through.
         groups.router,
         # Just before the chat router; checks every registered Command, /retry included.

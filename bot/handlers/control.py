@@ -10,7 +10,7 @@ from aiogram import Router
 from aiogram.filters import Command
 from aiogram.types import CallbackQuery, Message, MessageGenerationStopped
 
-from bot.chat.service import ChatService
+from bot.chat.service import ChatService, PhotoGoneError
 from bot.i18n import Translator
 from bot.storage.dto import Chat
 from bot.telegram.views import AnswerViewFactory
@@ -51,5 +51,10 @@ async def retry(
     views = answer_views.for_chat(
         message.chat.id, private=chat_record.is_private, reply_to=message.message_id, t=t
     )
-    if not await chat_service.retry(chat_record, views, t):
+    try:
+        retried = await chat_service.retry(chat_record, views, t)
+    except PhotoGoneError:
+        await message.answer(t("retry-needs-photo"))
+        return
+    if not retried:
         await message.answer(t("retry-nothing"))

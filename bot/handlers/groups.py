@@ -17,6 +17,7 @@ from aiogram.types import CallbackQuery, Chat, Message, User
 
 from bot.chat.settings import ChatSettingsService, InvalidShortNameError
 from bot.i18n import Translator
+from bot.keyboards.characters import CharacterChoice, CharacterPage
 from bot.keyboards.models import ModelChoice
 from bot.keyboards.settings import SettingsMenu, SettingsValue
 from bot.storage.dto import Chat as ChatRecord
@@ -26,7 +27,14 @@ logger = logging.getLogger(__name__)
 router = Router(name=__name__)
 
 # In groups, only the group's admins may run these (and press their keyboards' buttons).
-ADMIN_COMMANDS = ("settings", "setsystem", "resetsystem", "setmodel", "setshortname")
+ADMIN_COMMANDS = (
+    "settings",
+    "setsystem",
+    "resetsystem",
+    "setmodel",
+    "setshortname",
+    "setcharacter",
+)
 ADMIN_STATUSES = (ChatMemberStatus.CREATOR, ChatMemberStatus.ADMINISTRATOR)
 CLEAR_SHORT_NAME = "-"
 
@@ -94,7 +102,14 @@ async def refuse_command(message: Message, t: Translator) -> None:
 
 
 @router.callback_query(
-    or_f(ModelChoice.filter(), SettingsMenu.filter(), SettingsValue.filter()), ~ChatAdmin()
+    or_f(
+        ModelChoice.filter(),
+        SettingsMenu.filter(),
+        SettingsValue.filter(),
+        CharacterChoice.filter(),
+        CharacterPage.filter(),
+    ),
+    ~ChatAdmin(),
 )
 async def refuse_button(query: CallbackQuery, t: Translator) -> None:
     await query.answer(t("admin-only"), show_alert=True)

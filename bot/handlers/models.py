@@ -1,14 +1,15 @@
-"""/setmodel (inline keyboard, per chat) and /getmodel."""
+"""/setmodel (inline keyboard, per chat; `auto` lets the router choose) and /getmodel."""
 
 from __future__ import annotations
 
 from aiogram import Router
-from aiogram.exceptions import TelegramBadRequest
 from aiogram.filters import Command
-from aiogram.types import CallbackQuery, Message
+from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 
 from bot.chat.settings import ChatSettingsService
+from bot.config import AUTO_MODEL
 from bot.handlers.groups import ChatAdmin
+from bot.handlers.menus import edit_menu
 from bot.i18n import Translator
 from bot.keyboards.models import ModelChoice, models_keyboard
 from bot.llm.registry import UnknownModelError
@@ -17,14 +18,24 @@ from bot.storage.dto import Chat
 router = Router(name=__name__)
 
 
+def _keyboard(
+    chat: Chat, t: Translator, chat_settings: ChatSettingsService
+) -> InlineKeyboardMarkup:
+    current = AUTO_MODEL if chat_settings.is_auto(chat) else chat_settings.current_model(chat).id
+    return models_keyboard(
+        chat_settings.available_models(),
+        current,
+        auto_label=t("model-auto-button") if chat_settings.routing_available else None,
+    )
+
+
 @router.message(Command("setmodel"), ChatAdmin())
 async def set_model(
     message: Message, t: Translator, chat_record: Chat, chat_settings: ChatSettingsService
 ) -> None:
-    current = chat_settings.current_model(chat_record)
     await message.answer(
-        t("model-choose", model=current.display_name),
-        reply_markup=models_keyboard(chat_settings.available_models(), current.id),
+        t("model-choose", model=chat_settings.model_label(chat_record, t)),
+        reply_markup=_keyboard(chat_record, t, chat_settings),
     )
 
 
@@ -32,8 +43,7 @@ async def set_model(
 async def get_model(
     message: Message, t: Translator, chat_record: Chat, chat_settings: ChatSettingsService
 ) -> None:
-    current = chat_settings.current_model(chat_record)
-    await message.answer(t("model-current", model=current.display_name))
+    await message.answer(t("model-current", model=chat_settings.model_label(chat_record, t)))
 
 
 @router.callback_query(ModelChoice.filter(), ChatAdmin())
@@ -45,17 +55,11 @@ async def model_chosen(
     chat_settings: ChatSettingsService,
 ) -> None:
     try:
-        spec = await chat_settings.set_model(chat_record.id, callback_data.id)
+        await chat_settings.set_model(chat_record.id, callback_data.id)
     except UnknownModelError:
         await query.answer(t("model-unknown"), show_alert=True)
         return
-    await query.answer(t("model-set", model=spec.display_name))
-    if isinstance(query.message, Message):
-        try:
-            await query.message.edit_text(
-                t("model-set", model=spec.display_name),
-                reply_markup=models_keyboard(chat_settings.available_models(), spec.id),
-            )
-        except TelegramBadRequest as exc:
-            if "message is not modified" not in exc.message:
-                raise
+    chat = chat_record.with_model(callback_data.id)
+    label = chat_settings.model_label(chat, t)
+    await query.answer(t("model-set", model=label))
+    await edit_menu(query, t("model-set", model=label), _keyboard(chat, t, chat_settings))

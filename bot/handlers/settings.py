@@ -1,16 +1,17 @@
-"""/settings: this chat's temperature, top-p, answer length and model footer, by inline buttons."""
+"""/settings: this chat's temperature, top-p, answer length, footer and routing, by buttons."""
 
 from __future__ import annotations
 
 from aiogram import Router
-from aiogram.exceptions import TelegramBadRequest
 from aiogram.filters import Command
-from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
+from aiogram.types import CallbackQuery, Message
 
-from bot.chat.settings import ChatSettingsService, InvalidSettingError, Setting
+from bot.chat.settings import ChatSettingsService, InvalidSettingError
 from bot.handlers.groups import ChatAdmin
+from bot.handlers.menus import edit_menu
 from bot.i18n import Translator
 from bot.keyboards.settings import (
+    TOGGLES,
     SettingsMenu,
     SettingsValue,
     presets_for,
@@ -28,9 +29,9 @@ router = Router(name=__name__)
 async def show_settings(
     message: Message, t: Translator, chat_record: Chat, chat_settings: ChatSettingsService
 ) -> None:
-    model = chat_settings.current_model(chat_record)
     await message.answer(
-        settings_summary(chat_record, model, t), reply_markup=settings_keyboard(chat_record, t)
+        _summary(chat_record, t, chat_settings),
+        reply_markup=settings_keyboard(chat_record, t, routing=chat_settings.routing_available),
     )
 
 
@@ -44,13 +45,12 @@ async def open_page(
 ) -> None:
     setting = callback_data.page
     model = chat_settings.current_model(chat_record)
-    if setting is None or setting is Setting.FOOTER:
-        await _show(
-            query, settings_summary(chat_record, model, t), settings_keyboard(chat_record, t)
-        )
+    if setting is None or setting in TOGGLES:
+        keyboard = settings_keyboard(chat_record, t, routing=chat_settings.routing_available)
+        await edit_menu(query, _summary(chat_record, t, chat_settings), keyboard)
     else:
         presets = presets_for(setting, chat_settings.max_output_tokens_presets(chat_record))
-        await _show(
+        await edit_menu(
             query,
             presets_text(chat_record, setting, model, t),
             presets_keyboard(chat_record, setting, presets, t),
@@ -71,16 +71,16 @@ async def choose_value(
     except InvalidSettingError:
         await query.answer(t("settings-invalid"), show_alert=True)
         return
-    model = chat_settings.current_model(chat)
-    await _show(query, settings_summary(chat, model, t), settings_keyboard(chat, t))
+    keyboard = settings_keyboard(chat, t, routing=chat_settings.routing_available)
+    await edit_menu(query, _summary(chat, t, chat_settings), keyboard)
     await query.answer(t("settings-saved"))
 
 
-async def _show(query: CallbackQuery, text: str, keyboard: InlineKeyboardMarkup) -> None:
-    if not isinstance(query.message, Message):
-        return
-    try:
-        await query.message.edit_text(text, reply_markup=keyboard)
-    except TelegramBadRequest as exc:
-        if "message is not modified" not in exc.message:
-            raise
+def _summary(chat: Chat, t: Translator, chat_settings: ChatSettingsService) -> str:
+    return settings_summary(
+        chat,
+        chat_settings.current_model(chat),
+        t,
+        model_name=chat_settings.model_label(chat, t),
+        routing=chat_settings.routing_available,
+    )

@@ -18,8 +18,8 @@ async def start(
     message: Message, t: Translator, chat_record: Chat, chat_settings: ChatSettingsService
 ) -> None:
     name = message.from_user.first_name if message.from_user else ""
-    model = chat_settings.current_model(chat_record)
-    await message.answer(t("start-greeting", name=name, model=model.display_name))
+    model = chat_settings.model_label(chat_record, t)
+    await message.answer(t("start-greeting", name=name, model=model))
 
 
 @router.message(Command("help"))

@@ -49,11 +49,16 @@ async def set_system(
 
 @router.message(Command("cancel"))
 async def cancel(message: Message, state: FSMContext, t: Translator) -> None:
-    if await state.get_state() is None:
+    current = await state.get_state()
+    if current is None:
         await message.answer(t("cancel-nothing"))
         return
     await state.clear()
-    await message.answer(t("system-prompt-cancelled"))
+    # The only other conversation with a next-message step is an operator's character edit.
+    waiting_prompt = current == SystemPromptForm.waiting.state
+    await message.answer(
+        t("system-prompt-cancelled" if waiting_prompt else "character-admin-cancelled")
+    )
 
 
 @router.message(StateFilter(SystemPromptForm.waiting), F.text & ~F.text.startswith("/"))

@@ -19,7 +19,9 @@ NAME_KEYS = {
     Setting.TOP_P: "settings-name-top-p",
     Setting.MAX_OUTPUT_TOKENS: "settings-name-max-tokens",
     Setting.FOOTER: "settings-name-footer",
+    Setting.ROUTING: "settings-name-routing",
 }
+TOGGLES = (Setting.FOOTER, Setting.ROUTING)
 CHOOSE_KEYS = {
     Setting.TEMPERATURE: "settings-choose-temperature",
     Setting.TOP_P: "settings-choose-top-p",
@@ -30,6 +32,7 @@ ICONS = {
     Setting.TOP_P: "🎯",
     Setting.MAX_OUTPUT_TOKENS: "📏",
     Setting.FOOTER: "🏷",
+    Setting.ROUTING: "🧭",
 }
 
 
@@ -40,7 +43,7 @@ class SettingsMenu(CallbackData, prefix="cfg"):
 
 
 class SettingsValue(CallbackData, prefix="cfgv"):
-    """Store a value; None restores the default. The footer uses 1 (on) and 0 (off)."""
+    """Store a value; None restores the default. Toggles use 1 (on) and 0 (off)."""
 
     setting: Setting
     value: float | None = None
@@ -53,44 +56,56 @@ def current_value(chat: Chat, setting: Setting) -> float | None:
         return chat.top_p
     if setting is Setting.MAX_OUTPUT_TOKENS:
         return chat.max_output_tokens
+    if setting is Setting.ROUTING:
+        return 1.0 if chat.routing_enabled else 0.0
     return 1.0 if chat.show_footer else 0.0
 
 
 def format_value(setting: Setting, value: float | None, t: Translator) -> str:
-    if setting is Setting.FOOTER:
+    if setting in TOGGLES:
         return t("settings-on") if value else t("settings-off")
     if value is None:
         return t("settings-default")
     return str(int(value)) if setting is Setting.MAX_OUTPUT_TOKENS else f"{value:g}"
 
 
-def settings_summary(chat: Chat, model: ModelSpec, t: Translator) -> str:
+def settings_summary(
+    chat: Chat, model: ModelSpec, t: Translator, *, model_name: str, routing: bool
+) -> str:
+    """`model` sets the limits; `model_name` is what the chat uses ("Auto" on auto)."""
+
     def shown(setting: Setting) -> str:
         return format_value(setting, current_value(chat, setting), t)
 
-    return t(
+    summary = t(
         "settings-summary",
-        model=model.display_name,
+        model=model_name,
         temperature=shown(Setting.TEMPERATURE),
         top_p=shown(Setting.TOP_P),
         max_tokens=shown(Setting.MAX_OUTPUT_TOKENS),
         model_limit=str(model.capabilities.max_output_tokens),
         footer=shown(Setting.FOOTER),
     )
+    if routing:
+        summary += "\n" + t("settings-summary-routing", routing=shown(Setting.ROUTING))
+    return f"{summary}\n{t('settings-hint')}"
 
 
-def settings_keyboard(chat: Chat, t: Translator) -> InlineKeyboardMarkup:
+def settings_keyboard(chat: Chat, t: Translator, *, routing: bool) -> InlineKeyboardMarkup:
+    """`routing`: whether the bot routes at all (then a chat may turn it off)."""
     builder = InlineKeyboardBuilder()
     for setting in (Setting.TEMPERATURE, Setting.TOP_P, Setting.MAX_OUTPUT_TOKENS):
         value = format_value(setting, current_value(chat, setting), t)
         label = f"{ICONS[setting]} {t(NAME_KEYS[setting])}: {value}"
         builder.button(text=label, callback_data=SettingsMenu(page=setting))
-    footer = f"{ICONS[Setting.FOOTER]} {t(NAME_KEYS[Setting.FOOTER])}: "
-    footer += format_value(Setting.FOOTER, current_value(chat, Setting.FOOTER), t)
-    builder.button(
-        text=footer,
-        callback_data=SettingsValue(setting=Setting.FOOTER, value=0.0 if chat.show_footer else 1.0),
-    )
+    for toggle in TOGGLES:
+        if toggle is Setting.ROUTING and not routing:
+            continue
+        state = current_value(chat, toggle)
+        label = f"{ICONS[toggle]} {t(NAME_KEYS[toggle])}: {format_value(toggle, state, t)}"
+        builder.button(
+            text=label, callback_data=SettingsValue(setting=toggle, value=0.0 if state else 1.0)
+        )
     builder.adjust(1)
     return builder.as_markup()
 

@@ -26,10 +26,11 @@ def _merge_system(system: str, turns: tuple[Turn, ...]) -> tuple[Turn, ...]:
             continue
         first_text = next((i for i, p in enumerate(turn.parts) if isinstance(p, TextPart)), None)
         parts = list(turn.parts)
-        if first_text is None:
+        existing = parts[first_text] if first_text is not None else None
+        if first_text is None or not isinstance(existing, TextPart):
             parts.insert(0, TextPart(system))
         else:
-            merged = SYSTEM_MERGE_TEMPLATE.format(system=system, text=parts[first_text].text)
+            merged = SYSTEM_MERGE_TEMPLATE.format(system=system, text=existing.text)
             parts[first_text] = TextPart(merged)
         return (*turns[:index], Turn("user", tuple(parts)), *turns[index + 1 :])
     return (Turn.text("user", system), *turns)

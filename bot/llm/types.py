@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Literal
+from typing import Any, Literal
 
 
 @dataclass(frozen=True, slots=True)
@@ -12,8 +12,16 @@ class TextPart:
     text: str
 
 
-Part = TextPart
-"""Content parts of a turn. Images, documents and tool calls join this union later."""
+@dataclass(frozen=True, slots=True)
+class ImagePart:
+    """An image sent inline (base64 on the wire), already converted to a type models accept."""
+
+    data: bytes
+    media_type: str = "image/jpeg"
+
+
+Part = TextPart | ImagePart
+"""Content parts of a turn. Documents and tool calls join this union later."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,7 +35,23 @@ class Turn:
 
     @property
     def plain_text(self) -> str:
-        return "".join(p.text for p in self.parts)
+        return "".join(p.text for p in self.parts if isinstance(p, TextPart))
+
+    @property
+    def images(self) -> tuple[ImagePart, ...]:
+        return tuple(p for p in self.parts if isinstance(p, ImagePart))
+
+
+@dataclass(frozen=True, slots=True)
+class ResponseSchema:
+    """Constrain the answer to JSON matching `schema` (structured output).
+
+    OpenAI-compatible servers (vLLM included) get `response_format: json_schema`; Anthropic gets
+    `output_config.format` (its native structured outputs).
+    """
+
+    name: str
+    schema: dict[str, Any]
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,6 +61,7 @@ class ChatRequest:
     max_output_tokens: int = 1024
     temperature: float | None = None
     top_p: float | None = None
+    response_schema: ResponseSchema | None = None
 
 
 class FinishReason(StrEnum):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
@@ -42,10 +42,15 @@ class Chat:
     current_conversation_id: int | None
     show_footer: bool = False
     short_name: str | None = None
+    routing_enabled: bool = True
+    character_id: str | None = None
 
     @property
     def is_private(self) -> bool:
         return self.type == "private"
+
+    def with_model(self, model: str | None) -> Chat:
+        return replace(self, model=model)
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,3 +70,40 @@ class StoredMessage:
     @property
     def text(self) -> str:
         return "".join(str(p.get("text", "")) for p in self.content if p.get("type") == "text")
+
+    @property
+    def has_images(self) -> bool:
+        return any(p.get("type") == "image" for p in self.content)
+
+
+@dataclass(frozen=True, slots=True)
+class RouteDecisionRecord:
+    message_id: int
+    chat_id: int
+    route: str
+    stage: str
+    confidence: float
+    latency_ms: float
+    model: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class LabelledMessage:
+    """A user message with the route a decision gave it (for retraining exports)."""
+
+    text: str
+    route: str
+    stage: str
+    confidence: float
+    created_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class CharacterRevision:
+    character_id: str
+    revision: int
+    action: str
+    author_id: int
+    previous_text: str | None
+    new_text: str
+    created_at: datetime | None

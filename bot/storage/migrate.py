@@ -38,5 +38,15 @@ async def upgrade(engine: AsyncEngine, revision: str = "head") -> str | None:
     return current
 
 
+async def current_revision(engine: AsyncEngine) -> str | None:
+    """The revision the database is at (None for an empty database); changes nothing."""
+
+    def read(connection: Connection) -> str | None:
+        return MigrationContext.configure(connection).get_current_revision()
+
+    async with engine.connect() as conn:
+        return await conn.run_sync(read)
+
+
 def head_revision() -> str | None:
     return ScriptDirectory.from_config(alembic_config()).get_current_head()

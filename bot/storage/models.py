@@ -20,6 +20,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     false,
+    true,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
@@ -85,6 +86,8 @@ class ChatRow(Base):
     max_output_tokens: Mapped[int | None] = mapped_column(Integer)
     show_footer: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     short_name: Mapped[str | None] = mapped_column(String(32))
+    routing_enabled: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    character_id: Mapped[str | None] = mapped_column(String(40))
     # No foreign key: chats and conversations would reference each other in a cycle.
     current_conversation_id: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
@@ -138,3 +141,37 @@ class ProcessedUpdateRow(Base):
 
     update_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     processed_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
+
+
+class RouteDecisionRow(Base):
+    """How the router classified one user message: for `/route`, exports and recalibration."""
+
+    __tablename__ = "route_decisions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    message_id: Mapped[int] = mapped_column(
+        ForeignKey("messages.id", ondelete="CASCADE"), unique=True
+    )
+    chat_id: Mapped[int] = mapped_column(BigInteger, index=True)
+    route: Mapped[str] = mapped_column(String(32))
+    stage: Mapped[str] = mapped_column(String(16), index=True)
+    confidence: Mapped[float] = mapped_column(Float)
+    latency_ms: Mapped[float] = mapped_column(Float)
+    model: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class CharacterRevisionRow(Base):
+    """One change of a character file made from Telegram, with the text it replaced."""
+
+    __tablename__ = "character_revisions"
+    __table_args__ = (UniqueConstraint("character_id", "revision"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    character_id: Mapped[str] = mapped_column(String(40))
+    revision: Mapped[int] = mapped_column(Integer)
+    action: Mapped[str] = mapped_column(String(16))  # new, edit, revert
+    author_id: Mapped[int] = mapped_column(BigInteger)
+    previous_text: Mapped[str | None] = mapped_column(Text)  # None: the file did not exist
+    new_text: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

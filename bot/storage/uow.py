@@ -8,11 +8,13 @@ from types import TracebackType
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.storage.repositories import (
+    CharacterRevisionRepository,
     ChatRepository,
     ConversationRepository,
     FeedbackRepository,
     MessageRepository,
     ProcessedUpdateRepository,
+    RouteDecisionRepository,
     UserRepository,
 )
 
@@ -55,6 +57,8 @@ class UnitOfWork:
     messages: MessageRepository
     feedback: FeedbackRepository
     updates: ProcessedUpdateRepository
+    decisions: RouteDecisionRepository
+    revisions: CharacterRevisionRepository
 
     def __init__(
         self,
@@ -80,6 +84,8 @@ class UnitOfWork:
         self.messages = MessageRepository(session)
         self.feedback = FeedbackRepository(session)
         self.updates = ProcessedUpdateRepository(session)
+        self.decisions = RouteDecisionRepository(session)
+        self.revisions = CharacterRevisionRepository(session)
         return self
 
     async def __aexit__(

@@ -13,11 +13,13 @@ settings-summary =
     🎯 Top-p: { $top_p }
     📏 Answer length limit, tokens: { $max_tokens } (model maximum: { $model_limit })
     🏷 Model name under answers: { $footer }
-    Press a button to change a setting. "default" means the model's own default.
+settings-hint = Press a button to change a setting. "default" means the model's own default.
 settings-name-temperature = Temperature
 settings-name-top-p = Top-p
 settings-name-max-tokens = Answer length
 settings-name-footer = Model name under answers
+settings-name-routing = Routing by topic
+settings-summary-routing = 🧭 Routing by topic: { $routing }
 settings-choose-temperature =
     Temperature: lower is more focused and predictable, higher is more varied and creative.
     Current: { $current }
@@ -74,7 +76,7 @@ privacy-text =
     • Your Telegram user id, name and username, and the chat's id and title.
     • Ratings you give to answers.
 
-    Where: in the database of the bot's operator (the person or organisation running this bot). To answer, your messages and the conversation so far are sent to the provider of the chosen language model.
+    Where: in the database of the bot's operator (the person or organisation running this bot). To answer, your messages and the conversation so far are sent to the provider of the chosen language model. When the bot is unsure what a message is about, the message alone is also sent to a model that sorts messages by topic; the topic chosen is stored with it.
 
     /reset starts a new conversation: the model no longer sees the old one, but the old conversations stay stored.
 

@@ -14,14 +14,14 @@ from tests.e2e.conftest import PROJECT_ROOT, bot_environment
 pytestmark = pytest.mark.e2e
 
 
-async def run_bot(*args: str) -> tuple[int, str]:
+async def run_bot(*args: str, **env: str) -> tuple[int, str]:
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
         "bot",
         *args,
         cwd=PROJECT_ROOT,
-        env=bot_environment(),
+        env=bot_environment(**env),
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.STDOUT,
     )
@@ -52,6 +52,44 @@ async def test_missing_provider_key_is_named(tmp_path: Path) -> None:
     assert (
         "providers.openai.api_key_env: the environment variable OPENAI_API_KEY is not set" in output
     )
+
+
+KEYS = {"OPENAI_API_KEY": "sk-test", "ANTHROPIC_API_KEY": "sk-ant-test"}
+
+
+async def test_check_config_reports_the_routes_and_their_calibration(tmp_path: Path) -> None:
+    config = tmp_path / "config.toml"
+    example = (PROJECT_ROOT / "config.example.toml").read_text(encoding="utf-8")
+    config.write_text(example, encoding="utf-8")
+    code, output = await run_bot("check-config", "--config", str(config), **KEYS)
+    assert code == 0, output
+    assert "routes: chat, code, image, math, search, translate, writing" in output
+    assert "calibration up to date" in output
+    assert "warning" not in output  # the shipped routes name the example's model ids
+
+
+async def test_a_broken_route_file_refuses_to_start_naming_file_and_field(
+    tmp_path: Path,
+) -> None:
+    routes = tmp_path / "routes"
+    routes.mkdir()
+    for source in (PROJECT_ROOT / "routes").glob("*.md"):
+        (routes / source.name).write_text(source.read_text(encoding="utf-8"), encoding="utf-8")
+    broken = routes / "math.md"
+    broken.write_text(
+        broken.read_text(encoding="utf-8").replace("error_target:", "eror_target:"),
+        encoding="utf-8",
+    )
+    example = (PROJECT_ROOT / "config.example.toml").read_text(encoding="utf-8")
+    config = tmp_path / "config.toml"
+    example = example.replace("sqlite+aiosqlite:///data/", f"sqlite+aiosqlite:///{tmp_path}/")
+    config.write_text(
+        example.replace("[routing]\n", f'[routing]\nroutes_dir = "{routes}"\n'), encoding="utf-8"
+    )
+    code, output = await run_bot("run", "--config", str(config), TELEGRAM_BOT_TOKEN="1:x", **KEYS)
+    assert code == 2
+    assert f"{broken}: eror_target: unknown field; remove it or fix its spelling" in output
+    assert "Traceback" not in output
 
 
 async def test_migrate_command_creates_the_schema(tmp_path: Path) -> None:

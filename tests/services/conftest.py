@@ -11,6 +11,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.storage.engine import create_engine
+from bot.storage.models import Base
 
 POSTGRES_URL = os.environ.get(
     "TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
@@ -34,15 +35,8 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(skip)
 
 
-TABLES = (
-    "feedback",
-    "messages",
-    "conversations",
-    "chats",
-    "users",
-    "processed_updates",
-    "alembic_version",
-)
+# Every table of the schema (new migrations included), then Alembic's own.
+TABLES = (*(t.name for t in reversed(Base.metadata.sorted_tables)), "alembic_version")
 
 
 @pytest.fixture

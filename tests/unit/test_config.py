@@ -122,3 +122,22 @@ def test_example_config_is_valid() -> None:
     providers = {settings.providers[m.provider].type for m in settings.models.values()}
     assert caps == {True, False}  # ships a model without system-prompt support
     assert providers == {"openai_compatible", "anthropic"}
+
+
+def test_auto_default_model_needs_routing(tmp_path: Path) -> None:
+    auto = GOOD.replace('default_model = "local"', 'default_model = "auto"')
+    assert load_settings(write(tmp_path, auto), environ=ENV).chat.default_model == "auto"
+    message = error_for(tmp_path, auto + "\n[routing]\nenabled = false\n")
+    assert "chat.default_model is 'auto', which needs routing.enabled = true" in message
+
+
+def test_routing_model_references_must_exist(tmp_path: Path) -> None:
+    message = error_for(tmp_path, GOOD + '\n[routing]\njudge_model = "tiny"\n')
+    assert "routing.judge_model is 'tiny', which is not a model under [models]" in message
+    message = error_for(tmp_path, GOOD + '\n[routing.preferred_models]\ncode = ["big", "gpt"]\n')
+    assert "routing.preferred_models.code names 'gpt'" in message
+
+
+def test_auto_is_reserved_as_a_model_id(tmp_path: Path) -> None:
+    reserved = GOOD.replace("[models.big]", "[models.auto]")
+    assert "'auto' is reserved" in error_for(tmp_path, reserved)

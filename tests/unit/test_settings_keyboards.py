@@ -53,7 +53,10 @@ def buttons(markup: InlineKeyboardMarkup) -> list[tuple[str, str]]:
 def all_keyboards() -> list[InlineKeyboardMarkup]:
     target = chat(temperature=1.3, top_p=0.95, max_output_tokens=16384, show_footer=True)
     tokens = [256, 512, 1024, 2048, 4096, 8192, 16384, 128_000]
-    keyboards = [settings_keyboard(target, T), settings_keyboard(chat(), T)]
+    keyboards = [
+        settings_keyboard(target, T, routing=True),
+        settings_keyboard(chat(), T, routing=True),
+    ]
     for setting in (Setting.TEMPERATURE, Setting.TOP_P, Setting.MAX_OUTPUT_TOKENS):
         keyboards.append(presets_keyboard(target, setting, presets_for(setting, tokens), T))
     keyboards.append(language_keyboard([LanguageOption("en", "English")], "en"))
@@ -69,15 +72,17 @@ def test_every_callback_fits_telegrams_64_bytes() -> None:
 
 
 def test_settings_summary_buttons_show_current_values_and_footer_toggles() -> None:
-    off = buttons(settings_keyboard(chat(temperature=0.7), T))
+    off = buttons(settings_keyboard(chat(temperature=0.7), T, routing=False))
     assert off == [
         ("🌡 Temperature: 0.7", "cfg:temperature"),
         ("🎯 Top-p: default", "cfg:top_p"),
         ("📏 Answer length: default", "cfg:max_tokens"),
         ("🏷 Model name under answers: off", "cfgv:footer:1.0"),
     ]
-    on = buttons(settings_keyboard(chat(show_footer=True), T))
+    on = buttons(settings_keyboard(chat(show_footer=True), T, routing=False))
     assert on[-1] == ("🏷 Model name under answers: on", "cfgv:footer:0.0")
+    routed = buttons(settings_keyboard(chat(routing_enabled=False), T, routing=True))
+    assert routed[-1] == ("🧭 Routing by topic: off", "cfgv:routing:1.0")
 
 
 def test_preset_page_marks_the_current_value_and_offers_default_and_back() -> None:

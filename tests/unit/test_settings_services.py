@@ -27,6 +27,7 @@ from bot.i18n import I18n
 from bot.llm.registry import ModelRegistry
 from bot.llm.spec import ModelCapabilities, ModelSpec
 from bot.llm.types import ChatRequest, StreamEvent
+from bot.routing.service import RoutingService
 from bot.storage.dto import Chat, MessageStatus, Role, StoredMessage
 from bot.storage.engine import create_engine, create_session_factory
 from bot.storage.migrate import upgrade
@@ -71,6 +72,19 @@ def registry() -> ModelRegistry:
     return ModelRegistry({m.spec.id: m for m in models}, [])
 
 
+def make_service(
+    uow: UnitOfWorkFactory, registry: ModelRegistry, *, routing: bool = False
+) -> ChatSettingsService:
+    routes = RoutingService(
+        registry,
+        default_model="gpt",
+        fallback_model="gpt",
+        preferred_overrides={},
+        followup_window_seconds=60,
+    )
+    return ChatSettingsService(uow, registry, routes, routing_available=routing)
+
+
 async def make_chat(uow: UnitOfWorkFactory, chat_id: int, model: str | None = None) -> Chat:
     async with uow() as unit:
         await unit.chats.upsert(chat_id, type_="private", title=None)
@@ -85,7 +99,7 @@ async def make_chat(uow: UnitOfWorkFactory, chat_id: int, model: str | None = No
 async def test_apply_stores_values_for_one_chat_and_none_restores_default(
     uow: UnitOfWorkFactory, registry: ModelRegistry
 ) -> None:
-    service = ChatSettingsService(uow, registry, "gpt")
+    service = make_service(uow, registry)
     chat = await make_chat(uow, 1)
     other = await make_chat(uow, 2)
     chat = await service.apply(chat, Setting.TEMPERATURE, 0.0)
@@ -121,7 +135,7 @@ async def test_apply_stores_values_for_one_chat_and_none_restores_default(
 async def test_apply_refuses_values_out_of_range(
     uow: UnitOfWorkFactory, registry: ModelRegistry, setting: Setting, value: float
 ) -> None:
-    service = ChatSettingsService(uow, registry, "gpt")
+    service = make_service(uow, registry)
     chat = await make_chat(uow, 1, model="small")
     with pytest.raises(InvalidSettingError):
         await service.apply(chat, setting, value)
@@ -132,7 +146,7 @@ async def test_apply_refuses_values_out_of_range(
 async def test_max_tokens_presets_are_capped_by_the_chats_model(
     uow: UnitOfWorkFactory, registry: ModelRegistry
 ) -> None:
-    service = ChatSettingsService(uow, registry, "gpt")
+    service = make_service(uow, registry)
     small = await make_chat(uow, 1, model="small")
     default = await make_chat(uow, 2)
     assert service.max_output_tokens_presets(small) == [256, 512, 1000]
@@ -142,7 +156,7 @@ async def test_max_tokens_presets_are_capped_by_the_chats_model(
 async def test_system_prompt_limits_and_reset(
     uow: UnitOfWorkFactory, registry: ModelRegistry
 ) -> None:
-    service = ChatSettingsService(uow, registry, "gpt")
+    service = make_service(uow, registry)
     await make_chat(uow, 1)
     with pytest.raises(SystemPromptTooLongError) as error:
         await service.set_system_prompt(1, "x" * 4001)
@@ -167,7 +181,7 @@ async def test_system_prompt_limits_and_reset(
 async def test_short_names_accepted(
     uow: UnitOfWorkFactory, registry: ModelRegistry, name: str
 ) -> None:
-    service = ChatSettingsService(uow, registry, "gpt")
+    service = make_service(uow, registry)
     await make_chat(uow, -1)
     await service.set_short_name(-1, name)
     async with uow() as unit:
@@ -180,7 +194,7 @@ async def test_short_names_accepted(
 async def test_short_names_refused(
     uow: UnitOfWorkFactory, registry: ModelRegistry, name: str
 ) -> None:
-    service = ChatSettingsService(uow, registry, "gpt")
+    service = make_service(uow, registry)
     with pytest.raises(InvalidShortNameError):
         await service.set_short_name(-1, name)
 
@@ -253,7 +267,7 @@ def test_markdown_transcript_marks_each_turn() -> None:
 async def test_export_of_the_current_conversation(
     uow: UnitOfWorkFactory, registry: ModelRegistry
 ) -> None:
-    settings = ChatSettingsService(uow, registry, "gpt")
+    settings = make_service(uow, registry)
     exporter = HistoryExporter(uow, settings.model_name)
     t = I18n(LOCALES, "en").translator("ru")
     chat = await make_chat(uow, 3)

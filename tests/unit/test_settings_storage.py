@@ -13,7 +13,7 @@ from sqlalchemy.exc import IntegrityError
 
 from bot.storage.dto import MessageStatus, Role
 from bot.storage.engine import create_engine, create_session_factory
-from bot.storage.migrate import alembic_config, upgrade
+from bot.storage.migrate import alembic_config, head_revision, upgrade
 from bot.storage.uow import UnitOfWorkFactory
 
 
@@ -45,16 +45,17 @@ async def test_upgrading_from_0001_keeps_chats_and_defaults_the_new_columns(
                 "VALUES (-5, 'group', 'Old', 0.4, '2026-01-01 00:00:00', '2026-01-01 00:00:00')"
             )
         )
-    assert await upgrade(engine) == "0002"
+    assert await upgrade(engine) == head_revision()
     async with UnitOfWorkFactory(create_session_factory(engine))() as unit:
         chat = await unit.chats.get(-5)
     assert chat is not None
-    assert (chat.title, chat.temperature, chat.show_footer, chat.short_name) == (
-        "Old",
-        0.4,
-        False,
-        None,
-    )
+    assert (
+        chat.title,
+        chat.temperature,
+        chat.show_footer,
+        chat.short_name,
+        chat.routing_enabled,
+    ) == ("Old", 0.4, False, None, True)
     await engine.dispose()
 
 
@@ -200,7 +201,7 @@ async def test_feedback_goes_with_its_message(uow: UnitOfWorkFactory) -> None:
     assert count == 0
 
 
-async def test_0002_downgrades_and_upgrades_again(tmp_path: Path) -> None:
+async def test_0002_and_0003_downgrade_and_upgrade_again(tmp_path: Path) -> None:
     engine = create_engine(url(tmp_path))
     await upgrade(engine)
 
@@ -212,8 +213,8 @@ async def test_0002_downgrades_and_upgrades_again(tmp_path: Path) -> None:
     async with engine.begin() as conn:
         await conn.run_sync(downgrade)
         tables = await conn.execute(text("SELECT name FROM sqlite_master WHERE type='table'"))
-        assert "feedback" not in {row[0] for row in tables}
+        assert not {"feedback", "route_decisions"} & {row[0] for row in tables}
         columns = await conn.execute(text("PRAGMA table_info(chats)"))
-        assert "show_footer" not in {row[1] for row in columns}
-    assert await upgrade(engine) == "0002"
+        assert not {"show_footer", "routing_enabled"} & {row[1] for row in columns}
+    assert await upgrade(engine) == head_revision()
     await engine.dispose()

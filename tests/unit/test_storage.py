@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
-from bot.storage.dto import MessageStatus, Role
+from bot.storage.dto import MessageStatus, Role, RouteDecisionRecord
 from bot.storage.engine import create_engine, create_session_factory
 from bot.storage.migrate import head_revision, upgrade
 from bot.storage.uow import UnitOfWorkFactory
@@ -144,3 +144,25 @@ async def test_a_nested_unit_of_work_in_one_task_does_not_deadlock(
         await outer.commit()
         async with uow() as inner:
             assert await inner.chats.get(77) is not None
+
+
+async def test_route_decisions_export_the_judged_messages_with_their_text(
+    uow: UnitOfWorkFactory,
+) -> None:
+    async with uow() as unit:
+        await unit.chats.upsert(1, type_="private", title=None)
+        conversation = await unit.conversations.create(1)
+        for text_, stage, route in (("zzz", "judge", "writing"), ("hi", "local", "chat")):
+            message = await unit.messages.add(
+                conversation, Role.USER, [{"type": "text", "text": text_}]
+            )
+            await unit.decisions.add(
+                RouteDecisionRecord(message.id, 1, route, stage, 0.3, 1.5, "gpt")
+            )
+        await unit.commit()
+    async with uow(read_only=True) as unit:
+        judged = await unit.decisions.labelled(["judge"])
+        both = await unit.decisions.labelled(["judge", "local"])
+    assert [(m.text, m.route, m.stage) for m in judged] == [("zzz", "writing", "judge")]
+    assert [m.text for m in both] == ["zzz", "hi"]
+    assert judged[0].created_at is not None

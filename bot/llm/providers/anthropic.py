@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 from collections.abc import AsyncGenerator
 from typing import Any
 
@@ -13,6 +14,7 @@ from bot.llm.types import (
     ChatRequest,
     Finish,
     FinishReason,
+    ImagePart,
     StreamEvent,
     TextDelta,
     Turn,
@@ -57,10 +59,13 @@ class AnthropicClient:
         }
         if request.system:
             params["system"] = request.system
-        if request.temperature is not None:
-            params["temperature"] = request.temperature
-        if request.top_p is not None:
-            params["top_p"] = request.top_p
+        # API version 2026-10-21 (what SDK 2.x sends) refuses temperature, top_p and top_k
+        # with HTTP 400 and the SDK has dropped them, so a chat's sampling settings apply to
+        # OpenAI-compatible models only.
+        if request.response_schema is not None:
+            params["output_config"] = {
+                "format": {"type": "json_schema", "schema": request.response_schema.schema}
+            }
         input_tokens = 0
         try:
             stream = await self._client.messages.create(**params)
@@ -69,6 +74,7 @@ class AnthropicClient:
                     input_tokens = event.message.usage.input_tokens or 0
                 elif event.type == "content_block_delta" and event.delta.type == "text_delta":
                     yield TextDelta(event.delta.text)
+
                 elif event.type == "message_delta":
                     yield Usage(input_tokens, event.usage.output_tokens or 0)
                     reason = event.delta.stop_reason
@@ -78,4 +84,12 @@ class AnthropicClient:
 
 
 def _message(turn: Turn) -> dict[str, Any]:
-    return {"role": turn.role, "content": [{"type": "text", "text": turn.plain_text}]}
+    content: list[dict[str, Any]] = []
+    for part in turn.parts:
+        if isinstance(part, ImagePart):
+            data = base64.b64encode(part.data).decode("ascii")
+            source = {"type": "base64", "media_type": part.media_type, "data": data}
+            content.append({"type": "image", "source": source})
+        else:
+            content.append({"type": "text", "text": part.text})
+    return {"role": turn.role, "content": content}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 from collections.abc import AsyncGenerator
 from typing import Any, Literal
 
@@ -13,6 +14,7 @@ from bot.llm.types import (
     ChatRequest,
     Finish,
     FinishReason,
+    ImagePart,
     StreamEvent,
     TextDelta,
     Turn,
@@ -78,11 +80,30 @@ class OpenAICompatibleClient:
             params["temperature"] = request.temperature
         if request.top_p is not None:
             params["top_p"] = request.top_p
+        if request.response_schema is not None:
+            # vLLM serves the same field through its structured-outputs backend.
+            params["response_format"] = {
+                "type": "json_schema",
+                "json_schema": {
+                    "name": request.response_schema.name,
+                    "schema": request.response_schema.schema,
+                    "strict": True,
+                },
+            }
         return params
 
 
 def _message(turn: Turn) -> dict[str, Any]:
-    return {"role": turn.role, "content": turn.plain_text}
+    if not turn.images:
+        return {"role": turn.role, "content": turn.plain_text}
+    content: list[dict[str, Any]] = []
+    for part in turn.parts:
+        if isinstance(part, ImagePart):
+            url = f"data:{part.media_type};base64,{base64.b64encode(part.data).decode('ascii')}"
+            content.append({"type": "image_url", "image_url": {"url": url}})
+        else:
+            content.append({"type": "text", "text": part.text})
+    return {"role": turn.role, "content": content}
 
 
 def _events(chunk: Any) -> list[StreamEvent]:

@@ -1,0 +1,165 @@
+"""Route files: `routes/<id>.md`, YAML front matter plus the route's instructions as the body.
+
+Operators edit these files, so a mistake is reported with the file, the field and the fix, and
+nothing half-valid is ever used.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from bot.operator_files import OperatorFileError, check_id, parse
+
+LANGUAGES = ("en", "ru")
+MIN_EXAMPLES = 40
+MAX_ROUTED_CHARS = 2000
+"""Routing reads the start of a message: a long paste says early what it is about, and the
+classifier costs about 1 ms per 1000 characters on the event loop."""
+ROUTE_ID = re.compile(r"[a-z][a-z0-9_]{0,31}")
+Capability = Literal["vision", "tools", "pdf_native"]
+
+
+class RouteFileError(OperatorFileError):
+    """A route file (or the set of them) is not valid; the message names file, field and fix."""
+
+
+class _FrontMatter(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: str
+    description: dict[Literal["en", "ru"], str]
+    preferred_models: list[str] = Field(default_factory=list)
+    requires: list[Capability] = Field(default_factory=list)
+    error_target: float = Field(default=0.05, gt=0, lt=0.5)
+    examples: dict[Literal["en", "ru"], list[str]]
+
+    @field_validator("examples")
+    @classmethod
+    def _enough_examples(cls, value: dict[str, list[str]]) -> dict[str, list[str]]:
+        for language in LANGUAGES:
+            examples = [e.strip() for e in value.get(language, []) if e.strip()]
+            if len(examples) < MIN_EXAMPLES:
+                raise ValueError(
+                    f"{language} has {len(examples)} examples; write at least {MIN_EXAMPLES} "
+                    f"messages in {language} that belong to this route"
+                )
+            if len(set(examples)) != len(examples):
+                raise ValueError(f"{language} lists the same example twice; remove the repeat")
+        return {k: [e.strip() for e in v if e.strip()] for k, v in value.items()}
+
+    @field_validator("description")
+    @classmethod
+    def _descriptions(cls, value: dict[str, str]) -> dict[str, str]:
+        missing = [lang for lang in LANGUAGES if not value.get(lang, "").strip()]
+        if missing:
+            raise ValueError(f"add a one-line description for {', '.join(missing)}")
+        return value
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    id: str
+    description: Mapping[str, str]
+    preferred_models: tuple[str, ...]
+    requires: frozenset[str]
+    error_target: float
+    examples: Mapping[str, tuple[str, ...]]
+    instructions: str
+    path: Path
+
+    def labelled_examples(self) -> Iterator[tuple[str, str]]:
+        """(text, language) pairs."""
+        for language, texts in self.examples.items():
+            for text in texts:
+                yield text, language
+
+
+@dataclass(frozen=True, slots=True)
+class RouteBook:
+    """All routes of a deployment, and a hash of their files (what a trained model depends on)."""
+
+    routes: Mapping[str, Route]
+    default: str
+    digest: str
+
+    def __getitem__(self, route_id: str) -> Route:
+        return self.routes[route_id]
+
+    def __contains__(self, route_id: object) -> bool:
+        return route_id in self.routes
+
+    @property
+    def ids(self) -> tuple[str, ...]:
+        return tuple(self.routes)
+
+    def training_data(self) -> tuple[list[str], list[str], list[str]]:
+        """Texts, their routes and their languages, in a stable order."""
+        texts: list[str] = []
+        labels: list[str] = []
+        languages: list[str] = []
+        for route in self.routes.values():
+            for text, language in route.labelled_examples():
+                texts.append(text)
+                labels.append(route.id)
+                languages.append(language)
+        return texts, labels, languages
+
+
+def load_routes(directory: Path, *, default: str = "chat") -> RouteBook:
+    if not directory.is_dir():
+        raise RouteFileError(
+            f"{directory}: the routes directory does not exist; set routing.routes_dir to the "
+            "folder with the route files (the project ships one as routes/)"
+        )
+    paths = sorted(directory.glob("*.md"))
+    routes = {route.id: route for route in map(load_route, paths)}
+    if len(routes) < 2:
+        raise RouteFileError(
+            f"{directory}: found {len(routes)} route file(s); routing needs at least two "
+            "routes/<id>.md files"
+        )
+    if default not in routes:
+        raise RouteFileError(
+            f"{directory}: routing.default_route is '{default}', but there is no "
+            f"{directory / (default + '.md')}; add it or pick one of {', '.join(routes)}"
+        )
+    digest = hashlib.sha256()
+    for path in paths:
+        digest.update(path.name.encode())
+        digest.update(path.read_bytes())
+    return RouteBook(routes=routes, default=default, digest=digest.hexdigest()[:16])
+
+
+def load_route(path: Path) -> Route:
+    stem = path.stem
+    if not ROUTE_ID.fullmatch(stem):
+        raise RouteFileError(
+            f"{path}: the file name must be <id>.md with an id of lowercase letters, digits "
+            "and '_' (starting with a letter, at most 32 characters); rename the file"
+        )
+    parsed = parse(path, _FrontMatter, "the route's", RouteFileError)
+    meta = parsed.meta
+    check_id(path, meta.id, RouteFileError)
+    instructions = parsed.body
+    if not instructions:
+        raise RouteFileError(
+            f"{path}: the body is empty; write the route's instructions for the model below "
+            "the front matter"
+        )
+    return Route(
+        id=meta.id,
+        description={str(k): v for k, v in meta.description.items()},
+        preferred_models=tuple(meta.preferred_models),
+        requires=frozenset(meta.requires),
+        error_target=meta.error_target,
+        examples={lang: tuple(texts) for lang, texts in meta.examples.items()},
+        instructions=instructions,
+        path=path,
+    )

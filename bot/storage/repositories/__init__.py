@@ -1,0 +1,22 @@
+"""Repositories: queries and changes inside a unit of work. They never commit."""
+
+from bot.storage.repositories.accounts import ChatRepository, UserRepository
+from bot.storage.repositories.characters import CharacterRevisionRepository
+from bot.storage.repositories.conversations import (
+    ConversationRepository,
+    FeedbackRepository,
+    MessageRepository,
+)
+from bot.storage.repositories.routing import RouteDecisionRepository
+from bot.storage.repositories.updates import ProcessedUpdateRepository
+
+__all__ = [
+    "CharacterRevisionRepository",
+    "ChatRepository",
+    "ConversationRepository",
+    "FeedbackRepository",
+    "MessageRepository",
+    "ProcessedUpdateRepository",
+    "RouteDecisionRepository",
+    "UserRepository",
+]
