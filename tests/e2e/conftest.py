@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import os
+import shutil
 import signal
 import socket
 import sys
@@ -29,9 +30,13 @@ pytestmark = pytest.mark.e2e
 TOKEN = "4242:e2e-token"
 SYSTEM_PROMPT = "You are the e2e test assistant."
 PROJECT_ROOT = Path(__file__).parents[2]
-STARTUP_TIMEOUT = 30.0
+# A ceiling, not an expectation: the bot starts in ~10 s here, but CI machines are noisy.
+STARTUP_TIMEOUT = 90.0
+ADMIN_ID = 990_000_001  # the bot's operator in every stack's configuration
 
 CONFIG_TEMPLATE = """
+admins = [{admin_id}]
+
 [telegram]
 mode = "{mode}"
 api_base = "{telegram_url}"
@@ -55,6 +60,26 @@ default_model = "gpt"
 system_prompt = "{system_prompt}"
 merge_window_seconds = 0.8
 split_paste_threshold = 3000
+
+[routing]
+enabled = {routing}
+routes_dir = "{routes_dir}"
+cache_dir = "{cache_dir}"
+judge_model = "judge"
+judge_timeout_seconds = {judge_timeout}
+auto_fallback_model = "gpt"
+
+[routing.preferred_models]
+chat = ["gemma", "gpt"]
+code = ["claude", "gpt"]
+math = ["gpt"]
+translate = ["gemma"]
+writing = ["gpt"]
+image = ["gpt"]
+search = ["gpt"]
+
+[characters]
+directory = "{characters_dir}"
 
 [providers.openai]
 type = "openai_compatible"
@@ -80,14 +105,21 @@ capabilities = {{ context_tokens = 16000, max_output_tokens = 5000 }}
 provider = "anthropic"
 remote_name = "claude-test"
 display_name = "Claude Test"
-capabilities = {{ context_tokens = 16000, max_output_tokens = 1000 }}
+capabilities = {{ vision = true, context_tokens = 16000, max_output_tokens = 1000 }}
 
 [models.gemma]
 provider = "vllm"
 remote_name = "gemma-test"
 display_name = "Gemma Test"
 capabilities = {{ system_prompt = false, context_tokens = 8000, max_output_tokens = 500 }}
+
+[models.judge]
+provider = "openai"
+remote_name = "judge-test"
+display_name = "Judge Test"
+capabilities = {{ context_tokens = 8000, max_output_tokens = 100 }}
 """
+JUDGE_TIMEOUT = 1.0
 
 
 def free_port() -> int:
@@ -169,6 +201,11 @@ class Stack:
     bot: BotProcess
     mode: str
 
+    @property
+    def characters(self) -> Path:
+        """The character folder this bot serves (and watches)."""
+        return self.bot.log_path.parent / "characters"
+
 
 @pytest.fixture(scope="session")
 async def llm() -> AsyncIterator[ScriptedLLM]:
@@ -191,12 +228,21 @@ GROUP_EDIT_INTERVAL = 1.0
 
 
 async def make_stack(
-    tmp: Path, llm: ScriptedLLM, mode: str, *, read_timeout: float = 3.0, rich: bool = False
+    tmp: Path,
+    llm: ScriptedLLM,
+    mode: str,
+    *,
+    read_timeout: float = 3.0,
+    rich: bool = False,
+    routing: bool = False,
+    routing_cache: Path | None = None,
 ) -> AsyncIterator[Stack]:
     sandbox = TelegramSandbox(TOKEN, enforce_limits=True)
     telegram_url = await sandbox.start()
     client = SandboxClient(telegram_url)
     webhook_port = free_port()
+    characters = tmp / "characters"  # a copy: tests edit characters while the bot runs
+    shutil.copytree(PROJECT_ROOT / "characters", characters)
     config = tmp / "config.toml"
     config.write_text(
         CONFIG_TEMPLATE.format(
@@ -210,6 +256,12 @@ async def make_stack(
             edit_interval=GROUP_EDIT_INTERVAL,
             system_prompt=SYSTEM_PROMPT,
             llm_url=llm.base_url,
+            routing="true" if routing else "false",
+            admin_id=ADMIN_ID,
+            routes_dir=PROJECT_ROOT / "routes",
+            cache_dir=routing_cache or tmp / "cache",
+            judge_timeout=JUDGE_TIMEOUT,
+            characters_dir=characters,
         ),
         encoding="utf-8",
     )
@@ -245,6 +297,31 @@ async def rich_stack(
 ) -> AsyncIterator[Stack]:
     """Final answers as rich messages (Telegram renders the Markdown)."""
     async for stack in make_stack(tmp_path_factory.mktemp("rich"), llm, "polling", rich=True):
+        yield stack
+
+
+@pytest.fixture(scope="session")
+def routing_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The classifier for the shipped route files, trained once for the session.
+
+    A first start trains it in a child process, which takes long on a busy CI machine; the
+    stacks share this cache so that their start measures the bot, not scikit-learn.
+    """
+    from bot.routing.classifier import load_or_train
+    from bot.routing.routes import load_routes
+
+    cache = tmp_path_factory.mktemp("routing-cache")
+    load_or_train(load_routes(PROJECT_ROOT / "routes", default="chat"), cache)
+    return cache
+
+
+@pytest.fixture(scope="session")
+async def routing_stack(
+    tmp_path_factory: pytest.TempPathFactory, llm: ScriptedLLM, routing_cache: Path
+) -> AsyncIterator[Stack]:
+    """Intent routing on, with the shipped route files and an LLM judge (model "judge")."""
+    tmp = tmp_path_factory.mktemp("routing")
+    async for stack in make_stack(tmp, llm, "polling", routing=True, routing_cache=routing_cache):
         yield stack
 
 
