@@ -52,7 +52,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m bench",
         description="Load benchmark: the real bot process against the Telegram and LLM "
-        "sandboxes, with simulated users in private chats (see docs/benchmark.md).",
+        "sandboxes, with simulated users in private chats (see docs/benchmark.md). "
+        "PDF extraction benchmark: python -m bench pdf --help.",
     )
     parser.add_argument(
         "--concurrency",
@@ -304,6 +305,11 @@ async def run_all(
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["pdf"]:  # subcommand: the PDF worker benchmark (bench/pdf.py)
+        from bench.pdf import main as pdf_main  # fpdf2 and pypdf: only this subcommand
+
+        return pdf_main(argv[1:])
     args = build_parser().parse_args(argv)
     scenarios = build_scenarios(args)
     results: dict[int, list[RunResult]] = {}

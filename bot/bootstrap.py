@@ -31,6 +31,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bot.characters.catalog import CharacterCatalog
 from bot.characters.editor import CharacterEditor
 from bot.characters.service import CharacterService
+from bot.chat.attachments import AttachmentLoader
 from bot.chat.feedback import FeedbackService
 from bot.chat.generations import Generations
 from bot.chat.history_export import HistoryExporter
@@ -40,6 +41,8 @@ from bot.chat.service import ChatService
 from bot.chat.settings import ChatSettingsService
 from bot.config import Settings
 from bot.context import Services
+from bot.documents.reading import DocumentReader
+from bot.documents.worker import DocumentWorker
 from bot.handlers import get_routers
 from bot.i18n import I18n
 from bot.keyboards.feedback import feedback_keyboard
@@ -52,6 +55,7 @@ from bot.middlewares import (
 )
 from bot.routing.service import RoutingService, reference_problems
 from bot.routing.setup import build_router, fallback_model_id
+from bot.storage.blobs import BlobStore
 from bot.storage.engine import create_engine, create_session_factory
 from bot.storage.migrate import upgrade
 from bot.storage.uow import UnitOfWorkFactory
@@ -123,9 +127,11 @@ class Application:
     i18n: I18n
     pacer: Pacer
     characters: CharacterCatalog
+    document_worker: DocumentWorker
 
     async def aclose(self) -> None:
         await self.merger.close()
+        await self.document_worker.close()
         await self.models.close()
         await self.bot.session.close()
         await self.engine.dispose()
@@ -180,11 +186,21 @@ async def build_application(settings: Settings, env: Mapping[str, str]) -> Appli
     for problem in report.problems:  # at start: logged; the watcher tells admins of later edits
         logger.error("characters: %s", problem)
     characters = CharacterService(uow, catalog)
+    docs = settings.documents
+    worker = DocumentWorker(
+        workers=docs.worker_processes, timeout_seconds=docs.worker_timeout_seconds
+    )
+    blobs = BlobStore(docs.blob_dir)
+    attachments = AttachmentLoader(
+        blobs, image_history_turns=docs.image_history_turns, context_share=docs.context_share
+    )
     services: Services = {
         "chat_service": ChatService(
             uow,
             routing,
             Generations(),
+            blobs=blobs,
+            attachments=attachments,
             default_system_prompt=settings.chat.system_prompt,
             max_history_messages=settings.chat.max_history_messages,
             characters=catalog,
@@ -198,11 +214,15 @@ async def build_application(settings: Settings, env: Mapping[str, str]) -> Appli
         "history_export": HistoryExporter(uow, chat_settings.model_name),
         "feedback": FeedbackService(uow),
         "merger": merger,
+        "document_reader": DocumentReader(docs, worker),
+        "album_window": docs.album_window_seconds,
         "answer_views": AnswerViewFactory(_view_context(settings, bot, pacer)),
         "i18n": i18n,
     }
     dispatcher.workflow_data.update(services)
-    return Application(settings, bot, dispatcher, engine, models, merger, i18n, pacer, catalog)
+    return Application(
+        settings, bot, dispatcher, engine, models, merger, i18n, pacer, catalog, worker
+    )
 
 
 def _view_context(settings: Settings, bot: Bot, pacer: Pacer) -> ViewContext:

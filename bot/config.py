@@ -71,6 +71,18 @@ class ProviderConfig(StrictModel):
     # OpenAI-compatible only: the name of the output-length parameter. OpenAI's newer models
     # reject "max_tokens"; some older OpenAI-compatible servers only know it.
     max_tokens_param: Literal["max_tokens", "max_completion_tokens"] = "max_completion_tokens"
+    # What this provider's models accept. Images are downscaled so that their longer side fits
+    # (default: 1568 for Anthropic, whose models downscale anything larger themselves; 2048 for
+    # OpenAI-compatible servers). PDFs beyond these limits are sent as extracted text instead.
+    image_max_side: int | None = Field(default=None, ge=256, le=8192)
+    pdf_max_pages: int = Field(default=100, ge=1, le=1000)
+    pdf_max_mb: float = Field(default=32.0, gt=0, le=512)
+
+    @property
+    def image_side_limit(self) -> int:
+        if self.image_max_side is not None:
+            return self.image_max_side
+        return 1568 if self.type == "anthropic" else 2048
 
 
 class Capabilities(StrictModel):
@@ -182,6 +194,37 @@ class CharactersConfig(StrictModel):
     watch: bool = True  # pick up edits without a restart
 
 
+TELEGRAM_DOWNLOAD_LIMIT_MB = 20  # getFile: bots download files of up to 20 MB
+
+
+class DocumentsConfig(StrictModel):
+    # Files (documents, PDFs, images sent as files) larger than this are refused before download.
+    max_file_mb: float = Field(
+        default=TELEGRAM_DOWNLOAD_LIMIT_MB, gt=0, le=TELEGRAM_DOWNLOAD_LIMIT_MB
+    )
+    # Where images and files are kept, once each, named by their SHA-256.
+    blob_dir: Path = Path("data/blobs")
+    # Pages of a PDF read at most; a status message shows progress from this many pages on.
+    max_pages: int = Field(default=300, ge=1, le=5000)
+    progress_min_pages: int = Field(default=30, ge=1)
+    # Scanned PDFs (no text layer): this many pages are rendered and shown to a vision model.
+    scanned_max_pages: int = Field(default=8, ge=1, le=50)
+    render_max_side: int = Field(default=1568, ge=256, le=4096)
+    # Images: refused above this many pixels (decompression bombs), stored at most this large.
+    max_image_megapixels: float = Field(default=50.0, gt=0, le=500)
+    image_store_max_side: int = Field(default=2048, ge=256, le=8192)
+    # Images of the last N user messages are sent again with follow-ups; older ones are left
+    # out of the context (with a short note) to save tokens.
+    image_history_turns: int = Field(default=3, ge=1, le=50)
+    # A pinned document takes at most this share of the model's context window.
+    context_share: float = Field(default=0.6, gt=0, le=0.9)
+    # Photos of one album arriving within this many seconds of each other make one turn.
+    album_window_seconds: float = Field(default=1.0, ge=0.1, le=10)
+    # PDF work runs in separate processes (a hostile file cannot hurt the bot).
+    worker_processes: int = Field(default=1, ge=1, le=16)
+    worker_timeout_seconds: float = Field(default=60.0, gt=0, le=600)
+
+
 class I18nConfig(StrictModel):
     default_locale: Literal["en", "ru"] = "en"
 
@@ -202,6 +245,7 @@ class Settings(BaseSettings):
     i18n: I18nConfig = I18nConfig()
     routing: RoutingConfig = RoutingConfig()
     characters: CharactersConfig = CharactersConfig()
+    documents: DocumentsConfig = DocumentsConfig()
     admins: list[int] = Field(default_factory=list)
     providers: dict[ModelId, ProviderConfig]
     models: dict[ModelId, ModelConfig] = Field(min_length=1)

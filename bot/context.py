@@ -16,6 +16,7 @@ from bot.chat.language import LanguageService
 from bot.chat.ordering import PasteMerger
 from bot.chat.service import ChatService
 from bot.chat.settings import ChatSettingsService
+from bot.documents.reading import DocumentReader
 from bot.i18n import I18n, Translator
 from bot.middlewares.dedupe import UpdateReceipt
 from bot.routing.service import RoutingService
@@ -34,6 +35,8 @@ class Services(TypedDict):
     history_export: HistoryExporter
     feedback: FeedbackService
     merger: PasteMerger
+    document_reader: DocumentReader
+    album_window: float
     answer_views: AnswerViewFactory
     i18n: I18n
 

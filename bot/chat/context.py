@@ -8,17 +8,19 @@ overflow a model's context window.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Literal
 
 from bot.llm.spec import ModelSpec
-from bot.llm.types import ChatRequest, ImagePart, Turn
+from bot.llm.types import ChatRequest, ImagePart, Part, TextPart, Turn
 from bot.storage.dto import Role, StoredMessage
 
 CHARS_PER_TOKEN = 3
 MESSAGE_OVERHEAD_TOKENS = 4
 SAFETY_MARGIN = 0.05
 IMAGE_TOKENS = 1600  # a high-detail image costs up to ~1.5k tokens on the common providers
+OMITTED_IMAGE_NOTE = "[The user sent an image here; it is no longer shown, to save space.]"
 
 
 class ContextTooLongError(Exception):
@@ -34,6 +36,15 @@ class Sampling:
     temperature: float | None = None
     top_p: float | None = None
     max_output_tokens: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Attachments:
+    """What a request carries besides text, loaded and fitted for the model already."""
+
+    images: Mapping[int, tuple[ImagePart, ...]] = field(default_factory=dict)  # by message id
+    pinned: tuple[Part, ...] = ()  # the conversation's documents, before the first user turn
+    pinned_tokens: int = 0
 
 
 def estimate_tokens(text: str) -> int:
@@ -52,23 +63,23 @@ def build_request(
     history: Sequence[StoredMessage],
     sampling: Sampling = Sampling(),
     *,
-    images: Sequence[ImagePart] = (),
+    attachments: Attachments = Attachments(),
 ) -> ChatRequest:
     """`history` ends with the current user message; older turns are dropped first.
 
-    `images` belong to the current message and are attached to the last user turn; older
-    messages' images are not sent again (history keeps only references to them).
+    Images are sent for the messages `attachments.images` names; other messages that had
+    images get a short note instead. Pinned documents always stay, ahead of the history.
     """
     caps = spec.capabilities
     max_output = min(sampling.max_output_tokens or caps.max_output_tokens, caps.max_output_tokens)
     budget = int(caps.context_tokens * (1 - SAFETY_MARGIN)) - max_output
     budget -= estimate_tokens(system) if system else 0
-    budget -= IMAGE_TOKENS * len(images)
-    kept = _newest_within(history, budget, caps.context_tokens)
-    turns = normalize_turns([Turn.text(m.role.value, m.text) for m in kept if m.text])
-    if images and turns and turns[-1].role == "user":
-        last = turns[-1]
-        turns = (*turns[:-1], Turn("user", (*images, *last.parts)))
+    budget -= attachments.pinned_tokens
+    kept = _newest_within(history, budget, caps.context_tokens, attachments.images)
+    turns = normalize_turns([_turn(m, attachments.images) for m in kept if _has_content(m)])
+    if attachments.pinned and turns:
+        first = turns[0]
+        turns = (Turn(first.role, (*attachments.pinned, *first.parts)), *turns[1:])
     return ChatRequest(
         turns=turns,
         system=system,
@@ -78,13 +89,31 @@ def build_request(
     )
 
 
+def _has_content(message: StoredMessage) -> bool:
+    return bool(message.text) or message.has_images
+
+
+def _turn(message: StoredMessage, images: Mapping[int, tuple[ImagePart, ...]]) -> Turn:
+    role: Literal["user", "assistant"] = "user" if message.role is Role.USER else "assistant"
+    shown = images.get(message.id, ())
+    parts: list[Part] = list(shown)
+    if message.has_images and not shown:
+        parts.append(TextPart(OMITTED_IMAGE_NOTE))
+    if message.text:
+        parts.append(TextPart(message.text))
+    return Turn(role, tuple(parts))
+
+
 def _newest_within(
-    history: Sequence[StoredMessage], budget: int, limit: int
+    history: Sequence[StoredMessage],
+    budget: int,
+    limit: int,
+    images: Mapping[int, tuple[ImagePart, ...]],
 ) -> list[StoredMessage]:
     kept: list[StoredMessage] = []
     used = 0
     for message in reversed(history):
-        cost = message_tokens(message)
+        cost = message_tokens(message) + IMAGE_TOKENS * len(images.get(message.id, ()))
         if used + cost > budget:
             if not kept:
                 raise ContextTooLongError(limit)
@@ -106,8 +135,13 @@ def normalize_turns(turns: Sequence[Turn]) -> tuple[Turn, ...]:
         if not merged and turn.role != "user":
             continue
         if merged and merged[-1].role == turn.role:
-            combined = f"{merged[-1].plain_text}\n\n{turn.plain_text}"
-            merged[-1] = Turn.text(turn.role, combined)
+            merged[-1] = _combined(merged[-1], turn)
         else:
             merged.append(turn)
     return tuple(merged)
+
+
+def _combined(first: Turn, second: Turn) -> Turn:
+    if first.is_plain and second.is_plain:
+        return Turn.text(first.role, f"{first.plain_text}\n\n{second.plain_text}")
+    return Turn(first.role, (*first.parts, TextPart("\n\n"), *second.parts))

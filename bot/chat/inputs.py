@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from bot.llm.types import ImagePart
+from bot.documents.images import PreparedImage
+from bot.documents.reading import ReadDocument
+from bot.storage.blobs import sha256_of
 
 
 @dataclass(frozen=True, slots=True)
@@ -16,22 +17,45 @@ class UserInput:
     text: str
     message_id: int | None = None
     update_ids: tuple[int, ...] = field(default=())
-    images: tuple[ImagePart, ...] = field(default=())
+    images: tuple[PreparedImage, ...] = field(default=())
+    documents: tuple[ReadDocument, ...] = field(default=())
+    # An album (Telegram media group): its parts arrive as separate messages and are
+    # collected into one turn; `attachment_refs` are the files still to be downloaded.
+    album_id: str | None = None
+    attachment_refs: tuple[str, ...] = field(default=())
+
+    @property
+    def needs_vision(self) -> bool:
+        return bool(self.images or self.attachment_refs) or any(d.scanned for d in self.documents)
 
     def image_notes(self) -> list[dict[str, Any]]:
-        """What history keeps of the images: a reference, never the bytes."""
+        """What history keeps of the images: a reference to the stored blob, never the bytes."""
         return [
             {
                 "type": "image",
+                "sha256": sha256_of(image.data),
                 "media_type": image.media_type,
-                "bytes": len(image.data),
-                "sha256": hashlib.sha256(image.data).hexdigest(),
+                "width": image.width,
+                "height": image.height,
             }
             for image in self.images
         ]
 
     def merged_with(self, other: UserInput) -> UserInput:
-        """A paste that Telegram split into several messages becomes one input again."""
+        """A paste that Telegram split into several messages becomes one input again; so do
+        the photos of an album (the caption is usually on one of them)."""
+        text = "\n".join(t for t in (self.text, other.text) if t)
         return replace(
-            self, text=f"{self.text}\n{other.text}", update_ids=self.update_ids + other.update_ids
+            self,
+            text=text,
+            update_ids=self.update_ids + other.update_ids,
+            attachment_refs=self.attachment_refs + other.attachment_refs,
         )
+
+    def continues(self, other: UserInput) -> bool:
+        """Whether `other` (a later message) is a further part of this input."""
+        if other.user_id != self.user_id:
+            return False
+        if self.album_id is not None:
+            return other.album_id == self.album_id
+        return other.album_id is None and not other.attachment_refs

@@ -57,6 +57,7 @@ class _Pending:
     input: UserInput
     run: TurnRunner
     deadline: float
+    window: float
 
 
 class PasteMerger:
@@ -72,16 +73,20 @@ class PasteMerger:
         return self._window > 0 and len(text) >= self._threshold
 
     def try_append(self, turn: UserInput) -> bool:
-        """Join `turn` to a deferred turn of the same user in the same chat, if there is one."""
+        """Join `turn` to a deferred turn it continues (the same user's paste, the same
+        album), if there is one."""
         pending = self._pending.get(turn.chat_id)
-        if pending is None or pending.input.user_id != turn.user_id:
+        if pending is None or not pending.input.continues(turn):
             return False
         pending.input = pending.input.merged_with(turn)
-        pending.deadline = time.monotonic() + self._window
+        pending.deadline = time.monotonic() + pending.window
         return True
 
-    def defer(self, turn: UserInput, run: TurnRunner) -> None:
-        pending = _Pending(turn, run, time.monotonic() + self._window)
+    def defer(self, turn: UserInput, run: TurnRunner, *, window: float | None = None) -> None:
+        """Run `turn` once no further part has arrived for `window` seconds (default: the
+        paste window)."""
+        window = self._window if window is None else window
+        pending = _Pending(turn, run, time.monotonic() + window, window)
         self._pending[turn.chat_id] = pending
         task = asyncio.create_task(self._fire(turn.chat_id, pending), name=f"paste:{turn.chat_id}")
         self._timers.add(task)

@@ -16,16 +16,19 @@ from collections.abc import AsyncIterator
 from bot.characters.catalog import CharacterCatalog
 from bot.characters.files import Character
 from bot.characters.service import with_character
+from bot.chat.attachments import AttachmentLoader
 from bot.chat.context import ContextTooLongError, Sampling, build_request
 from bot.chat.generations import Generation, Generations
 from bot.chat.inputs import UserInput
 from bot.chat.ports import AnswerView, AnswerViews, Translate
+from bot.chat.records import TurnContext, document_note, record_attachments
 from bot.chat.turn import ERROR_KEYS, Outcome, stream_answer
 from bot.llm.base import ChatModel
 from bot.llm.spec import ModelSpec
-from bot.llm.types import FinishReason, ImagePart, LLMError, LLMErrorKind
+from bot.llm.types import FinishReason, LLMError, LLMErrorKind
 from bot.routing.service import RoutingService, TurnPlan
-from bot.storage.dto import Chat, MessageStatus, Role, RouteDecisionRecord, StoredMessage
+from bot.storage.blobs import BlobStore
+from bot.storage.dto import Chat, MessageStatus, Role, RouteDecisionRecord
 from bot.storage.uow import UnitOfWork, UnitOfWorkFactory
 
 logger = logging.getLogger(__name__)
@@ -40,11 +43,6 @@ class NeedsVisionError(Exception):
         self.vision_models = vision_models
 
 
-class PhotoGoneError(Exception):
-    """/retry of a question about a photo: the photo itself is not kept, so it must be sent
-    again (answering without it would describe a picture the model never saw)."""
-
-
 class ChatService:
     def __init__(
         self,
@@ -52,11 +50,15 @@ class ChatService:
         routing: RoutingService,
         generations: Generations,
         *,
+        blobs: BlobStore,
+        attachments: AttachmentLoader,
         default_system_prompt: str,
         max_history_messages: int,
         characters: CharacterCatalog | None = None,
     ) -> None:
         self._uow = uow
+        self._blobs = blobs
+        self._attachments = attachments
         self._characters = characters
         self._routing = routing
         self._generations = generations
@@ -66,19 +68,21 @@ class ChatService:
     async def reply(self, chat: Chat, turn: UserInput, views: AnswerViews, t: Translate) -> None:
         """Raises NeedsVisionError (before anything is shown or stored) for images that no
         model of this chat can see."""
-        needs = frozenset({"vision"}) if turn.images else frozenset[str]()
-        if turn.images:
+        needs = frozenset({"vision"}) if turn.needs_vision else frozenset[str]()
+        if needs:
             self.ensure_can_see(chat)
         chat, character = self._as_seen(chat)
         async with self._preparing(chat.id, views, t) as (generation, view):
             plan = await self._routing.plan(chat, turn.text, needs, user_id=turn.user_id)
-            history, answer_id = await self._record_user_message(chat, turn, plan)
+            await self._store_blobs(turn)
+            context = await self._record_user_message(chat, turn, plan)
         system = self._system_prompt(chat, character, t)
-        await self._answer(chat, plan, system, history, answer_id, generation, view, t, turn.images)
+        await self._answer(chat, plan, system, context, generation, view, t)
 
     async def retry(self, chat: Chat, views: AnswerViews, t: Translate) -> bool:
         """Answer the last question again, on the route it was given; the previous answer is
-        kept, marked superseded. Raises PhotoGoneError for a question about a photo."""
+        kept, marked superseded. Raises NeedsVisionError for a question about a picture that
+        this chat's model cannot see."""
         async with self._uow(read_only=True) as uow:
             current = await uow.chats.get(chat.id)
             conversation_id = current.current_conversation_id if current else None
@@ -88,18 +92,21 @@ class ChatService:
             route = await uow.decisions.route_of(question.id) if question else None
         if question is None:
             return False
-        if question.has_images:
-            raise PhotoGoneError
+        needs = frozenset({"vision"}) if question.has_images else frozenset[str]()
+        if needs:
+            self.ensure_can_see(chat)
         chat, character = self._as_seen(chat)
         async with self._preparing(chat.id, views, t) as (generation, view):
-            plan = await self._routing.plan(chat, question.text, route=route)
+            plan = await self._routing.plan(chat, question.text, needs, route=route)
             async with self._uow() as uow:
                 await uow.messages.set_status([a.id for a in answers], MessageStatus.SUPERSEDED)
                 history = await uow.messages.history(conversation_id, limit=self._max_history)
+                documents = await uow.documents.pinned(conversation_id)
                 answer_id = await self._open_answer(uow, conversation_id, plan.model)
                 await uow.commit()
         system = self._system_prompt(chat, character, t)
-        await self._answer(chat, plan, system, history, answer_id, generation, view, t)
+        context = TurnContext(history, documents, answer_id, None)
+        await self._answer(chat, plan, system, context, generation, view, t)
         return True
 
     def _as_seen(self, chat: Chat) -> tuple[Chat, Character | None]:
@@ -155,24 +162,25 @@ class ChatService:
         chat: Chat,
         plan: TurnPlan,
         system: str,
-        history: list[StoredMessage],
-        answer_id: int,
+        context: TurnContext,
         generation: Generation,
         view: AnswerView,
         t: Translate,
-        images: tuple[ImagePart, ...] = (),
     ) -> None:
         """Stream and deliver the answer; `view` has started, `generation` is this answer's."""
-        model = plan.model
+        model, answer_id = plan.model, context.answer_id
         if plan.instructions:  # the character's or chat's own prompt stays first and primary
             system = f"{system}\n\n{plan.instructions}"
+        loaded = await self._attachments.load(
+            model.spec, context.history, context.documents, context.question_id
+        )
         try:
             request = build_request(
                 model.spec,
                 system,
-                history,
+                context.history,
                 Sampling(chat.temperature, chat.top_p, chat.max_output_tokens),
-                images=images,
+                attachments=loaded.attachments,
             )
         except ContextTooLongError as exc:
             self._generations.end(generation)
@@ -185,7 +193,8 @@ class ChatService:
         message_ids: list[int] = []
         try:
             outcome = await stream_answer(model, request, view, generation)
-            message_ids = await self._deliver(chat, plan, view, outcome, answer_id, t)
+            notes = [document_note(note, t) for note in loaded.notes]
+            message_ids = await self._deliver(chat, plan, view, outcome, answer_id, t, notes)
         except asyncio.CancelledError:
             outcome.error = outcome.error or LLMError(LLMErrorKind.INTERRUPTED, "cancelled")
             raise
@@ -202,6 +211,7 @@ class ChatService:
         outcome: Outcome,
         answer_id: int,
         t: Translate,
+        notes: list[str],
     ) -> list[int]:
         text = outcome.text
         if outcome.stopped:
@@ -217,6 +227,8 @@ class ChatService:
             return await view.notice(t("answer-empty"))
         if outcome.finish is FinishReason.LENGTH:
             text = f"{text}\n\n{t('answer-truncated')}"
+        for note in notes:
+            text = f"{text}\n\n_{note}_"
         if chat.show_footer:
             text = f"{text}\n\n_{self._footer(plan, t)}_"
         return await view.finish(text, answer_id)
@@ -228,10 +240,19 @@ class ChatService:
             return t("answer-footer", model=model)
         return t("answer-footer-routed", model=model, route=plan.decision.route)
 
+    async def _store_blobs(self, turn: UserInput) -> None:
+        """Images and files on disk before their rows are written (a blob without a row is
+        harmless and reused; a row without its blob would not be)."""
+        for image in (*turn.images, *(p for d in turn.documents for p in d.page_images)):
+            await self._blobs.put(image.data)
+        for document in turn.documents:
+            await self._blobs.put(document.data)
+
     async def _record_user_message(
         self, chat: Chat, turn: UserInput, plan: TurnPlan
-    ) -> tuple[list[StoredMessage], int]:
-        """The user's message, its update ids and the answer's row: one transaction."""
+    ) -> TurnContext:
+        """The user's message with its images and documents, its update ids and the
+        answer's row: one transaction."""
         async with self._uow() as uow:
             current = await uow.chats.get(chat.id)
             conversation_id = current.current_conversation_id if current else None
@@ -241,10 +262,11 @@ class ChatService:
             question = await uow.messages.add(
                 conversation_id,
                 Role.USER,
-                [{"type": "text", "text": plan.text}, *turn.image_notes()],
+                [{"type": "text", "text": plan.text}, *turn.image_notes(), *_document_notes(turn)],
                 user_id=turn.user_id,
                 telegram_message_ids=[turn.message_id] if turn.message_id else [],
             )
+            await record_attachments(uow, conversation_id, question.id, turn)
             for update_id in turn.update_ids:  # every part of a merged paste, atomically
                 await uow.updates.mark(update_id)
             if plan.decision is not None:
@@ -265,7 +287,9 @@ class ChatService:
         # Read after the commit, outside the write gate (the chat's lock keeps it consistent).
         async with self._uow(read_only=True) as uow:
             history = await uow.messages.history(conversation_id, limit=self._max_history)
-        return [m for m in history if m.id != answer_id], answer_id
+            documents = await uow.documents.pinned(conversation_id)
+        history = [m for m in history if m.id != answer_id]
+        return TurnContext(history, documents, answer_id, question.id)
 
     @staticmethod
     async def _open_answer(uow: UnitOfWork, conversation_id: int, model: ChatModel) -> int:
@@ -297,3 +321,7 @@ class ChatService:
                 error=error,
             )
             await uow.commit()
+
+
+def _document_notes(turn: UserInput) -> list[dict[str, object]]:
+    return [{"type": "document", "name": d.file_name, "kind": d.kind} for d in turn.documents]

@@ -10,6 +10,7 @@ from bot.handlers import (
     control,
     conversation,
     feedback,
+    files,
     groups,
     history,
     language,
@@ -43,5 +44,6 @@ def get_routers() -> list[Router]:
         groups.router,
         # Just before the chat router; checks every registered Command, /retry included.
         unknown.router,
+        files.router,
         chat.router,
     ]

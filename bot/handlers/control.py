@@ -10,7 +10,9 @@ from aiogram import Router
 from aiogram.filters import Command
 from aiogram.types import CallbackQuery, Message, MessageGenerationStopped
 
-from bot.chat.service import ChatService, PhotoGoneError
+from bot.chat.service import ChatService, NeedsVisionError
+from bot.chat.settings import ChatSettingsService
+from bot.handlers.files import send_vision_refusal
 from bot.i18n import Translator
 from bot.storage.dto import Chat
 from bot.telegram.views import AnswerViewFactory
@@ -46,6 +48,7 @@ async def retry(
     t: Translator,
     chat_record: Chat,
     chat_service: ChatService,
+    chat_settings: ChatSettingsService,
     answer_views: AnswerViewFactory,
 ) -> None:
     views = answer_views.for_chat(
@@ -53,8 +56,8 @@ async def retry(
     )
     try:
         retried = await chat_service.retry(chat_record, views, t)
-    except PhotoGoneError:
-        await message.answer(t("retry-needs-photo"))
+    except NeedsVisionError as exc:  # a question about a picture; the model was changed since
+        await send_vision_refusal(message, exc, chat_settings, t)
         return
     if not retried:
         await message.answer(t("retry-nothing"))

@@ -9,7 +9,7 @@ from bot.llm.base import ChatModel, ProviderClient
 from bot.llm.providers.anthropic import AnthropicClient
 from bot.llm.providers.openai_compat import OpenAICompatibleClient
 from bot.llm.resilient import ResilientModel
-from bot.llm.spec import ModelCapabilities, ModelSpec
+from bot.llm.spec import InputLimits, ModelCapabilities, ModelSpec
 
 
 class UnknownModelError(KeyError):
@@ -61,6 +61,7 @@ def build_registry(settings: Settings, env: Mapping[str, str]) -> ModelRegistry:
             capabilities=ModelCapabilities(**cfg.capabilities.model_dump()),
             input_price_per_million=cfg.prices.input_per_million,
             output_price_per_million=cfg.prices.output_per_million,
+            limits=input_limits(settings.providers[cfg.provider]),
         )
         models[model_id] = ResilientModel(
             spec,
@@ -85,4 +86,12 @@ def _provider(cfg: ProviderConfig, settings: Settings, env: Mapping[str, str]) -
         connect_timeout=connect,
         read_timeout=read,
         max_tokens_param=cfg.max_tokens_param,
+    )
+
+
+def input_limits(provider: ProviderConfig) -> InputLimits:
+    return InputLimits(
+        image_max_side=provider.image_side_limit,
+        pdf_max_pages=provider.pdf_max_pages,
+        pdf_max_bytes=int(provider.pdf_max_mb * 1024 * 1024),
     )

@@ -17,6 +17,15 @@ class ModelCapabilities:
 
 
 @dataclass(frozen=True, slots=True)
+class InputLimits:
+    """What the model's provider accepts as attachments (configured per provider)."""
+
+    image_max_side: int = 2048
+    pdf_max_pages: int = 100
+    pdf_max_bytes: int = 32 * 1024 * 1024
+
+
+@dataclass(frozen=True, slots=True)
 class ModelSpec:
     id: str
     display_name: str
@@ -25,3 +34,4 @@ class ModelSpec:
     capabilities: ModelCapabilities
     input_price_per_million: Decimal = Decimal(0)
     output_price_per_million: Decimal = Decimal(0)
+    limits: InputLimits = InputLimits()

@@ -20,8 +20,17 @@ class ImagePart:
     media_type: str = "image/jpeg"
 
 
-Part = TextPart | ImagePart
-"""Content parts of a turn. Documents and tool calls join this union later."""
+@dataclass(frozen=True, slots=True)
+class DocumentPart:
+    """A PDF sent as itself, to models that read PDFs natively (`pdf_native`)."""
+
+    data: bytes
+    name: str
+    media_type: str = "application/pdf"
+
+
+Part = TextPart | ImagePart | DocumentPart
+"""Content parts of a turn. Tool calls join this union later."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +49,11 @@ class Turn:
     @property
     def images(self) -> tuple[ImagePart, ...]:
         return tuple(p for p in self.parts if isinstance(p, ImagePart))
+
+    @property
+    def is_plain(self) -> bool:
+        """Only text: providers may send it as a single string."""
+        return all(isinstance(p, TextPart) for p in self.parts)
 
 
 @dataclass(frozen=True, slots=True)

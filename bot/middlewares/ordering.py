@@ -50,7 +50,7 @@ class OrderingMiddleware(BaseMiddleware):
         async with self._locks.hold(key):
             # Under the lock, so a part that arrived in the same batch as the first one still
             # sees the turn that the first part's handler deferred.
-            continuation = _plain_text_input(event)
+            continuation = _continuation(event)
             if continuation is not None and self._merger.try_append(continuation):
                 return None
             await self._merger.flush(key)
@@ -84,11 +84,23 @@ def _chat_key(update: Update) -> int | None:
     return None
 
 
-def _plain_text_input(update: Update) -> UserInput | None:
+def _continuation(update: Update) -> UserInput | None:
+    """What a message could add to a deferred turn: plain text (a split paste) or a photo of
+    an album."""
     message = update.message
-    if message is None or message.text is None or message.from_user is None:
+    if message is None or message.from_user is None:
         return None
-    if message.text.startswith("/"):
+    if message.media_group_id is not None and message.photo:
+        return UserInput(
+            chat_id=message.chat.id,
+            user_id=message.from_user.id,
+            text=message.caption or "",
+            message_id=message.message_id,
+            update_ids=(update.update_id,),
+            album_id=message.media_group_id,
+            attachment_refs=(message.photo[-1].file_id,),
+        )
+    if message.text is None or message.text.startswith("/"):
         return None
     return UserInput(
         chat_id=message.chat.id,

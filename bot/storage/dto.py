@@ -107,3 +107,33 @@ class CharacterRevision:
     previous_text: str | None
     new_text: str
     created_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class Blob:
+    """An image or file kept once on disk under its SHA-256."""
+
+    sha256: str
+    media_type: str
+    size: int
+    width: int | None = None
+    height: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PinnedDocument:
+    """A document of a conversation: its text (as read) and, for PDFs, the file itself."""
+
+    id: int
+    kind: str  # pdf, text, docx
+    file_name: str
+    blob_sha256: str
+    text: str
+    pages_total: int | None = None
+    pages_read: int | None = None
+    page_images: tuple[str, ...] = ()  # a scanned PDF's rendered pages (blob hashes)
+    message_id: int | None = None
+
+    @property
+    def scanned(self) -> bool:
+        return bool(self.page_images)

@@ -175,3 +175,36 @@ class CharacterRevisionRow(Base):
     previous_text: Mapped[str | None] = mapped_column(Text)  # None: the file did not exist
     new_text: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class BlobRow(Base):
+    """An image or file kept once on disk (named by its SHA-256), whoever sent it how often."""
+
+    __tablename__ = "blobs"
+
+    sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    media_type: Mapped[str] = mapped_column(String(100))
+    size: Mapped[int] = mapped_column(Integer)
+    width: Mapped[int | None] = mapped_column(Integer)
+    height: Mapped[int | None] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class DocumentRow(Base):
+    """A document pinned to a conversation: what was read of it, for every later question."""
+
+    __tablename__ = "documents"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    conversation_id: Mapped[int] = mapped_column(
+        ForeignKey("conversations.id", ondelete="CASCADE"), index=True
+    )
+    message_id: Mapped[int | None] = mapped_column(ForeignKey("messages.id", ondelete="SET NULL"))
+    kind: Mapped[str] = mapped_column(String(16))  # pdf, text, docx
+    file_name: Mapped[str] = mapped_column(String(256))
+    blob_sha256: Mapped[str] = mapped_column(ForeignKey("blobs.sha256"))
+    text: Mapped[str] = mapped_column(Text)
+    pages_total: Mapped[int | None] = mapped_column(Integer)
+    pages_read: Mapped[int | None] = mapped_column(Integer)
+    page_images: Mapped[list[str]] = mapped_column(JSON, default=list)  # scanned pages' blobs
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

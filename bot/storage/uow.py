@@ -8,9 +8,11 @@ from types import TracebackType
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.storage.repositories import (
+    BlobRepository,
     CharacterRevisionRepository,
     ChatRepository,
     ConversationRepository,
+    DocumentRepository,
     FeedbackRepository,
     MessageRepository,
     ProcessedUpdateRepository,
@@ -59,6 +61,8 @@ class UnitOfWork:
     updates: ProcessedUpdateRepository
     decisions: RouteDecisionRepository
     revisions: CharacterRevisionRepository
+    blobs: BlobRepository
+    documents: DocumentRepository
 
     def __init__(
         self,
@@ -86,6 +90,8 @@ class UnitOfWork:
         self.updates = ProcessedUpdateRepository(session)
         self.decisions = RouteDecisionRepository(session)
         self.revisions = CharacterRevisionRepository(session)
+        self.blobs = BlobRepository(session)
+        self.documents = DocumentRepository(session)
         return self
 
     async def __aexit__(

@@ -19,7 +19,7 @@ help-text =
     /privacy: what I store
     /help: this help
     I pick instructions for each message by its topic (code, maths, translation, writing…); start a message with #code, #math, #translate, #writing, #image, #search or #chat to choose yourself.
-    Send a photo with a question in the caption and a model that can see will answer.
+    Send a photo, an album or a document (PDF, Word, text, code) with a question in the caption; without one I summarise it. A document stays in the conversation for follow-up questions until /reset.
     In groups I answer when mentioned, replied to, or called by the short name set with /setshortname.
 reset-done = Started a new conversation. The previous messages are forgotten.
 
@@ -42,7 +42,6 @@ button-stop = ⏹ Stop
 stop-done = Stopping the answer.
 stop-nothing = There is no answer being written right now.
 retry-nothing = There is nothing to answer again yet: ask me something first.
-retry-needs-photo = I do not keep photos, so I cannot answer about this one again. Please send the photo again.
 answer-empty = The model returned an empty answer. Please try again.
 answer-truncated = ✂️ The answer reached the length limit for this model. Ask me to continue if you need more.
 answer-interrupted = ⚠️ The answer was cut off: { $reason }
@@ -55,7 +54,7 @@ error-rejected = The model refused the request. Try rephrasing it or start a new
 error-interrupted = The model stopped sending the answer.
 error-too-long = Your message is too long for this model's context window ({ $limit } tokens). Please shorten it or choose a model with a larger context via /setmodel.
 error-internal = Something went wrong on my side. Please try again.
-unsupported-message = I can read text messages and photos for now.
+unsupported-message = I can read text messages, photos, albums and documents (PDF, Word, text and code files).
 
 ## Command menu
 
@@ -75,8 +74,9 @@ command-character = Show the current character
 photo-default-question = Describe this picture.
 photo-too-large = This photo is too large for me. Please send a smaller one.
 photo-unreadable = I could not read this picture. Please send it again as a photo (JPEG, PNG, GIF or WebP).
-photo-needs-vision = { $model } cannot see pictures. Models that can: { $models }. Switch with /setmodel (Auto picks one by itself).
-photo-needs-vision-no-auto = { $model } cannot see pictures. Models that can: { $models }. Switch with /setmodel.
+image-too-many-pixels = This picture is too large to open safely (over { $limit } megapixels). Please send a smaller one.
+photo-needs-vision = { $model } cannot see pictures. Models that can: { $models }. Choose one below (Auto picks one by itself for each message).
+photo-needs-vision-no-auto = { $model } cannot see pictures. Models that can: { $models }. Choose one below.
 photo-no-vision-model = { $model } cannot see pictures, and none of the models here can. Please describe the picture in words.
 
 ## Operators
@@ -133,3 +133,19 @@ character-admin-no-history = "{ $id }" has no revisions made from Telegram.
 character-admin-no-revision = "{ $id }" has no revision { $revision }.
 character-admin-revert-usage = Usage: /character_revert <id> <revision>; /character_history <id> lists the revisions (0 is the file before the first one).
 character-admin-reverted = "{ $id }" is back to revision { $revision } (recorded as revision { $new }).
+
+## Documents
+
+document-default-question = Summarise this document: what it is, its main points, and anything that needs attention.
+document-reading = 📄 Reading page { $page } of { $pages }…
+document-truncated = 📄 { $name } is longer than this model can read at once: I read about { $percent }% of it. Ask about a specific part, or choose a model with a larger context via /setmodel.
+document-pages-capped = 📄 { $name }: I read the first { $read } of { $total } pages.
+file-unsupported = I cannot read { $name }. I read PDF, Word (.docx), text and code files, and pictures.
+file-too-large = This file is too large: I can read files of up to { $limit } MB.
+file-pdf-encrypted = { $name } is protected with a password, so I cannot read it. Please send a copy without the password.
+file-pdf-truncated = { $name } seems incomplete (the upload was cut off). Please send it again.
+file-pdf-corrupt = I could not read { $name }: the PDF is damaged or uses features I cannot open. Try saving it again as PDF, or send the text.
+file-binary = { $name } is not a text file. I read PDF, Word (.docx), text and code files.
+file-empty = { $name } is empty.
+file-unreadable = I could not open { $name }. Please check the file and send it again.
+

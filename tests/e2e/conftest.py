@@ -81,6 +81,10 @@ search = ["gpt"]
 [characters]
 directory = "{characters_dir}"
 
+[documents]
+blob_dir = "{blob_dir}"
+{documents_settings}
+
 [providers.openai]
 type = "openai_compatible"
 base_url = "{llm_url}/v1"
@@ -118,8 +122,43 @@ provider = "openai"
 remote_name = "judge-test"
 display_name = "Judge Test"
 capabilities = {{ context_tokens = 8000, max_output_tokens = 100 }}
+{extra_models}
 """
 JUDGE_TIMEOUT = 1.0
+
+# The documents stack: a vision model that does not read PDFs, one that reads PDFs natively,
+# and one with a small context window (documents are cut to fit it).
+DOCUMENTS_SETTINGS = """
+max_pages = 120
+progress_min_pages = 30
+scanned_max_pages = 3
+image_history_turns = 2
+album_window_seconds = 0.8
+"""
+DOCUMENT_MODELS = """
+[models.vision]
+provider = "openai"
+remote_name = "vision-test"
+display_name = "Vision Test"
+capabilities = { vision = true, context_tokens = 16000, max_output_tokens = 1000 }
+
+[models.claude-pdf]
+provider = "anthropic"
+remote_name = "claude-pdf-test"
+display_name = "Claude PDF"
+
+[models.claude-pdf.capabilities]
+vision = true
+pdf_native = true
+context_tokens = 200000
+max_output_tokens = 2000
+
+[models.small]
+provider = "openai"
+remote_name = "small-test"
+display_name = "Small Test"
+capabilities = { context_tokens = 3000, max_output_tokens = 200 }
+"""
 
 
 def free_port() -> int:
@@ -236,6 +275,7 @@ async def make_stack(
     rich: bool = False,
     routing: bool = False,
     routing_cache: Path | None = None,
+    documents: bool = False,
 ) -> AsyncIterator[Stack]:
     sandbox = TelegramSandbox(TOKEN, enforce_limits=True)
     telegram_url = await sandbox.start()
@@ -262,6 +302,9 @@ async def make_stack(
             cache_dir=routing_cache or tmp / "cache",
             judge_timeout=JUDGE_TIMEOUT,
             characters_dir=characters,
+            blob_dir=tmp / "blobs",
+            documents_settings=DOCUMENTS_SETTINGS if documents else "",
+            extra_models=DOCUMENT_MODELS if documents else "",
         ),
         encoding="utf-8",
     )
@@ -322,6 +365,16 @@ async def routing_stack(
     """Intent routing on, with the shipped route files and an LLM judge (model "judge")."""
     tmp = tmp_path_factory.mktemp("routing")
     async for stack in make_stack(tmp, llm, "polling", routing=True, routing_cache=routing_cache):
+        yield stack
+
+
+@pytest.fixture(scope="session")
+async def documents_stack(
+    tmp_path_factory: pytest.TempPathFactory, llm: ScriptedLLM
+) -> AsyncIterator[Stack]:
+    """Documents and images: extra models (vision without PDFs, native PDFs, a small context)."""
+    tmp = tmp_path_factory.mktemp("documents")
+    async for stack in make_stack(tmp, llm, "polling", documents=True):
         yield stack
 
 

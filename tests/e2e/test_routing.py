@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import io
 import json
 import struct
 import sys
@@ -12,6 +13,7 @@ import zlib
 from typing import Any
 
 import pytest
+from PIL import Image
 
 from bot.routing.routes import Route, load_route
 from tests.e2e.conftest import ADMIN_ID, JUDGE_TIMEOUT, PROJECT_ROOT, SYSTEM_PROMPT, Stack
@@ -146,8 +148,9 @@ async def test_a_photo_in_auto_goes_to_a_model_that_can_see(
     assert request["model"] == "claude-test"  # the only model with vision here
     [content] = [m["content"] for m in request["body"]["messages"] if m["role"] == "user"]
     [picture] = [block for block in content if block["type"] == "image"]
-    assert picture["source"]["media_type"] == "image/png"
-    assert base64.b64decode(picture["source"]["data"]) == image
+    sent = Image.open(io.BytesIO(base64.b64decode(picture["source"]["data"])))
+    assert picture["source"]["media_type"] == f"image/{(sent.format or '').lower()}"
+    assert sent.size == (2, 2)  # the same picture, re-encoded without its metadata
 
 
 async def test_a_photo_for_a_model_without_vision_is_refused_with_the_models_that_can(
@@ -159,8 +162,9 @@ async def test_a_photo_for_a_model_without_vision_is_refused_with_the_models_tha
     [reply] = await stack.telegram.wait_bot_messages(user_id, 1, timeout=15)
     assert reply["text"] == (
         "GPT Test cannot see pictures. Models that can: Claude Test. "
-        "Switch with /setmodel (Auto picks one by itself)."
+        "Choose one below (Auto picks one by itself for each message)."
     )
+    assert list(button_data(reply).values()) == ["model:auto", "model:claude"]
     assert sent["message_id"]
     assert len(stack.llm.requests) == before  # nothing was sent to a model
 
@@ -224,7 +228,7 @@ async def test_retry_answers_again_on_the_same_route_and_model(
     assert system_of(again) == f"{SYSTEM_PROMPT}\n\n{route('math').instructions}"
 
 
-async def test_retry_of_a_photo_question_asks_for_the_photo(
+async def test_retry_of_a_photo_question_sends_the_stored_photo_again(
     routing_stack: Stack, user_id: int
 ) -> None:
     stack = routing_stack
@@ -232,9 +236,13 @@ async def test_retry_of_a_photo_question_asks_for_the_photo(
     before = len(await stack.telegram.bot_messages(user_id))
     await stack.telegram.send_photo(user_id, tiny_png(), caption="which colour?")
     await stack.telegram.wait_bot_messages(user_id, before + 1, timeout=15)
-    reply = await ask(stack, user_id, "/retry")
-    assert reply["text"] == (
-        "I do not keep photos, so I cannot answer about this one again. "
-        "Please send the photo again."
-    )
-    assert len(answer_requests(stack, "which colour?")) == 1
+    await ask(stack, user_id, "/retry")
+    first, again = answer_requests(stack, "which colour?")
+    assert again["model"] == "claude-test"  # still a model that can see
+    pictures = [
+        [b["source"]["data"] for b in m["content"] if b["type"] == "image"]
+        for request in (first, again)
+        for m in request["body"]["messages"]
+        if m["role"] == "user"
+    ]
+    assert pictures[0] == pictures[1] != []  # the stored photo, sent again

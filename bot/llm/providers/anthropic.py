@@ -12,6 +12,7 @@ from bot.llm.errors import map_sdk_error
 from bot.llm.spec import ModelSpec
 from bot.llm.types import (
     ChatRequest,
+    DocumentPart,
     Finish,
     FinishReason,
     ImagePart,
@@ -90,6 +91,10 @@ def _message(turn: Turn) -> dict[str, Any]:
             data = base64.b64encode(part.data).decode("ascii")
             source = {"type": "base64", "media_type": part.media_type, "data": data}
             content.append({"type": "image", "source": source})
+        elif isinstance(part, DocumentPart):
+            data = base64.b64encode(part.data).decode("ascii")
+            source = {"type": "base64", "media_type": part.media_type, "data": data}
+            content.append({"type": "document", "source": source, "title": part.name})
         else:
             content.append({"type": "text", "text": part.text})
     return {"role": turn.role, "content": content}

@@ -12,6 +12,7 @@ from bot.llm.errors import map_sdk_error
 from bot.llm.spec import ModelSpec
 from bot.llm.types import (
     ChatRequest,
+    DocumentPart,
     Finish,
     FinishReason,
     ImagePart,
@@ -94,13 +95,16 @@ class OpenAICompatibleClient:
 
 
 def _message(turn: Turn) -> dict[str, Any]:
-    if not turn.images:
+    if turn.is_plain:
         return {"role": turn.role, "content": turn.plain_text}
     content: list[dict[str, Any]] = []
     for part in turn.parts:
         if isinstance(part, ImagePart):
             url = f"data:{part.media_type};base64,{base64.b64encode(part.data).decode('ascii')}"
             content.append({"type": "image_url", "image_url": {"url": url}})
+        elif isinstance(part, DocumentPart):  # OpenAI's file input; a PDF as a data URL
+            data = f"data:{part.media_type};base64,{base64.b64encode(part.data).decode('ascii')}"
+            content.append({"type": "file", "file": {"filename": part.name, "file_data": data}})
         else:
             content.append({"type": "text", "text": part.text})
     return {"role": turn.role, "content": content}

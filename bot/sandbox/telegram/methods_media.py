@@ -13,6 +13,8 @@ from .params import UploadedFile
 from .registry import api_method
 from .state import StoredFile
 
+MAX_DOWNLOAD = 20 * 1024 * 1024  # getFile: "bots can download files of up to 20 MB in size"
+
 if TYPE_CHECKING:
     from .core import Core
 
@@ -139,4 +141,6 @@ async def get_file(core: Core, params: dict[str, Any]) -> Any:
     stored = core.world.files.get(str(params.get("file_id") or ""))
     if stored is None:
         raise bad_request("invalid file_id")
+    if len(stored.data) > MAX_DOWNLOAD:
+        raise bad_request("file is too big")
     return stored.file_json()

@@ -7,13 +7,16 @@ from bot.storage.repositories.conversations import (
     FeedbackRepository,
     MessageRepository,
 )
+from bot.storage.repositories.documents import BlobRepository, DocumentRepository
 from bot.storage.repositories.routing import RouteDecisionRepository
 from bot.storage.repositories.updates import ProcessedUpdateRepository
 
 __all__ = [
+    "BlobRepository",
     "CharacterRevisionRepository",
     "ChatRepository",
     "ConversationRepository",
+    "DocumentRepository",
     "FeedbackRepository",
     "MessageRepository",
     "ProcessedUpdateRepository",

@@ -1,0 +1,1 @@
+"""Documents and images from users: preparation and extraction, off the event loop."""
