@@ -17,9 +17,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Literal
 
-import pypdfium2 as pdfium  # type: ignore[import-untyped]  # ships without type hints
-import pypdfium2.raw as pdfium_c  # type: ignore[import-untyped]
-
 RejectReason = Literal["encrypted", "corrupt", "truncated"]
 
 EOF_WINDOW = 1024
@@ -28,6 +25,20 @@ JPEG_QUALITY = 80
 HYPHEN_JOIN = "\ufffe"
 
 _BLANK_RUN = re.compile(r"\n{4,}")  # three or more blank lines
+
+
+def _pdfium() -> Any:
+    """pypdfium2, imported where PDFs are read (the worker processes), not in the bot's own
+    process, which only needs this module's error type (it saves ~15 MB there)."""
+    import pypdfium2  # type: ignore[import-untyped]  # ships without type hints
+
+    return pypdfium2
+
+
+def _pdfium_raw() -> Any:
+    import pypdfium2.raw  # type: ignore[import-untyped]
+
+    return pypdfium2.raw
 
 
 class PdfRejectedError(Exception):
@@ -68,10 +79,10 @@ def _open(path: str) -> Iterator[Any]:
     """The open document; closed (with its pages) on exit."""
     _check_complete(path)
     try:
-        document = pdfium.PdfDocument(path)
-    except pdfium.PdfiumError as exc:
+        document = _pdfium().PdfDocument(path)
+    except _pdfium().PdfiumError as exc:
         # FPDF_ERR_SECURITY is an encryption handler pdfium lacks: still "encrypted" to a user.
-        if exc.err_code in (pdfium_c.FPDF_ERR_PASSWORD, pdfium_c.FPDF_ERR_SECURITY):
+        if exc.err_code in (_pdfium_raw().FPDF_ERR_PASSWORD, _pdfium_raw().FPDF_ERR_SECURITY):
             raise PdfRejectedError("encrypted", str(exc)) from None
         # pypdfium2 also reports a document with no pages as a load failure.
         raise PdfRejectedError("corrupt", str(exc)) from None
@@ -113,7 +124,7 @@ def clean_text(text: str) -> str:
 def _page_text(document: Any, index: int) -> str:
     try:
         page = document[index]
-    except pdfium.PdfiumError:
+    except _pdfium().PdfiumError:
         return ""  # one unreadable page should not cost the user the rest of the document
     try:
         textpage = page.get_textpage()
@@ -121,7 +132,7 @@ def _page_text(document: Any, index: int) -> str:
             return clean_text(str(textpage.get_text_range()))
         finally:
             textpage.close()
-    except pdfium.PdfiumError:
+    except _pdfium().PdfiumError:
         return ""
     finally:
         page.close()

@@ -72,6 +72,7 @@ privacy-text =
     🔒 What this bot stores
 
     • The messages of this chat's conversations with the bot and the answers, including earlier conversations.
+    • Pictures and files you send, and the text read from documents (pictures without their metadata, such as location).
     • The settings of this chat (model, system prompt, temperature and so on) and your interface language.
     • Your Telegram user id, name and username, and the chat's id and title.
     • Ratings you give to answers.
