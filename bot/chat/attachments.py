@@ -10,9 +10,12 @@ its rendered pages to models that see, and otherwise its text, cut to the model'
 from __future__ import annotations
 
 import asyncio
+import io
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+
+from PIL import Image
 
 from bot.chat.context import CHARS_PER_TOKEN, IMAGE_TOKENS, Attachments, estimate_tokens
 from bot.documents.images import PreparedImage, fit_image
@@ -59,16 +62,22 @@ class AttachmentLoader:
         images = await self._images(spec, history) if spec.capabilities.vision else {}
         caps = spec.capabilities
         budget = int((caps.context_tokens - caps.max_output_tokens) * self._context_share)
-        pinned: list[Part] = []
-        notes: list[DocumentNote] = []
+        # The documents of the current question are served first: a new, short document must
+        # not be crowded out by a long one sent earlier. Their order in the request stays.
+        first = sorted(documents, key=lambda d: d.message_id != question_id or question_id is None)
+        loaded: dict[int, tuple[list[Part], DocumentNote | None]] = {}
         used = 0
-        for document in documents:
+        for document in first:
             parts, cost, note = await self._document(spec, document, budget - used)
-            pinned.extend(parts)
+            loaded[document.id] = parts, note
             used += cost
-            if note is not None and document.message_id == question_id:
-                notes.append(note)
-        return LoadedAttachments(Attachments(images, tuple(pinned), used), tuple(notes))
+        pinned = tuple(part for d in documents for part in loaded[d.id][0])
+        notes = tuple(
+            note
+            for d in documents
+            if d.message_id == question_id and (note := loaded[d.id][1]) is not None
+        )
+        return LoadedAttachments(Attachments(images, pinned, used), notes)
 
     async def _images(
         self, spec: ModelSpec, history: Sequence[StoredMessage]
@@ -76,27 +85,19 @@ class AttachmentLoader:
         recent = [m for m in history if m.role is Role.USER][-self._image_turns :]
         result: dict[int, tuple[ImagePart, ...]] = {}
         for message in recent:
-            refs = [p for p in message.content if p.get("type") == "image" and p.get("sha256")]
-            parts = [await self._image(spec, ref) for ref in refs]
+            refs = [p["sha256"] for p in message.content if p.get("type") == "image"]
+            parts = [await self._image(spec, str(ref)) for ref in refs if ref]
             shown = tuple(p for p in parts if p is not None)
             if shown:
                 result[message.id] = shown
         return result
 
-    async def _image(self, spec: ModelSpec, ref: dict[str, object]) -> ImagePart | None:
-        try:
-            data = await self._blobs.get(str(ref["sha256"]))
-        except (FileNotFoundError, ValueError):
-            logger.warning("image %s is missing from the blob store", ref.get("sha256"))
+    async def _image(self, spec: ModelSpec, sha256: str) -> ImagePart | None:
+        """A stored image, fitted to the provider's limit; None if it is gone."""
+        data = await self._blob(sha256)
+        if data is None:
             return None
-        stored = PreparedImage(
-            data,
-            str(ref.get("media_type") or "image/jpeg"),
-            int(str(ref.get("width") or 0)),
-            int(str(ref.get("height") or 0)),
-        )
-        fitted = await asyncio.to_thread(fit_image, stored, spec.limits.image_max_side)
-        return ImagePart(fitted.data, fitted.media_type)
+        return await asyncio.to_thread(_fitted, data, spec.limits.image_max_side)
 
     async def _document(
         self, spec: ModelSpec, document: PinnedDocument, budget: int
@@ -113,26 +114,25 @@ class AttachmentLoader:
             if data is not None and len(data) <= limits.pdf_max_bytes:
                 return [DocumentPart(data, document.file_name)], pages * PDF_PAGE_TOKENS, None
         if document.scanned:
-            return await self._scanned(spec, document)
+            return await self._scanned(spec, document, budget)
         return _text_parts(document, budget)
 
     async def _scanned(
-        self, spec: ModelSpec, document: PinnedDocument
+        self, spec: ModelSpec, document: PinnedDocument, budget: int
     ) -> tuple[list[Part], int, DocumentNote | None]:
         header = TextPart(_header(document) + "\n")
         if not spec.capabilities.vision:
             return [header, TextPart(SCANNED_WITHOUT_VISION + "\n</document>\n\n")], 60, None
+        fits = max(0, (budget - 60) // IMAGE_TOKENS)  # pages beyond the budget stay out
         parts: list[Part] = [header]
-        for sha in document.page_images:
-            data = await self._blob(sha)
-            if data is not None:
-                stored = PreparedImage(data, "image/jpeg", 0, 0)
-                fitted = await asyncio.to_thread(fit_image, stored, spec.limits.image_max_side)
-                parts.append(ImagePart(fitted.data, fitted.media_type))
+        for sha in document.page_images[:fits]:
+            image = await self._image(spec, sha)
+            if image is not None:
+                parts.append(image)
         parts.append(TextPart("</document>\n\n"))
-        cost = IMAGE_TOKENS * len(document.page_images) + 60
-        note = _pages_note(document, 100)
-        return parts, cost, note
+        shown = len(parts) - 2
+        note = _pages_note(replace(document, pages_read=shown), 100)
+        return parts, IMAGE_TOKENS * shown + 60, note
 
     async def _blob(self, sha256: str) -> bytes | None:
         try:
@@ -166,3 +166,16 @@ def _pages_note(document: PinnedDocument, percent: int) -> DocumentNote | None:
     if percent >= 100 and not capped:
         return None
     return DocumentNote(document.file_name, percent, document.pages_read, document.pages_total)
+
+
+def _fitted(data: bytes, max_side: int) -> ImagePart | None:
+    """Blocking: the image's type and size from its header, then downscaled if needed."""
+    try:
+        with Image.open(io.BytesIO(data)) as opened:
+            width, height = opened.size
+            media_type = Image.MIME.get(opened.format or "", "image/jpeg")
+    except (OSError, SyntaxError, ValueError) as exc:  # a damaged blob: leave it out
+        logger.warning("stored image unreadable: %s", exc)
+        return None
+    fitted = fit_image(PreparedImage(data, media_type, width, height), max_side)
+    return ImagePart(fitted.data, fitted.media_type)

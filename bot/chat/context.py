@@ -97,10 +97,11 @@ def _turn(message: StoredMessage, images: Mapping[int, tuple[ImagePart, ...]]) -
     role: Literal["user", "assistant"] = "user" if message.role is Role.USER else "assistant"
     shown = images.get(message.id, ())
     parts: list[Part] = list(shown)
+    text = message.text
     if message.has_images and not shown:
-        parts.append(TextPart(OMITTED_IMAGE_NOTE))
-    if message.text:
-        parts.append(TextPart(message.text))
+        text = f"{OMITTED_IMAGE_NOTE}\n{text}" if text else OMITTED_IMAGE_NOTE
+    if text:
+        parts.append(TextPart(text))
     return Turn(role, tuple(parts))
 
 
@@ -144,4 +145,11 @@ def normalize_turns(turns: Sequence[Turn]) -> tuple[Turn, ...]:
 def _combined(first: Turn, second: Turn) -> Turn:
     if first.is_plain and second.is_plain:
         return Turn.text(first.role, f"{first.plain_text}\n\n{second.plain_text}")
-    return Turn(first.role, (*first.parts, TextPart("\n\n"), *second.parts))
+    # A blank line between the two texts, inside a text part: some providers refuse a text
+    # block that holds only whitespace.
+    parts = list(second.parts)
+    for index, part in enumerate(parts):
+        if isinstance(part, TextPart):
+            parts[index] = TextPart(f"\n\n{part.text}")
+            break
+    return Turn(first.role, (*first.parts, *parts))
