@@ -10,6 +10,7 @@ its rendered pages to models that see, and otherwise its text, cut to the model'
 from __future__ import annotations
 
 import asyncio
+import html
 import io
 import logging
 from collections.abc import Sequence
@@ -79,10 +80,25 @@ class AttachmentLoader:
         )
         return LoadedAttachments(Attachments(images, pinned, used), notes)
 
+    @property
+    def image_turns(self) -> int:
+        return self._image_turns
+
+    def shows_pictures(
+        self, history: Sequence[StoredMessage], documents: Sequence[PinnedDocument]
+    ) -> bool:
+        """Whether a model answering now would be sent pictures (so it needs vision)."""
+        return any(d.scanned for d in documents) or any(
+            m.has_images for m in self._recent_questions(history)
+        )
+
+    def _recent_questions(self, history: Sequence[StoredMessage]) -> list[StoredMessage]:
+        return [m for m in history if m.role is Role.USER][-self._image_turns :]
+
     async def _images(
         self, spec: ModelSpec, history: Sequence[StoredMessage]
     ) -> dict[int, tuple[ImagePart, ...]]:
-        recent = [m for m in history if m.role is Role.USER][-self._image_turns :]
+        recent = self._recent_questions(history)
         result: dict[int, tuple[ImagePart, ...]] = {}
         for message in recent:
             refs = [p["sha256"] for p in message.content if p.get("type") == "image"]
@@ -144,7 +160,8 @@ class AttachmentLoader:
 
 def _header(document: PinnedDocument) -> str:
     pages = f' pages="{document.pages_total}"' if document.pages_total else ""
-    return f'<document name="{document.file_name}"{pages}>'
+    name = html.escape(" ".join(document.file_name.split()), quote=True)  # no tag injection
+    return f'<document name="{name}"{pages}>'
 
 
 def _text_parts(

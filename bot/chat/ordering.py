@@ -15,6 +15,7 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections import OrderedDict
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -24,6 +25,7 @@ from bot.chat.inputs import UserInput
 logger = logging.getLogger(__name__)
 
 TurnRunner = Callable[[UserInput], Awaitable[None]]
+DROPPED_ALBUMS_KEPT = 1000
 
 
 @dataclass(slots=True)
@@ -66,15 +68,25 @@ class PasteMerger:
         self._window = window
         self._threshold = threshold
         self._pending: dict[int, _Pending] = {}
+        self._dropped: OrderedDict[tuple[int, str], None] = OrderedDict()
         self._timers: set[asyncio.Task[None]] = set()
 
     def looks_split(self, text: str) -> bool:
         """Long enough to be one part of a paste that Telegram split."""
         return self._window > 0 and len(text) >= self._threshold
 
+    def drop_album(self, chat_id: int, album_id: str) -> None:
+        """The album was refused (its first photo was answered with the reason): its other
+        photos are swallowed, so the user hears the reason once."""
+        self._dropped[(chat_id, album_id)] = None
+        while len(self._dropped) > DROPPED_ALBUMS_KEPT:
+            self._dropped.popitem(last=False)
+
     def try_append(self, turn: UserInput) -> bool:
         """Join `turn` to a deferred turn it continues (the same user's paste, the same
-        album), if there is one."""
+        album), if there is one. Parts of a refused album are taken and dropped."""
+        if turn.album_id is not None and (turn.chat_id, turn.album_id) in self._dropped:
+            return True
         pending = self._pending.get(turn.chat_id)
         if pending is None or not pending.input.continues(turn):
             return False
@@ -92,11 +104,18 @@ class PasteMerger:
         self._timers.add(task)
         task.add_done_callback(self._timers.discard)
 
-    async def flush(self, chat_id: int) -> None:
-        """Run the chat's deferred turn now. Call with the chat's lock held."""
-        pending = self._pending.pop(chat_id, None)
-        if pending is not None:
-            await pending.run(pending.input)
+    async def flush(self, chat_id: int, user_id: int | None = None) -> None:
+        """Run the chat's deferred turn now. Call with the chat's lock held.
+
+        Another member's message does not cut a pending album short (in a group, chatter
+        would otherwise split it); it is answered first, the album when it is complete."""
+        pending = self._pending.get(chat_id)
+        if pending is None:
+            return
+        if pending.input.album_id is not None and user_id not in (None, pending.input.user_id):
+            return
+        del self._pending[chat_id]
+        await pending.run(pending.input)
 
     async def close(self) -> None:
         for task in list(self._timers):

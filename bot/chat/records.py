@@ -34,7 +34,7 @@ async def record_attachments(
             )
         )
     for document in turn.documents:
-        sha = sha256_of(document.data)
+        sha = document.sha256 or sha256_of(document.data)
         await uow.blobs.add(Blob(sha, document.media_type, len(document.data)))
         pages = tuple(sha256_of(p.data) for p in document.page_images)
         await uow.documents.add(

@@ -73,6 +73,8 @@ class ChatService:
             self.ensure_can_see(chat)
         chat, character = self._as_seen(chat)
         async with self._preparing(chat.id, views, t) as (generation, view):
+            if not needs and self._routing.is_auto(chat) and await self._sees_pictures(chat):
+                needs = frozenset({"vision"})  # a follow-up about a photo or a scan
             plan = await self._routing.plan(chat, turn.text, needs, user_id=turn.user_id)
             await self._store_blobs(turn)
             context = await self._record_user_message(chat, turn, plan)
@@ -108,6 +110,19 @@ class ChatService:
         context = TurnContext(history, documents, answer_id, None)
         await self._answer(chat, plan, system, context, generation, view, t)
         return True
+
+    async def _sees_pictures(self, chat: Chat) -> bool:
+        """Whether the conversation so far shows the model pictures (recent photos, scans)."""
+        async with self._uow(read_only=True) as uow:
+            current = await uow.chats.get(chat.id)
+            conversation_id = current.current_conversation_id if current else None
+            if conversation_id is None:
+                return False
+            recent = await uow.messages.history(
+                conversation_id, limit=3 * self._attachments.image_turns
+            )
+            documents = await uow.documents.pinned(conversation_id)
+        return self._attachments.shows_pictures(recent, documents)
 
     def _as_seen(self, chat: Chat) -> tuple[Chat, Character | None]:
         character = self._characters.get(chat.character_id) if self._characters else None
@@ -171,10 +186,10 @@ class ChatService:
         model, answer_id = plan.model, context.answer_id
         if plan.instructions:  # the character's or chat's own prompt stays first and primary
             system = f"{system}\n\n{plan.instructions}"
-        loaded = await self._attachments.load(
-            model.spec, context.history, context.documents, context.question_id
-        )
         try:
+            loaded = await self._attachments.load(
+                model.spec, context.history, context.documents, context.question_id
+            )
             request = build_request(
                 model.spec,
                 system,
@@ -182,11 +197,16 @@ class ChatService:
                 Sampling(chat.temperature, chat.top_p, chat.max_output_tokens),
                 attachments=loaded.attachments,
             )
-        except ContextTooLongError as exc:
+        except Exception as exc:  # nothing was asked yet: say why and close the answer
+            if isinstance(exc, ContextTooLongError):
+                notice = t("error-too-long", limit=exc.limit)
+            else:
+                logger.exception("chat %s: the request could not be assembled", chat.id)
+                notice = t("error-internal")
             self._generations.end(generation)
-            ids = await view.notice(t("error-too-long", limit=exc.limit))
+            ids = await view.notice(notice)
             await view.close()
-            failed = Outcome(error=LLMError(LLMErrorKind.REJECTED, "context too long"))
+            failed = Outcome(error=LLMError(LLMErrorKind.REJECTED, type(exc).__name__))
             await self._close_answer(answer_id, model, failed, ids)
             return
         outcome = Outcome()

@@ -12,7 +12,7 @@ import asyncio
 import contextlib
 import tempfile
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path, PurePath
 from typing import Literal
 
@@ -21,6 +21,7 @@ from bot.documents.images import ImageRejectedError, PreparedImage, prepare_imag
 from bot.documents.pdf import PdfRejectedError
 from bot.documents.text import TEXT_EXTENSIONS, TextRejectedError, decode_text, docx_text
 from bot.documents.worker import DocumentWorker, Progress
+from bot.storage.blobs import sha256_of
 
 Kind = Literal["pdf", "image", "docx", "text"]
 
@@ -51,6 +52,7 @@ class ReadDocument:
     pages_total: int | None = None
     pages_read: int | None = None
     page_images: tuple[PreparedImage, ...] = ()  # a scanned PDF's pages, rendered
+    sha256: str = ""  # of `data`, computed off the event loop (20 MB take ~30 ms)
 
     @property
     def scanned(self) -> bool:
@@ -108,15 +110,25 @@ class DocumentReader:
     async def document(
         self, data: bytes, file_name: str, kind: Kind, progress: Progress | None = None
     ) -> ReadDocument:
+        read = await self._document(data, file_name, kind, progress)
+        return replace(read, sha256=await asyncio.to_thread(sha256_of, data))
+
+    async def _document(
+        self, data: bytes, file_name: str, kind: Kind, progress: Progress | None
+    ) -> ReadDocument:
         if kind == "pdf":
             return await self._pdf(data, file_name, progress)
+        # In a worker process, like PDFs: a small DOCX can inflate to a lot of XML, and
+        # decoding megabytes of text would hold the event loop's GIL.
         try:
             if kind == "docx":
-                text = await asyncio.to_thread(docx_text, data)
+                text = await self._worker.run(docx_text, data)
                 return ReadDocument("docx", file_name, data, DOCX_TYPE, _nonempty(text))
-            decoded = await asyncio.to_thread(decode_text, data)
+            decoded = await self._worker.run(decode_text, data)
         except TextRejectedError as exc:
             raise FileRejectedError(f"file-{exc.reason}", name=file_name) from exc
+        except PdfRejectedError as exc:  # the worker timed out, ran out of memory or crashed
+            raise FileRejectedError("file-unreadable", name=file_name) from exc
         return ReadDocument("text", file_name, data, "text/plain", decoded.text)
 
     async def _pdf(self, data: bytes, file_name: str, progress: Progress | None) -> ReadDocument:

@@ -35,7 +35,7 @@ from docx.opc.exceptions import OpcError
 from docx.table import Table
 from docx.text.paragraph import Paragraph
 
-DOCX_MAX_UNCOMPRESSED_BYTES = 200 * 1024 * 1024
+DOCX_MAX_UNCOMPRESSED_BYTES = 30 * 1024 * 1024  # a 20 MB upload of real text inflates far less
 
 TEXT_EXTENSIONS: frozenset[str] = frozenset(
     {
@@ -113,6 +113,10 @@ class TextRejectedError(Exception):
         super().__init__(f"{reason}: {detail}" if detail else reason)
         self.reason: Literal["binary", "empty", "unreadable"] = reason
         self.detail = detail
+
+    def __reduce__(self) -> tuple[type[TextRejectedError], tuple[str, str]]:
+        # Raised in a document worker process: it must survive the trip back through pickle.
+        return (type(self), (self.reason, self.detail))
 
 
 def decode_text(data: bytes) -> DecodedText:

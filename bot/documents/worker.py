@@ -167,6 +167,11 @@ class DocumentWorker:
         if kill:
             pool.kill()
 
+    async def run(self, function: Callable[..., T], *args: Any) -> T:
+        """Any blocking reader (DOCX, text decoding) in a worker, with the same timeout, memory
+        limit and crash isolation as PDFs; failures of the worker raise PdfRejectedError."""
+        return await self._run(function, *args)
+
     async def _run(self, function: Callable[..., T], *args: Any) -> T:
         """One job in a worker; a job broken by another job's failure is retried once."""
         for attempt in (1, 2):

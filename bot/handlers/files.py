@@ -6,6 +6,7 @@ that cannot be used gets a localized reason and leaves nothing behind.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import replace
 
 from aiogram import Bot, F, Router
@@ -27,6 +28,7 @@ from bot.telegram.media import MAX_PHOTO_BYTES, FileTooLargeError, download
 from bot.telegram.progress import ReadingStatus
 from bot.telegram.views import AnswerViewFactory
 
+logger = logging.getLogger(__name__)
 router = Router(name=__name__)
 
 
@@ -55,6 +57,8 @@ async def on_photo(
         return
     chat_record = await without_retired_character(message, chat_record, characters, t)
     if not await _can_see(message, chat_record, chat_service, chat_settings, t):
+        if message.media_group_id is not None:  # one refusal for the whole album
+            merger.drop_album(message.chat.id, message.media_group_id)
         return  # before downloading anything
     turn = UserInput(
         chat_id=message.chat.id,
@@ -150,6 +154,9 @@ async def _read(
         await message.answer(t("file-too-large", limit=reader.max_file_mb))
     except FileRejectedError as exc:
         await message.answer(t(exc.key, **exc.args_))
+    except Exception:  # a failed download, a full disk...: the user hears something
+        logger.exception("chat %s: the file %s could not be read", message.chat.id, name)
+        await message.answer(t("error-internal"))
     finally:
         await status.close()
     return None
@@ -168,6 +175,10 @@ async def _photos(
         return None
     except FileRejectedError as exc:
         await message.answer(t(exc.key, **exc.args_))
+        return None
+    except Exception:  # a failed download...: the user hears something
+        logger.exception("chat %s: a photo could not be read", message.chat.id)
+        await message.answer(t("error-internal"))
         return None
     return tuple(images)
 

@@ -77,6 +77,16 @@ class ChatRequest:
     top_p: float | None = None
     response_schema: ResponseSchema | None = None
 
+    @property
+    def attachment_bytes(self) -> int:
+        """Bytes of images and documents: large ones are encoded off the event loop."""
+        return sum(
+            len(part.data)
+            for turn in self.turns
+            for part in turn.parts
+            if isinstance(part, ImagePart | DocumentPart)
+        )
+
 
 class FinishReason(StrEnum):
     STOP = "stop"

@@ -53,7 +53,7 @@ class OrderingMiddleware(BaseMiddleware):
             continuation = _continuation(event)
             if continuation is not None and self._merger.try_append(continuation):
                 return None
-            await self._merger.flush(key)
+            await self._merger.flush(key, _user_id(event))
             return await handler(event, data)
 
 
@@ -81,6 +81,14 @@ def _chat_key(update: Update) -> int | None:
         return message.chat.id if message is not None else update.callback_query.from_user.id
     if update.stopped_message_generation is not None:
         return update.stopped_message_generation.chat.id
+    return None
+
+
+def _user_id(update: Update) -> int | None:
+    if update.message is not None and update.message.from_user is not None:
+        return update.message.from_user.id
+    if update.callback_query is not None:
+        return update.callback_query.from_user.id
     return None
 
 

@@ -28,8 +28,12 @@ class BlobStore:
         return self._root / sha256[:2] / sha256[2:4] / sha256
 
     async def put(self, data: bytes) -> str:
+        """Store `data` (hashing and writing in a worker thread); returns its SHA-256."""
+        return await asyncio.to_thread(self._store, data)
+
+    def _store(self, data: bytes) -> str:
         sha256 = sha256_of(data)
-        await asyncio.to_thread(self._write, self.path(sha256), data)
+        self._write(self.path(sha256), data)
         return sha256
 
     async def get(self, sha256: str) -> bytes:

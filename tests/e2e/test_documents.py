@@ -59,6 +59,11 @@ async def send_file(
     return await wait_reply(stack, user_id, before)
 
 
+def stored_blobs(stack: Stack) -> set[str]:
+    root = stack.bot.log_path.parent / "blobs"
+    return {p.name for p in root.rglob("*") if p.is_file()}
+
+
 def requests_of(stack: Stack, since: int) -> list[dict[str, Any]]:
     return stack.llm.requests[since:]
 
@@ -245,9 +250,11 @@ async def test_a_broken_pdf_gets_a_clear_message_and_nothing_is_kept(
 ) -> None:
     stack = documents_stack
     since = len(stack.llm.requests)
+    blobs_before = stored_blobs(stack)
     reply = await send_file(stack, user_id, content, "locked.pdf", "application/pdf", "Read it")
     assert reply["text"].startswith(expected)
     assert requests_of(stack, since) == []
+    assert stored_blobs(stack) == blobs_before  # nothing kept half-way
     await ask(stack, user_id, "are you still there?")
     [request] = requests_of(stack, since)
     assert "locked.pdf" not in all_text(request)
@@ -380,3 +387,34 @@ async def test_an_unsupported_file_type_is_named(documents_stack: Stack, user_id
     assert reply["text"] == (
         "I cannot read archive.rar. I read PDF, Word (.docx), text and code files, and pictures."
     )
+
+
+async def test_an_album_for_a_model_that_cannot_see_is_refused_once(
+    documents_stack: Stack, user_id: int
+) -> None:
+    stack = documents_stack  # GPT Test cannot see
+    before = await count_bot_messages(stack, user_id)
+    for index in range(3):
+        caption = "What are these?" if index == 0 else None
+        await stack.telegram.send_photo(
+            user_id, png(16, 16), caption=caption, media_group_id="refused-album"
+        )
+    reply = await wait_reply(stack, user_id, before)
+    assert reply["text"].startswith("GPT Test cannot see pictures.")
+    answer = await ask(stack, user_id, "ok, never mind")
+    assert answer["text"].startswith('This is the sandbox model "gpt-test".')
+    assert await count_bot_messages(stack, user_id) == before + 2  # one refusal, one answer
+
+
+async def test_others_are_answered_while_a_long_pdf_is_read(
+    documents_stack: Stack, user_id: int
+) -> None:
+    stack = documents_stack
+    other = user_id + 500_000
+    pdf = text_pdf(120, marker="BUSY", words_per_page=300)
+    before = await count_bot_messages(stack, user_id)
+    await stack.telegram.send_document(user_id, pdf, "big.pdf", "application/pdf", caption="?")
+    answer = await ask(stack, other, "a quick question meanwhile")
+    assert answer["text"].startswith('This is the sandbox model "gpt-test".')
+    reply = await wait_reply(stack, user_id, before)
+    assert reply["text"].startswith('This is the sandbox model "gpt-test".')

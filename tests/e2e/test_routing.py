@@ -246,3 +246,16 @@ async def test_retry_of_a_photo_question_sends_the_stored_photo_again(
         if m["role"] == "user"
     ]
     assert pictures[0] == pictures[1] != []  # the stored photo, sent again
+
+
+async def test_in_auto_a_follow_up_about_a_photo_stays_with_a_model_that_can_see(
+    routing_stack: Stack, user_id: int
+) -> None:
+    stack = routing_stack
+    await choose_auto(stack, user_id)
+    before = len(await stack.telegram.bot_messages(user_id))
+    await stack.telegram.send_photo(user_id, tiny_png(), caption="what is on this picture?")
+    await stack.telegram.wait_bot_messages(user_id, before + 1, timeout=15)
+    await ask(stack, user_id, "tell me a joke about it")
+    [follow_up] = answer_requests(stack, "tell me a joke about it")
+    assert follow_up["model"] == "claude-test"  # the photo is still shown: it needs vision

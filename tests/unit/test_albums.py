@@ -120,6 +120,31 @@ async def test_another_update_flushes_a_pending_album_first() -> None:
     assert log == ["album ab", "command"]
 
 
+async def test_another_members_message_does_not_cut_an_album_short() -> None:
+    locks = ChatLocks()
+    merger = PasteMerger(locks, window=5, threshold=3000)
+    runs: list[tuple[str, ...]] = []
+
+    async def run(turn: UserInput) -> None:
+        runs.append(turn.attachment_refs)
+
+    merger.defer(photo("a", user=1), run, window=0.2)
+    async with locks.hold(1):
+        await merger.flush(1, user_id=2)  # group chatter from someone else
+    assert merger.try_append(photo("b", user=1))  # the album is still collecting
+    async with locks.hold(1):
+        await merger.flush(1, user_id=1)  # its sender writing something else ends it
+    assert runs == [("a", "b")]
+    await merger.close()
+
+
+def test_the_other_photos_of_a_refused_album_are_swallowed() -> None:
+    merger = PasteMerger(ChatLocks(), window=5, threshold=3000)
+    merger.drop_album(1, "g1")
+    assert merger.try_append(photo("b"))  # taken, and nothing will run
+    assert not merger.try_append(photo("c", album="g2"))  # another album is not affected
+
+
 # File kinds
 
 

@@ -9,6 +9,7 @@ from typing import Any
 import anthropic
 
 from bot.llm.errors import map_sdk_error
+from bot.llm.providers.encoding import encoded
 from bot.llm.spec import ModelSpec
 from bot.llm.types import (
     ChatRequest,
@@ -55,7 +56,7 @@ class AnthropicClient:
         params: dict[str, Any] = {
             "model": spec.remote_name,
             "max_tokens": request.max_output_tokens,
-            "messages": [_message(turn) for turn in request.turns],
+            "messages": await encoded(_messages, request),
             "stream": True,
         }
         if request.system:
@@ -82,6 +83,10 @@ class AnthropicClient:
                     yield Finish(_FINISH.get(reason or "", FinishReason.OTHER))
         except Exception as exc:
             raise map_sdk_error(exc, anthropic) from exc
+
+
+def _messages(request: ChatRequest) -> list[dict[str, Any]]:
+    return [_message(turn) for turn in request.turns]
 
 
 def _message(turn: Turn) -> dict[str, Any]:

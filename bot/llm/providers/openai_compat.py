@@ -9,6 +9,7 @@ from typing import Any, Literal
 import openai
 
 from bot.llm.errors import map_sdk_error
+from bot.llm.providers.encoding import encoded
 from bot.llm.spec import ModelSpec
 from bot.llm.types import (
     ChatRequest,
@@ -56,7 +57,7 @@ class OpenAICompatibleClient:
     async def stream(
         self, spec: ModelSpec, request: ChatRequest
     ) -> AsyncGenerator[StreamEvent, None]:
-        params = self._params(spec, request)
+        params = await encoded(self._params, spec, request)
         try:
             stream = await self._client.chat.completions.create(**params)
             async for chunk in stream:
