@@ -7,7 +7,6 @@ from typing import Any
 
 from bot.documents.images import PreparedImage
 from bot.documents.reading import ReadDocument
-from bot.storage.blobs import sha256_of
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,12 +27,17 @@ class UserInput:
     def needs_vision(self) -> bool:
         return bool(self.images or self.attachment_refs) or any(d.scanned for d in self.documents)
 
+    @property
+    def all_images(self) -> tuple[PreparedImage, ...]:
+        """Every image the turn stores: its photos and the rendered pages of scans."""
+        return (*self.images, *(p for d in self.documents for p in d.page_images))
+
     def image_notes(self) -> list[dict[str, Any]]:
         """What history keeps of the images: a reference to the stored blob, never the bytes."""
         return [
             {
                 "type": "image",
-                "sha256": sha256_of(image.data),
+                "sha256": image.sha256,
                 "media_type": image.media_type,
                 "width": image.width,
                 "height": image.height,

@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from bot.chat.attachments import DocumentNote
 from bot.chat.inputs import UserInput
 from bot.chat.ports import Translate
-from bot.storage.blobs import sha256_of
 from bot.storage.dto import Blob, PinnedDocument, StoredMessage
 from bot.storage.uow import UnitOfWork
 
@@ -27,16 +26,11 @@ async def record_attachments(
     uow: UnitOfWork, conversation_id: int, message_id: int, turn: UserInput
 ) -> None:
     """Rows for the turn's images and documents (their bytes are in the blob store)."""
-    for image in (*turn.images, *(p for d in turn.documents for p in d.page_images)):
-        await uow.blobs.add(
-            Blob(
-                sha256_of(image.data), image.media_type, len(image.data), image.width, image.height
-            )
-        )
+    for image in turn.all_images:
+        blob = Blob(image.sha256, image.media_type, len(image.data), image.width, image.height)
+        await uow.blobs.add(blob)
     for document in turn.documents:
-        sha = document.sha256 or sha256_of(document.data)
-        await uow.blobs.add(Blob(sha, document.media_type, len(document.data)))
-        pages = tuple(sha256_of(p.data) for p in document.page_images)
+        await uow.blobs.add(Blob(document.sha256, document.media_type, len(document.data)))
         await uow.documents.add(
             conversation_id,
             message_id,
@@ -44,11 +38,11 @@ async def record_attachments(
                 id=0,
                 kind=document.kind,
                 file_name=document.file_name,
-                blob_sha256=sha,
+                blob_sha256=document.sha256,
                 text=document.text,
                 pages_total=document.pages_total,
-                pages_read=len(pages) if pages else document.pages_read,
-                page_images=pages,
+                pages_read=document.pages_read,
+                page_images=tuple(p.sha256 for p in document.page_images),
             ),
         )
 

@@ -263,10 +263,10 @@ class ChatService:
     async def _store_blobs(self, turn: UserInput) -> None:
         """Images and files on disk before their rows are written (a blob without a row is
         harmless and reused; a row without its blob would not be)."""
-        for image in (*turn.images, *(p for d in turn.documents for p in d.page_images)):
-            await self._blobs.put(image.data)
+        for image in turn.all_images:
+            await self._blobs.put(image.data, image.sha256)
         for document in turn.documents:
-            await self._blobs.put(document.data)
+            await self._blobs.put(document.data, document.sha256)
 
     async def _record_user_message(
         self, chat: Chat, turn: UserInput, plan: TurnPlan

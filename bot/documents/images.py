@@ -13,13 +13,14 @@ smaller, because JPEG blurs such images and is often larger for them.
 
 from __future__ import annotations
 
+import hashlib
 import io
 import logging
 import struct
 import threading
 import warnings
 import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
 from PIL import Image, ImageCms, ImageFile, ImageOps
@@ -57,10 +58,16 @@ _WARNINGS_LOCK = threading.Lock()
 
 @dataclass(frozen=True, slots=True)
 class PreparedImage:
+    """Made in worker threads (preparing is blocking), so its hash is taken there, once."""
+
     data: bytes
     media_type: str  # "image/jpeg" or "image/png"
     width: int
     height: int
+    sha256: str = field(init=False)  # names the image in the blob store
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "sha256", hashlib.sha256(self.data).hexdigest())
 
 
 class ImageRejectedError(Exception):

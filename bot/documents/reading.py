@@ -12,7 +12,7 @@ import asyncio
 import contextlib
 import tempfile
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field
 from pathlib import Path, PurePath
 from typing import Literal
 
@@ -52,7 +52,7 @@ class ReadDocument:
     pages_total: int | None = None
     pages_read: int | None = None
     page_images: tuple[PreparedImage, ...] = ()  # a scanned PDF's pages, rendered
-    sha256: str = ""  # of `data`, computed off the event loop (20 MB take ~30 ms)
+    sha256: str = field(kw_only=True)  # of `data`, taken off the event loop (20 MB: ~30 ms)
 
     @property
     def scanned(self) -> bool:
@@ -110,30 +110,28 @@ class DocumentReader:
     async def document(
         self, data: bytes, file_name: str, kind: Kind, progress: Progress | None = None
     ) -> ReadDocument:
-        read = await self._document(data, file_name, kind, progress)
-        return replace(read, sha256=await asyncio.to_thread(sha256_of, data))
-
-    async def _document(
-        self, data: bytes, file_name: str, kind: Kind, progress: Progress | None
-    ) -> ReadDocument:
+        sha256 = await asyncio.to_thread(sha256_of, data)
         if kind == "pdf":
-            return await self._pdf(data, file_name, progress)
+            return await self._pdf(data, file_name, sha256, progress)
         # In a worker process, like PDFs: a small DOCX can inflate to a lot of XML, and
         # decoding megabytes of text would hold the event loop's GIL.
         try:
             if kind == "docx":
-                text = await self._worker.run(docx_text, data)
-                return ReadDocument("docx", file_name, data, DOCX_TYPE, _nonempty(text))
+                text = await self._worker.run(docx_text, data)  # refuses empty documents
+                return ReadDocument("docx", file_name, data, DOCX_TYPE, text, sha256=sha256)
             decoded = await self._worker.run(decode_text, data)
         except TextRejectedError as exc:
             raise FileRejectedError(f"file-{exc.reason}", name=file_name) from exc
         except PdfRejectedError as exc:  # the worker timed out, ran out of memory or crashed
             raise FileRejectedError("file-unreadable", name=file_name) from exc
-        return ReadDocument("text", file_name, data, "text/plain", decoded.text)
+        return ReadDocument("text", file_name, data, "text/plain", decoded.text, sha256=sha256)
 
-    async def _pdf(self, data: bytes, file_name: str, progress: Progress | None) -> ReadDocument:
+    async def _pdf(
+        self, data: bytes, file_name: str, sha256: str, progress: Progress | None
+    ) -> ReadDocument:
         if not data.startswith(b"%PDF"):
             raise FileRejectedError("file-pdf-corrupt", name=file_name)
+        scan_cap = self._config.scanned_max_pages
         async with _temporary_file(data, ".pdf") as path:
             try:
                 read = await self._worker.pdf_text(
@@ -141,36 +139,26 @@ class DocumentReader:
                 )
                 pages: tuple[PreparedImage, ...] = ()
                 if read.chars_per_page < SCANNED_CHARS_PER_PAGE:
-                    pages = await self._render(path, min(read.pages_read, self._scan_cap))
+                    pages = await self._render(path, min(read.pages_read, scan_cap))
             except PdfRejectedError as exc:
                 raise FileRejectedError(f"file-pdf-{exc.reason}", name=file_name) from exc
-        text = read.text if not pages else ""
         return ReadDocument(
             "pdf",
             file_name,
             data,
             "application/pdf",
-            text,
+            "" if pages else read.text,
             read.pages_total,
-            read.pages_read,
+            len(pages) if pages else read.pages_read,
             pages,
+            sha256=sha256,
         )
-
-    @property
-    def _scan_cap(self) -> int:
-        return self._config.scanned_max_pages
 
     async def _render(self, path: Path, count: int) -> tuple[PreparedImage, ...]:
         rendered = await self._worker.render_pages(
             path, list(range(count)), max_side=self._config.render_max_side
         )
         return tuple([await self.image(page) for page in rendered])
-
-
-def _nonempty(text: str) -> str:
-    if not text.strip():
-        raise TextRejectedError("empty")
-    return text
 
 
 @contextlib.asynccontextmanager

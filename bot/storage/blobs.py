@@ -27,12 +27,13 @@ class BlobStore:
             raise ValueError(f"not a SHA-256 hex digest: {sha256!r}")
         return self._root / sha256[:2] / sha256[2:4] / sha256
 
-    async def put(self, data: bytes) -> str:
-        """Store `data` (hashing and writing in a worker thread); returns its SHA-256."""
-        return await asyncio.to_thread(self._store, data)
+    async def put(self, data: bytes, sha256: str | None = None) -> str:
+        """Store `data` (hashing, unless its hash is given, and writing in a worker thread);
+        returns its SHA-256."""
+        return await asyncio.to_thread(self._store, data, sha256)
 
-    def _store(self, data: bytes) -> str:
-        sha256 = sha256_of(data)
+    def _store(self, data: bytes, sha256: str | None) -> str:
+        sha256 = sha256 or sha256_of(data)
         self._write(self.path(sha256), data)
         return sha256
 
