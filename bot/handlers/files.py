@@ -10,7 +10,7 @@ import logging
 from dataclasses import replace
 
 from aiogram import Bot, F, Router
-from aiogram.types import Message, Update
+from aiogram.types import Document, Message, Update
 
 from bot.characters.service import CharacterService
 from bot.chat.inputs import UserInput
@@ -113,7 +113,7 @@ async def on_document(
         return
     if kind == "image" and not await _can_see(message, chat_record, chat_service, chat_settings, t):
         return
-    read = await _read(message, bot, document_reader, t, name, kind)
+    read = await _read(message, document, name, kind, bot, document_reader, t)
     if read is None:
         return
     images, documents = read
@@ -132,11 +132,15 @@ async def on_document(
 
 
 async def _read(
-    message: Message, bot: Bot, reader: DocumentReader, t: Translator, name: str, kind: Kind
+    message: Message,
+    document: Document,
+    name: str,
+    kind: Kind,
+    bot: Bot,
+    reader: DocumentReader,
+    t: Translator,
 ) -> tuple[tuple[PreparedImage, ...], tuple[ReadDocument, ...]] | None:
     """The file, downloaded and read; None (the user was told why) if it cannot be used."""
-    document = message.document
-    assert document is not None  # checked by the caller
     status = ReadingStatus(
         bot,
         message.chat.id,

@@ -56,7 +56,7 @@ class AnthropicClient:
         params: dict[str, Any] = {
             "model": spec.remote_name,
             "max_tokens": request.max_output_tokens,
-            "messages": await encoded(_messages, request),
+            "messages": await encoded(request, lambda: [_message(t) for t in request.turns]),
             "stream": True,
         }
         if request.system:
@@ -83,10 +83,6 @@ class AnthropicClient:
                     yield Finish(_FINISH.get(reason or "", FinishReason.OTHER))
         except Exception as exc:
             raise map_sdk_error(exc, anthropic) from exc
-
-
-def _messages(request: ChatRequest) -> list[dict[str, Any]]:
-    return [_message(turn) for turn in request.turns]
 
 
 def _message(turn: Turn) -> dict[str, Any]:

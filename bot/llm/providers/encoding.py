@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from bot.llm.types import ChatRequest
 
@@ -16,9 +16,8 @@ T = TypeVar("T")
 OFF_LOOP_BYTES = 512 * 1024  # below this, a thread hop costs more than it saves
 
 
-async def encoded(build: Callable[..., T], *args: Any) -> T:
-    """`build(*args)`, in a worker thread if the (last) ChatRequest argument is heavy."""
-    request = next((a for a in reversed(args) if isinstance(a, ChatRequest)), None)
-    if request is not None and request.attachment_bytes > OFF_LOOP_BYTES:
-        return await asyncio.to_thread(build, *args)
-    return build(*args)
+async def encoded(request: ChatRequest, build: Callable[[], T]) -> T:
+    """`build()` (which encodes `request`), in a worker thread if the request is heavy."""
+    if request.attachment_bytes > OFF_LOOP_BYTES:
+        return await asyncio.to_thread(build)
+    return build()

@@ -57,7 +57,7 @@ class OpenAICompatibleClient:
     async def stream(
         self, spec: ModelSpec, request: ChatRequest
     ) -> AsyncGenerator[StreamEvent, None]:
-        params = await encoded(self._params, spec, request)
+        params = await encoded(request, lambda: self._params(spec, request))
         try:
             stream = await self._client.chat.completions.create(**params)
             async for chunk in stream:
