@@ -273,3 +273,50 @@ class SandboxClient:
 
     async def reset(self) -> None:
         await self._post("/sandbox/reset", {})
+
+    async def pay(
+        self,
+        user_id: int,
+        *,
+        chat_id: int | None = None,
+        message_id: int | None = None,
+        link: str | None = None,
+        **overrides: Any,
+    ) -> dict[str, Any]:
+        """The user pays an invoice (a message or a link): pre-checkout, then the payment.
+        ``overrides``: payload, total_amount, currency, deadline, subscription_expiration_date,
+        deliveries (see the control API)."""
+        body: dict[str, Any] = {"user": {"id": user_id}, **overrides}
+        if link is not None:
+            body["link"] = link
+        else:
+            body.update(chat_id=chat_id, message_id=message_id)
+        deadline = float(overrides.get("deadline", 10))
+        _, data = await self._request(
+            "POST", "/sandbox/pay", body=body, request_timeout=deadline + 30
+        )
+        result: dict[str, Any] = data
+        return result
+
+    async def renew(
+        self, user_id: int, charge_id: str, *, fail: bool = False, **overrides: Any
+    ) -> dict[str, Any]:
+        """Telegram renews (or fails to renew) a subscription."""
+        body = {"user_id": user_id, "charge_id": charge_id, "fail": fail, **overrides}
+        result: dict[str, Any] = await self._post("/sandbox/renew", body)
+        return result
+
+    async def subscription_state(self, user_id: int, charge_id: str, state: str) -> dict[str, Any]:
+        """The user cancels ("canceled") or resumes ("active") a subscription in Telegram."""
+        body = {"user_id": user_id, "charge_id": charge_id, "state": state}
+        result: dict[str, Any] = await self._post("/sandbox/subscription_state", body)
+        return result
+
+    async def telegram_refund(self, charge_id: str) -> dict[str, Any]:
+        """Telegram refunds a payment itself (after a dispute)."""
+        result: dict[str, Any] = await self._post("/sandbox/refund", {"charge_id": charge_id})
+        return result
+
+    async def payments(self) -> dict[str, Any]:
+        result: dict[str, Any] = await self._get("/sandbox/payments")
+        return result

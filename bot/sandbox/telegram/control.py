@@ -77,6 +77,13 @@ def _action(func: Callable[[Core, dict[str, Any]], dict[str, Any]]) -> Route:
     return route
 
 
+def _async_action(func: Callable[[Core, dict[str, Any]], Awaitable[dict[str, Any]]]) -> Route:
+    async def route(request: web.Request) -> web.StreamResponse:
+        return _json(await func(_core(request), await _body(request)))
+
+    return route
+
+
 async def transcript(request: web.Request) -> web.StreamResponse:
     return _json([message.transcript() for message in _chat(request).messages.values()])
 
@@ -197,6 +204,10 @@ async def callbacks(request: web.Request) -> web.StreamResponse:
     )
 
 
+async def payments(request: web.Request) -> web.StreamResponse:
+    return _json(_core(request).world.payments.snapshot())
+
+
 async def reset(request: web.Request) -> web.StreamResponse:
     await _core(request).reset()
     return _json({"ok": True})
@@ -265,6 +276,11 @@ def add_routes(app: web.Application) -> None:
     add("POST", "/sandbox/press", _action(users.press))
     add("POST", "/sandbox/stop_generation", _action(users.stop_generation))
     add("POST", "/sandbox/group", _action(users.declare_group))
+    add("POST", "/sandbox/pay", _async_action(users.pay))
+    add("POST", "/sandbox/renew", _action(users.renew))
+    add("POST", "/sandbox/subscription_state", _action(users.subscription_state))
+    add("POST", "/sandbox/refund", _action(users.refund))
+    add("GET", "/sandbox/payments", payments)
     add("GET", "/sandbox/chats", chats)
     add("GET", "/sandbox/chats/{chat_id}/transcript", transcript)
     add("GET", "/sandbox/chats/{chat_id}/drafts", drafts)

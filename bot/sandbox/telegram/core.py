@@ -12,7 +12,7 @@ import time
 from collections import deque
 from typing import Any
 
-from . import methods, methods_bot, methods_media  # noqa: F401  (register the handlers)
+from . import methods, methods_bot, methods_media, methods_payments  # noqa: F401  (register)
 from .delivery import UpdateHub
 from .errors import ApiError, default_description, too_many_requests
 from .limits import RateLimits

@@ -55,6 +55,7 @@ UPDATE_TYPES = frozenset(
         "chat_boost",
         "removed_chat_boost",
         "stopped_message_generation",
+        "subscription",
     }
 )
 DEFAULT_UPDATES = UPDATE_TYPES - {"chat_member", "message_reaction", "message_reaction_count"}

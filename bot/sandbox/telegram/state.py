@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from .errors import bad_request
+from .payments import Payments
 
 
 def now_unix() -> int:
@@ -88,6 +89,9 @@ class StoredMessage:
     edit_date: int | None = None
     edits: list[dict[str, Any]] = field(default_factory=list)
     deleted: bool = False
+    invoice: dict[str, Any] | None = None
+    successful_payment: dict[str, Any] | None = None
+    refunded_payment: dict[str, Any] | None = None
 
     def content_key(self) -> tuple[Any, ...]:
         """What an edit must change to avoid 'message is not modified'."""
@@ -118,6 +122,9 @@ class StoredMessage:
             "reply_to_message_id": self.reply_to_message_id,
             "message_thread_id": self.message_thread_id,
             "media_group_id": self.media_group_id,
+            "invoice": self.invoice,
+            "successful_payment": self.successful_payment,
+            "refunded_payment": self.refunded_payment,
         }
 
 
@@ -184,7 +191,7 @@ def _token(prefix: str, size: int = 24) -> str:
 
 
 class World:
-    """Every chat, user, file and callback query the sandbox knows about."""
+    """Every chat, user, file, callback query and payment the sandbox knows about."""
 
     def __init__(self, bot: dict[str, Any]) -> None:
         self.bot = bot
@@ -195,6 +202,7 @@ class World:
         self.callbacks: dict[str, CallbackQuery] = {}
         self.commands: dict[tuple[str, str], list[dict[str, Any]]] = {}
         self.bot_texts: dict[tuple[str, str], str] = {}
+        self.payments = Payments()
         self._file_seq = 0
 
     def user_json(self, user_id: int) -> dict[str, Any]:
@@ -325,6 +333,9 @@ class World:
             "document": msg.document.document_json() if msg.document else None,
             "reply_markup": msg.reply_markup,
             "rich_message": rich_message_json(msg) if msg.rich else None,
+            "invoice": msg.invoice,
+            "successful_payment": msg.successful_payment,
+            "refunded_payment": msg.refunded_payment,
         }
         data.update({key: value for key, value in optional.items() if value is not None})
         if with_reply and msg.reply_to_message_id is not None:

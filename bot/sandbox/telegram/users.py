@@ -1,4 +1,4 @@
-"""What the simulated users do: write messages, send files, press buttons, stop drafts."""
+"""What the simulated users do: write messages, send files, press buttons, stop drafts, pay."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from .errors import ApiError, bad_request
 from .methods_media import guess_mime, image_size, looks_like_image
+from .payments import SUBSCRIPTION_STATES, Invoice, PreCheckout, Subscription
 from .state import CallbackQuery, ChatState, StoredMessage, now_unix
 from .textutil import utf16_len
 from .validation import MAX_CAPTION, MAX_TEXT, check_entities
@@ -206,3 +207,161 @@ def declare_group(core: Core, body: dict[str, Any]) -> dict[str, Any]:
     chat.members = set(members) | set(admins)
     chat.notify()
     return {"chat": chat.info}
+
+
+def _field_int(body: dict[str, Any], name: str, default: int | None = None) -> int:
+    value = body.get(name, default)
+    if isinstance(value, bool) or value is None:
+        raise bad_request(f"{name} must be an integer")
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        raise bad_request(f"{name} must be an integer") from None
+
+
+def _payment_message(core: Core, user_id: int, **content: Any) -> StoredMessage:
+    """A payment service message from the user in their private chat."""
+    chat = core.world.private_chat(core.world.user_json(user_id))
+    message = StoredMessage(
+        message_id=chat.new_message_id(),
+        chat_id=chat.id,
+        from_bot=False,
+        user_id=user_id,
+        date=now_unix(),
+        **content,
+    )
+    chat.add(message)
+    return message
+
+
+def _push_message(core: Core, message: StoredMessage) -> int:
+    return core.push_update({"message": core.world.message_json(message)}, message.chat_id)
+
+
+def _push_subscription(core: Core, subscription: Subscription) -> int:
+    payload = {
+        "subscription": {
+            "user": core.world.user_json(subscription.user_id),
+            "invoice_payload": subscription.invoice_payload,
+            "state": subscription.state,
+        }
+    }
+    return core.push_update(payload, subscription.user_id)
+
+
+def refund_charge(core: Core, user_id: int | None, charge_id: Any) -> int:
+    """Refund a charge (of ``user_id``, when given): a ``refunded_payment`` message update."""
+    charge = core.world.payments.refund(user_id, charge_id)
+    message = _payment_message(core, charge.user_id, refunded_payment=charge.refunded_payment())
+    return _push_message(core, message)
+
+
+def _overrides(body: dict[str, Any]) -> dict[str, Any]:
+    """What a test wants the pre-checkout query to carry instead of the invoice's values."""
+    overrides: dict[str, Any] = {}
+    for name in ("payload", "currency"):
+        if body.get(name) is not None:
+            overrides[name] = str(body[name])
+    if body.get("total_amount") is not None:
+        overrides["total_amount"] = _field_int(body, "total_amount")
+    return overrides
+
+
+def _first_expiration(body: dict[str, Any], invoice: Invoice) -> int | None:
+    if invoice.subscription_period is None:
+        return None
+    if body.get("subscription_expiration_date") is not None:
+        return _field_int(body, "subscription_expiration_date")
+    return now_unix() + invoice.subscription_period
+
+
+def _pre_checkout_json(query: PreCheckout, user: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "id": query.id,
+        "from": user,
+        "currency": query.currency,
+        "total_amount": query.total_amount,
+        "invoice_payload": query.invoice_payload,
+    }
+
+
+async def pay(core: Core, body: dict[str, Any]) -> dict[str, Any]:
+    """Pay an invoice: ``pre_checkout_query``, wait for the answer, then ``successful_payment``."""
+    user = _user(core, body)
+    payments = core.world.payments
+    invoice = payments.find_invoice(body.get("link"), body.get("chat_id"), body.get("message_id"))
+    if invoice.chat_id is not None:
+        _chat_and_message(core, {"chat_id": invoice.chat_id, "message_id": invoice.message_id})
+    try:
+        deadline = float(body.get("deadline", 10))
+    except (TypeError, ValueError):
+        raise bad_request("deadline must be a number of seconds") from None
+    deliveries = _field_int(body, "deliveries", 1)
+    if not 1 <= deliveries <= 10:
+        raise bad_request("deliveries must be 1-10")
+    expiration = _first_expiration(body, invoice)
+    query = payments.new_query(int(user["id"]), invoice, _overrides(body), deadline)
+    core.push_update({"pre_checkout_query": _pre_checkout_json(query, user)}, query.user_id)
+    await query.wait()
+    result: dict[str, Any] = {
+        "ok": False,
+        "pre_checkout_query_id": query.id,
+        "total_amount": query.total_amount,
+    }
+    if query.answer is None:
+        return {**result, "status": "timeout"}
+    if not query.answer["ok"]:
+        return {**result, "status": "declined", "error_message": query.answer["error_message"]}
+    charge = payments.new_charge(query, expiration)
+    if invoice.subscription_period is not None:
+        payments.subscribe(charge, invoice.subscription_period)
+    message = _payment_message(core, charge.user_id, successful_payment=charge.successful_payment())
+    return {
+        **result,
+        "ok": True,
+        "status": "paid",
+        "telegram_payment_charge_id": charge.telegram_payment_charge_id,
+        "update_ids": [_push_message(core, message) for _ in range(deliveries)],
+        "subscription_expiration_date": expiration,
+    }
+
+
+def renew(core: Core, body: dict[str, Any]) -> dict[str, Any]:
+    """The monthly renewal of a subscription: a new charge, or a ``failed`` subscription."""
+    payments = core.world.payments
+    subscription = payments.subscription_of(_field_int(body, "user_id"), body.get("charge_id"))
+    if subscription.state == "canceled":
+        raise ApiError(400, "subscription is canceled")
+    if body.get("fail"):
+        subscription.state = "failed"
+        return {"ok": True, "status": "failed", "update_id": _push_subscription(core, subscription)}
+    expiration = subscription.expiration + subscription.period
+    if body.get("subscription_expiration_date") is not None:
+        expiration = _field_int(body, "subscription_expiration_date")
+    charge = payments.renewal_charge(subscription, expiration)
+    subscription.expiration, subscription.state = expiration, "active"
+    message = _payment_message(core, charge.user_id, successful_payment=charge.successful_payment())
+    return {
+        "ok": True,
+        "status": "renewed",
+        "telegram_payment_charge_id": charge.telegram_payment_charge_id,
+        "subscription_expiration_date": expiration,
+        "update_id": _push_message(core, message),
+    }
+
+
+def subscription_state(core: Core, body: dict[str, Any]) -> dict[str, Any]:
+    """The user cancels or re-enables a subscription in Telegram: a ``subscription`` update."""
+    payments = core.world.payments
+    subscription = payments.subscription_of(_field_int(body, "user_id"), body.get("charge_id"))
+    state = body.get("state")
+    if state not in SUBSCRIPTION_STATES:
+        raise bad_request("state must be 'canceled' or 'active'")
+    subscription.state, subscription.canceled_by_bot = str(state), False
+    update_id = _push_subscription(core, subscription)
+    return {"ok": True, "state": subscription.state, "update_id": update_id}
+
+
+def refund(core: Core, body: dict[str, Any]) -> dict[str, Any]:
+    """Telegram refunds a charge (a dispute): a ``refunded_payment`` message update."""
+    return {"ok": True, "update_id": refund_charge(core, None, body.get("charge_id"))}
