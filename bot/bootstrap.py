@@ -36,6 +36,7 @@ from bot.chat.feedback import FeedbackService
 from bot.chat.generations import Generations
 from bot.chat.history_export import HistoryExporter
 from bot.chat.language import LanguageService
+from bot.chat.limits import TurnLimits
 from bot.chat.ordering import ChatLocks, PasteMerger
 from bot.chat.service import ChatService
 from bot.chat.settings import ChatSettingsService
@@ -46,6 +47,7 @@ from bot.documents.worker import DocumentWorker
 from bot.handlers import get_routers
 from bot.i18n import I18n
 from bot.keyboards.feedback import feedback_keyboard
+from bot.keyboards.plans import limit_notice
 from bot.llm.registry import ModelRegistry, build_registry
 from bot.middlewares import (
     ContextMiddleware,
@@ -53,6 +55,10 @@ from bot.middlewares import (
     OrderingMiddleware,
     install_middlewares,
 )
+from bot.payments.catalog import Catalog
+from bot.payments.payload import PayloadSigner, secret_from_token
+from bot.payments.quotas import QuotaService, utcnow
+from bot.payments.service import PaymentService
 from bot.routing.service import RoutingService, reference_problems
 from bot.routing.setup import build_router, fallback_model_id
 from bot.storage.blobs import BlobStore
@@ -85,6 +91,11 @@ COMMANDS = (
     "resetsystem",
     "language",
     "history",
+    "limits",
+    "subscribe",
+    "subinfo",
+    "paysupport",
+    "terms",
     "privacy",
 )
 # Groups: what every member may run; admins also get the commands that change the group.
@@ -98,6 +109,7 @@ GROUP_COMMANDS = (
     "getsystem",
     "language",
     "history",
+    "limits",
     "privacy",
 )
 GROUP_ADMIN_COMMANDS = (
@@ -110,6 +122,7 @@ GROUP_ADMIN_COMMANDS = (
     "setshortname",
 )
 PROCESSED_UPDATES_KEPT = timedelta(days=7)
+QUOTA_USAGE_KEPT = timedelta(days=32)  # the longest window a limit may have is 31 days
 # aiosqlite runs each connection in a thread; every statement hops between that thread and the
 # event loop, and each hop waits for the GIL hand-off (5 ms by default). Under load that made
 # a transaction take ~50 ms; 0.5 ms cut the benchmark's per-turn overhead at 50 chats by ~35%.
@@ -194,6 +207,9 @@ async def build_application(settings: Settings, env: Mapping[str, str]) -> Appli
     attachments = AttachmentLoader(
         blobs, image_history_turns=docs.image_history_turns, context_share=docs.context_share
     )
+    payments, quotas, limits = _payments(settings, uow, routing, models)
+    if await quotas.prune(QUOTA_USAGE_KEPT):
+        logger.info("pruned quota usage older than %s", QUOTA_USAGE_KEPT)
     services: Services = {
         "chat_service": ChatService(
             uow,
@@ -204,6 +220,7 @@ async def build_application(settings: Settings, env: Mapping[str, str]) -> Appli
             default_system_prompt=settings.chat.system_prompt,
             max_history_messages=settings.chat.max_history_messages,
             characters=catalog,
+            limits=limits,
         ),
         "chat_settings": chat_settings,
         "routing": routing,
@@ -218,11 +235,31 @@ async def build_application(settings: Settings, env: Mapping[str, str]) -> Appli
         "album_window": docs.album_window_seconds,
         "answer_views": AnswerViewFactory(_view_context(settings, bot, pacer)),
         "i18n": i18n,
+        "models": models,
+        "payments": payments,
+        "quotas": quotas,
     }
     dispatcher.workflow_data.update(services)
     return Application(
         settings, bot, dispatcher, engine, models, merger, i18n, pacer, catalog, worker
     )
+
+
+def _payments(
+    settings: Settings, uow: UnitOfWorkFactory, routing: RoutingService, models: ModelRegistry
+) -> tuple[PaymentService, QuotaService, TurnLimits]:
+    catalog = Catalog(settings.plans, settings.quotas, settings.i18n.default_locale)
+    if settings.payments_secret is not None:
+        secret = settings.payments_secret.get_secret_value().encode()
+    else:
+        secret = secret_from_token(_token(settings))
+    ttl = timedelta(minutes=settings.payments.invoice_ttl_minutes)
+    payments = PaymentService(uow, catalog, PayloadSigner(secret, ttl), texts=settings.payments)
+    quotas = QuotaService(uow, catalog)
+    names = {spec.id: spec.display_name for spec in models.specs()}
+    notice = limit_notice(catalog, lambda model_id: names.get(model_id, model_id), utcnow)
+    limits = TurnLimits(quotas, routing, notice, fallback_model=settings.quotas.auto_fallback_model)
+    return payments, quotas, limits
 
 
 def _view_context(settings: Settings, bot: Bot, pacer: Pacer) -> ViewContext:
@@ -239,10 +276,14 @@ def _view_context(settings: Settings, bot: Bot, pacer: Pacer) -> ViewContext:
     )
 
 
-def _build_bot(settings: Settings) -> Bot:
+def _token(settings: Settings) -> str:
     if settings.telegram_bot_token is None:
         raise ValueError("TELEGRAM_BOT_TOKEN is not set")
-    token = settings.telegram_bot_token.get_secret_value()
+    return settings.telegram_bot_token.get_secret_value()
+
+
+def _build_bot(settings: Settings) -> Bot:
+    token = _token(settings)
     api_base = settings.telegram.api_base
     session = (
         AiohttpSession(api=TelegramAPIServer.from_base(api_base)) if api_base else AiohttpSession()

@@ -47,6 +47,7 @@ from bot.config_sections import (
     StorageConfig,
     TelegramConfig,
 )
+from bot.payments.config import PaymentsConfig, PlanConfig, PlanId, QuotasConfig, plan_problems
 
 __all__ = [
     "AUTO_MODEL",
@@ -100,6 +101,9 @@ class Settings(BaseSettings):
     characters: CharactersConfig = CharactersConfig()
     documents: DocumentsConfig = DocumentsConfig()
     admins: list[int] = Field(default_factory=list)
+    plans: dict[PlanId, PlanConfig] = Field(default_factory=dict)
+    quotas: QuotasConfig = QuotasConfig()
+    payments: PaymentsConfig = PaymentsConfig()
     providers: dict[ModelId, ProviderConfig]
     models: dict[ModelId, ModelConfig] = Field(min_length=1)
 
@@ -109,6 +113,10 @@ class Settings(BaseSettings):
     webhook_secret: SecretStr | None = Field(
         default=None,
         validation_alias=AliasChoices("TELEGRAM_WEBHOOK_SECRET", "webhook_secret"),
+    )
+    # Signs invoice payloads; default: derived from the bot token.
+    payments_secret: SecretStr | None = Field(
+        default=None, validation_alias=AliasChoices("PAYMENTS_SECRET", "payments_secret")
     )
 
     @classmethod
@@ -164,6 +172,11 @@ class Settings(BaseSettings):
                         f"routing.preferred_models.{route} names '{model_id}', which is not a "
                         f"model under [models] (defined: {defined}); fix the name"
                     )
+        problems = plan_problems(
+            self.plans, self.quotas, set(self.models), self.i18n.default_locale
+        )
+        if problems:
+            raise ValueError("; ".join(problems))
         if self.telegram.mode == "webhook" and not self.telegram.webhook_url:
             raise ValueError(
                 "telegram.webhook_url is required when telegram.mode is 'webhook'; set the public "
@@ -199,12 +212,11 @@ def load_settings(
         ) from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML ({exc}); fix the syntax at that place") from None
-    for secret in ("telegram_bot_token", "webhook_secret"):
+    for secret, variable in SECRET_VARIABLES.items():
         if secret in data:
             raise ConfigError(
                 f"{path}: {secret}: secrets do not belong in the configuration file; remove it "
-                f"and set {secret.upper().replace('WEBHOOK', 'TELEGRAM_WEBHOOK')} in the "
-                "environment or in .env"
+                f"and set {variable} in the environment or in .env"
             )
     _check_override_sections(env)
     if overrides:
@@ -221,6 +233,11 @@ def load_settings(
     return settings
 
 
+SECRET_VARIABLES = {
+    "telegram_bot_token": "TELEGRAM_BOT_TOKEN",
+    "webhook_secret": "TELEGRAM_WEBHOOK_SECRET",
+    "payments_secret": "PAYMENTS_SECRET",
+}
 # BOT_ variables read by the command line rather than by Settings.
 CLI_VARIABLES = frozenset({"BOT_CONFIG", "BOT_LOG_LEVEL"})
 

@@ -18,7 +18,10 @@ from bot.chat.service import ChatService
 from bot.chat.settings import ChatSettingsService
 from bot.documents.reading import DocumentReader
 from bot.i18n import I18n, Translator
+from bot.llm.registry import ModelRegistry
 from bot.middlewares.dedupe import UpdateReceipt
+from bot.payments.quotas import QuotaService
+from bot.payments.service import PaymentService
 from bot.routing.service import RoutingService
 from bot.storage.dto import Chat, User
 from bot.telegram.views import AnswerViewFactory
@@ -39,6 +42,9 @@ class Services(TypedDict):
     album_window: float
     answer_views: AnswerViewFactory
     i18n: I18n
+    models: ModelRegistry
+    payments: PaymentService
+    quotas: QuotaService
 
 
 class UpdateContext(TypedDict):

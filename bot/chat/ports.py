@@ -2,7 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Protocol
+
+
+@dataclass(frozen=True, slots=True)
+class Button:
+    """An inline button under a notice: its label and the callback data it sends."""
+
+    text: str
+    data: str
 
 
 class AnswerView(Protocol):
@@ -23,8 +33,9 @@ class AnswerView(Protocol):
         `answer_id` identifies the stored answer (for feedback buttons under it).
         """
 
-    async def notice(self, text: str) -> list[int]:
-        """Deliver a short plain-text notice (errors, warnings)."""
+    async def notice(self, text: str, buttons: Sequence[Button] = ()) -> list[int]:
+        """Deliver a short plain-text notice (errors, warnings, limits), with buttons under
+        it (one per row)."""
 
     async def close(self) -> None:
         """Stop any progress display. Safe to call more than once."""

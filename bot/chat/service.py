@@ -20,12 +20,14 @@ from bot.chat.attachments import AttachmentLoader
 from bot.chat.context import ContextTooLongError, Sampling, build_request
 from bot.chat.generations import Generation, Generations
 from bot.chat.inputs import UserInput
+from bot.chat.limits import TurnLimits
 from bot.chat.ports import AnswerView, AnswerViews, Translate
 from bot.chat.records import TurnContext, document_note, record_attachments
 from bot.chat.turn import ERROR_KEYS, Outcome, stream_answer
 from bot.llm.base import ChatModel
 from bot.llm.spec import ModelSpec
 from bot.llm.types import FinishReason, LLMError, LLMErrorKind
+from bot.payments.quotas import QuotaExceededError, Reservation
 from bot.routing.service import RoutingService, TurnPlan
 from bot.storage.blobs import BlobStore
 from bot.storage.dto import Chat, MessageStatus, Role, RouteDecisionRecord
@@ -55,8 +57,10 @@ class ChatService:
         default_system_prompt: str,
         max_history_messages: int,
         characters: CharacterCatalog | None = None,
+        limits: TurnLimits | None = None,
     ) -> None:
         self._uow = uow
+        self._limits = limits
         self._blobs = blobs
         self._attachments = attachments
         self._characters = characters
@@ -76,12 +80,19 @@ class ChatService:
             if not needs and self._routing.is_auto(chat) and await self._sees_pictures(chat):
                 needs = frozenset({"vision"})  # a follow-up about a photo or a scan
             plan = await self._routing.plan(chat, turn.text, needs, user_id=turn.user_id)
+            try:
+                plan, reservation = await self._reserve(turn.user_id, plan, needs)
+            except QuotaExceededError as exc:  # nothing is stored: the user may ask again
+                await self._refuse(exc, generation, view, t)
+                return
             await self._store_blobs(turn)
             context = await self._record_user_message(chat, turn, plan)
         system = self._system_prompt(chat, character, t)
-        await self._answer(chat, plan, system, context, generation, view, t)
+        await self._answer(chat, plan, system, context, generation, view, t, reservation)
 
-    async def retry(self, chat: Chat, views: AnswerViews, t: Translate) -> bool:
+    async def retry(
+        self, chat: Chat, views: AnswerViews, t: Translate, user_id: int | None = None
+    ) -> bool:
         """Answer the last question again, on the route it was given; the previous answer is
         kept, marked superseded. Raises NeedsVisionError for a question about a picture that
         this chat's model cannot see."""
@@ -100,6 +111,11 @@ class ChatService:
         chat, character = self._as_seen(chat)
         async with self._preparing(chat.id, views, t) as (generation, view):
             plan = await self._routing.plan(chat, question.text, needs, route=route)
+            try:
+                plan, reservation = await self._reserve(user_id, plan, needs)
+            except QuotaExceededError as exc:  # the previous answer stays as it was
+                await self._refuse(exc, generation, view, t)
+                return True
             async with self._uow() as uow:
                 await uow.messages.set_status([a.id for a in answers], MessageStatus.SUPERSEDED)
                 history = await uow.messages.history(conversation_id, limit=self._max_history)
@@ -108,8 +124,28 @@ class ChatService:
                 await uow.commit()
         system = self._system_prompt(chat, character, t)
         context = TurnContext(history, documents, answer_id, None)
-        await self._answer(chat, plan, system, context, generation, view, t)
+        await self._answer(chat, plan, system, context, generation, view, t, reservation)
         return True
+
+    async def _reserve(
+        self, user_id: int | None, plan: TurnPlan, needs: frozenset[str]
+    ) -> tuple[TurnPlan, Reservation | None]:
+        if self._limits is None:
+            return plan, None
+        return await self._limits.reserve(user_id, plan, needs)
+
+    async def _refuse(
+        self, exc: QuotaExceededError, generation: Generation, view: AnswerView, t: Translate
+    ) -> None:
+        """The limit is reached: say when it resets and offer the plans."""
+        if self._limits is None:  # only limits raise it
+            raise exc
+        self._generations.end(generation)
+        text, buttons = self._limits.notice(exc, t)
+        try:
+            await view.notice(text, buttons)
+        finally:
+            await view.close()
 
     async def _sees_pictures(self, chat: Chat) -> bool:
         """Whether the conversation so far shows the model pictures (recent photos, scans)."""
@@ -181,6 +217,7 @@ class ChatService:
         generation: Generation,
         view: AnswerView,
         t: Translate,
+        reservation: Reservation | None = None,
     ) -> None:
         """Stream and deliver the answer; `view` has started, `generation` is this answer's."""
         model, answer_id = plan.model, context.answer_id
@@ -207,7 +244,7 @@ class ChatService:
             ids = await view.notice(notice)
             await view.close()
             failed = Outcome(error=LLMError(LLMErrorKind.REJECTED, type(exc).__name__))
-            await self._close_answer(answer_id, model, failed, ids)
+            await self._close_answer(answer_id, model, failed, ids, reservation)
             return
         outcome = Outcome()
         message_ids: list[int] = []
@@ -221,7 +258,9 @@ class ChatService:
         finally:
             self._generations.end(generation)
             await view.close()
-            await asyncio.shield(self._close_answer(answer_id, model, outcome, message_ids))
+            await asyncio.shield(
+                self._close_answer(answer_id, model, outcome, message_ids, reservation)
+            )
 
     async def _deliver(
         self,
@@ -324,7 +363,12 @@ class ChatService:
         return row.id
 
     async def _close_answer(
-        self, answer_id: int, model: ChatModel, outcome: Outcome, message_ids: list[int]
+        self,
+        answer_id: int,
+        model: ChatModel,
+        outcome: Outcome,
+        message_ids: list[int],
+        reservation: Reservation | None,
     ) -> None:
         error = (
             "stopped" if outcome.stopped else (outcome.error.kind.value if outcome.error else None)
@@ -341,6 +385,8 @@ class ChatService:
                 error=error,
             )
             await uow.commit()
+        if self._limits is not None:
+            await self._limits.settle(reservation, outcome)
 
 
 def _document_notes(turn: UserInput) -> list[dict[str, object]]:

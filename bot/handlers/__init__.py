@@ -14,8 +14,11 @@ from bot.handlers import (
     groups,
     history,
     language,
+    limits,
     models,
     operators,
+    payments,
+    payments_admin,
     privacy,
     settings,
     start,
@@ -27,6 +30,9 @@ from bot.handlers import (
 def get_routers() -> list[Router]:
     return [
         start.router,
+        # Early: payment messages and pre-checkout queries must not reach other handlers.
+        payments.router,
+        limits.router,
         control.router,
         conversation.router,
         # Before the chat router: takes the text that /setsystem waits for.
@@ -39,6 +45,7 @@ def get_routers() -> list[Router]:
         privacy.router,
         feedback.router,
         character_admin.router,  # before operators.router, which refuses non-admins
+        payments_admin.router,
         operators.router,
         # After every router with admin-only handlers: refuses what their filters let through.
         groups.router,

@@ -55,7 +55,8 @@ async def retry(
         message.chat.id, private=chat_record.is_private, reply_to=message.message_id, t=t
     )
     try:
-        retried = await chat_service.retry(chat_record, views, t)
+        user_id = message.from_user.id if message.from_user else None
+        retried = await chat_service.retry(chat_record, views, t, user_id)
     except NeedsVisionError as exc:  # a question about a picture; the model was changed since
         await send_vision_refusal(message, exc, chat_settings, t)
         return

@@ -25,6 +25,9 @@ OPERATOR_COMMANDS = (
     "character_new",
     "character_history",
     "character_revert",
+    "refund",
+    "grant",
+    "revenue",
 )
 
 

@@ -62,9 +62,13 @@ CONTROL_CALLBACK_PREFIX = "stop:"
 
 
 def is_control_update(update: Update) -> bool:
-    """Stop controls must reach a chat that is busy answering, so they skip its lock."""
+    """Stop controls and payments must reach a chat that is busy answering, so they skip
+    its lock."""
     if update.stopped_message_generation is not None:
         return True
+    message = update.message
+    if message is not None and (message.successful_payment or message.refunded_payment):
+        return True  # credited at once, not after the answer the chat may be streaming
     query = update.callback_query
     if query is not None and (query.data or "").startswith(CONTROL_CALLBACK_PREFIX):
         return True

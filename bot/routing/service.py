@@ -128,6 +128,9 @@ class RoutingService:
         instructions = router.book[decision.route].instructions
         return TurnPlan(model, decision, instructions, auto, decision.text or text)
 
+    def model(self, model_id: str) -> ChatModel | None:
+        return self._models.get(model_id) if model_id in self._models else None
+
     def model_for(self, chat: Chat, route: str | None, needs: frozenset[str]) -> ChatModel:
         """The model a message of this chat on `route` gets (what /route reports)."""
         if not self.is_auto(chat):

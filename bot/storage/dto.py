@@ -137,3 +137,52 @@ class PinnedDocument:
     @property
     def scanned(self) -> bool:
         return bool(self.page_images)
+
+
+@dataclass(frozen=True, slots=True)
+class Entitlement:
+    """Time on a paid plan; `renewal` is set for Stars subscriptions (active/canceled/failed)."""
+
+    user_id: int
+    plan_id: str
+    expires_at: datetime
+    subscription_charge_id: str | None = None
+    renewal: str | None = None
+
+
+class LedgerKind(StrEnum):
+    PURCHASE = "purchase"
+    RENEWAL = "renewal"
+    GRANT = "grant"
+    REFUND = "refund"
+
+
+@dataclass(frozen=True, slots=True)
+class LedgerEntry:
+    user_id: int
+    plan_id: str
+    kind: LedgerKind
+    stars: int
+    seconds: int
+    charge_id: str | None = None
+    refund_of: str | None = None
+    payload: str | None = None
+    actor_id: int | None = None
+    created_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RevenueLine:
+    """Ledger sums of one plan since a moment: Stars in (purchases, renewals) and refunded."""
+
+    plan_id: str
+    stars: int
+    payments: int
+    refunded_stars: int
+    refunds: int
+
+
+@dataclass(frozen=True, slots=True)
+class UsageEntry:
+    at: datetime
+    tokens: int

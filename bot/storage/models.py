@@ -208,3 +208,53 @@ class DocumentRow(Base):
     pages_read: Mapped[int | None] = mapped_column(Integer)
     page_images: Mapped[list[str]] = mapped_column(JSON, default=list)  # scanned pages' blobs
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class EntitlementRow(Base):
+    """A user's time on one paid plan: passes, subscription periods and grants extend it."""
+
+    __tablename__ = "entitlements"
+    __table_args__ = (UniqueConstraint("user_id", "plan_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(BigInteger)
+    plan_id: Mapped[str] = mapped_column(String(24))
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # Stars subscriptions: the first charge (Telegram's id of the subscription) and whether it
+    # renews (active), was canceled, or its last renewal failed.
+    subscription_charge_id: Mapped[str | None] = mapped_column(String(128))
+    renewal: Mapped[str | None] = mapped_column(String(16))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+
+
+class LedgerRow(Base):
+    """Every credit and revocation: payments, renewals, grants and refunds. Never updated."""
+
+    __tablename__ = "ledger"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(BigInteger, index=True)
+    plan_id: Mapped[str] = mapped_column(String(24))
+    kind: Mapped[str] = mapped_column(String(16))  # purchase, renewal, grant, refund
+    # Telegram's telegram_payment_charge_id: one credit per charge, whatever is redelivered.
+    charge_id: Mapped[str | None] = mapped_column(String(128), unique=True)
+    refund_of: Mapped[str | None] = mapped_column(String(128), unique=True)
+    stars: Mapped[int] = mapped_column(Integer)  # negative for refunds
+    seconds: Mapped[int] = mapped_column(Integer)  # plan time credited; negative when revoked
+    payload: Mapped[str | None] = mapped_column(String(128))
+    actor_id: Mapped[int | None] = mapped_column(BigInteger)  # the admin of a grant or refund
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
+
+
+class QuotaUsageRow(Base):
+    """One answer (or costly action) counted against a user's limit: reserved, then settled."""
+
+    __tablename__ = "quota_usage"
+    __table_args__ = (Index("ix_quota_usage_user_bucket_at", "user_id", "bucket", "at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(BigInteger)
+    bucket: Mapped[str] = mapped_column(String(64))  # model id, group:<name> or action:<name>
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+    tokens: Mapped[int] = mapped_column(Integer, default=0)
+    settled: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())

@@ -13,9 +13,12 @@ from bot.storage.repositories import (
     ChatRepository,
     ConversationRepository,
     DocumentRepository,
+    EntitlementRepository,
     FeedbackRepository,
+    LedgerRepository,
     MessageRepository,
     ProcessedUpdateRepository,
+    QuotaRepository,
     RouteDecisionRepository,
     UserRepository,
 )
@@ -63,6 +66,9 @@ class UnitOfWork:
     revisions: CharacterRevisionRepository
     blobs: BlobRepository
     documents: DocumentRepository
+    entitlements: EntitlementRepository
+    ledger: LedgerRepository
+    quota: QuotaRepository
 
     def __init__(
         self,
@@ -92,6 +98,9 @@ class UnitOfWork:
         self.revisions = CharacterRevisionRepository(session)
         self.blobs = BlobRepository(session)
         self.documents = DocumentRepository(session)
+        self.entitlements = EntitlementRepository(session)
+        self.ledger = LedgerRepository(session)
+        self.quota = QuotaRepository(session)
         return self
 
     async def __aexit__(

@@ -16,6 +16,8 @@ help-text =
     /setsystem, /getsystem, /resetsystem: this chat's own instructions for the model
     /language: the language I use with you
     /history: the current conversation as a file
+    /limits: what is left of your limits; /subscribe: plans paid with Telegram Stars; /subinfo: your plan
+    /paysupport, /terms: help with payments, terms of purchase
     /privacy: what I store
     /help: this help
     I pick instructions for each message by its topic (code, maths, translation, writing…); start a message with #code, #math, #translate, #writing, #image, #search or #chat to choose yourself.

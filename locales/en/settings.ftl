@@ -76,6 +76,7 @@ privacy-text =
     • The settings of this chat (model, system prompt, temperature and so on) and your interface language.
     • Your Telegram user id, name and username, and the chat's id and title.
     • Ratings you give to answers.
+    • How many answers you received recently (for usage limits), your plans and payments (amounts, Telegram's payment ids, dates); card or account details never reach the bot.
 
     Where: in the database of the bot's operator (the person or organisation running this bot). To answer, your messages and the conversation so far are sent to the provider of the chosen language model. When the bot is unsure what a message is about, the message alone is also sent to a model that sorts messages by topic; the topic chosen is stored with it.
 

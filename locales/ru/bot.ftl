@@ -16,6 +16,8 @@ help-text =
     /setsystem, /getsystem, /resetsystem: собственные инструкции модели для этого чата
     /language: язык, на котором я с вами говорю
     /history: текущий разговор файлом
+    /limits: сколько осталось по лимитам; /subscribe: тарифы за Telegram Stars; /subinfo: ваш тариф
+    /paysupport, /terms: помощь с оплатой, условия покупки
     /privacy: что я храню
     /help: эта справка
     Для каждого сообщения я подбираю инструкции по теме (код, математика, перевод, тексты…); чтобы выбрать самому, начните сообщение с #code, #math, #translate, #writing, #image, #search или #chat.

@@ -123,8 +123,47 @@ remote_name = "judge-test"
 display_name = "Judge Test"
 capabilities = {{ context_tokens = 8000, max_output_tokens = 100 }}
 {extra_models}
+{payments_settings}
 """
 JUDGE_TIMEOUT = 1.0
+PAYMENTS_SECRET = "e2e-payments-secret"
+
+# The payments stack: a free plan with 3 GPT messages a day and no Claude, a 7-day pass and a
+# monthly subscription. Gemma is unlimited on every plan.
+PAYMENTS_SETTINGS = """
+[payments]
+invoice_ttl_minutes = 30
+support = { en = "Write to @e2e_support about payments.", ru = "Пишите @e2e_support." }
+
+[plans.free]
+kind = "free"
+title = { en = "Free", ru = "Бесплатный" }
+
+[plans.free.limits]
+gpt = { messages = 3, window_hours = 24 }
+claude = { messages = 0 }
+
+[plans.week]
+kind = "pass"
+price_stars = 50
+days = 7
+title = { en = "Week pass", ru = "Неделя" }
+description = { en = "Seven days of more messages.", ru = "Семь дней больше сообщений." }
+
+[plans.week.limits]
+gpt = { messages = 100, window_hours = 24 }
+claude = { messages = 10, window_hours = 24 }
+
+[plans.pro]
+kind = "subscription"
+price_stars = 250
+title = { en = "Pro", ru = "Про" }
+description = { en = "A month of everything.", ru = "Месяц всего." }
+
+[plans.pro.limits]
+gpt = { messages = 1000, window_hours = 24 }
+claude = { messages = 1000, window_hours = 24 }
+"""
 
 # The documents stack: a vision model that does not read PDFs, one that reads PDFs natively,
 # and one with a small context window (documents are cut to fit it).
@@ -183,6 +222,7 @@ def bot_environment(**extra: str) -> dict[str, str]:
         E2E_OPENAI_KEY="openai-key",
         E2E_ANTHROPIC_KEY="anthropic-key",
         BOT_LOG_LEVEL="INFO",
+        PAYMENTS_SECRET=PAYMENTS_SECRET,
         PYTHONUNBUFFERED="1",
     )
     env.update(extra)
@@ -245,6 +285,16 @@ class Stack:
         """The character folder this bot serves (and watches)."""
         return self.bot.log_path.parent / "characters"
 
+    async def restart(self) -> None:
+        """Stop the bot process and start a new one on the same database and sandbox."""
+        await self.bot.stop()
+        await self.telegram.clear_calls()  # readiness is seen from the new process's calls
+        folder = self.bot.log_path.parent
+        restarts = len(list(folder.glob("bot*.log")))
+        self.bot = await start_bot(
+            folder / "config.toml", folder / f"bot.{restarts}.log", self.telegram, "getUpdates"
+        )
+
 
 @pytest.fixture(scope="session")
 async def llm() -> AsyncIterator[ScriptedLLM]:
@@ -276,6 +326,7 @@ async def make_stack(
     routing: bool = False,
     routing_cache: Path | None = None,
     documents: bool = False,
+    payments: bool = False,
 ) -> AsyncIterator[Stack]:
     sandbox = TelegramSandbox(TOKEN, enforce_limits=True)
     telegram_url = await sandbox.start()
@@ -305,15 +356,16 @@ async def make_stack(
             blob_dir=tmp / "blobs",
             documents_settings=DOCUMENTS_SETTINGS if documents else "",
             extra_models=DOCUMENT_MODELS if documents else "",
+            payments_settings=PAYMENTS_SETTINGS if payments else "",
         ),
         encoding="utf-8",
     )
     ready = "setWebhook" if mode == "webhook" else "getUpdates"
-    bot = await start_bot(config, tmp / "bot.log", client, ready)
+    stack = Stack(client, llm, await start_bot(config, tmp / "bot.log", client, ready), mode)
     try:
-        yield Stack(client, llm, bot, mode)
+        yield stack
     finally:
-        await bot.stop()
+        await stack.bot.stop()
         await client.close()
         await sandbox.stop()
 
@@ -375,6 +427,16 @@ async def documents_stack(
     """Documents and images: extra models (vision without PDFs, native PDFs, a small context)."""
     tmp = tmp_path_factory.mktemp("documents")
     async for stack in make_stack(tmp, llm, "polling", documents=True):
+        yield stack
+
+
+@pytest.fixture(scope="session")
+async def payments_stack(
+    tmp_path_factory: pytest.TempPathFactory, llm: ScriptedLLM
+) -> AsyncIterator[Stack]:
+    """Plans, quotas and Telegram Stars payments (see PAYMENTS_SETTINGS)."""
+    tmp = tmp_path_factory.mktemp("payments")
+    async for stack in make_stack(tmp, llm, "polling", payments=True):
         yield stack
 
 

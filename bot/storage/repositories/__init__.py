@@ -8,6 +8,11 @@ from bot.storage.repositories.conversations import (
     MessageRepository,
 )
 from bot.storage.repositories.documents import BlobRepository, DocumentRepository
+from bot.storage.repositories.payments import (
+    EntitlementRepository,
+    LedgerRepository,
+    QuotaRepository,
+)
 from bot.storage.repositories.routing import RouteDecisionRepository
 from bot.storage.repositories.updates import ProcessedUpdateRepository
 
@@ -17,9 +22,12 @@ __all__ = [
     "ChatRepository",
     "ConversationRepository",
     "DocumentRepository",
+    "EntitlementRepository",
     "FeedbackRepository",
+    "LedgerRepository",
     "MessageRepository",
     "ProcessedUpdateRepository",
+    "QuotaRepository",
     "RouteDecisionRepository",
     "UserRepository",
 ]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Protocol
@@ -12,7 +12,7 @@ from aiogram.filters.callback_data import CallbackData
 from aiogram.types import InlineKeyboardMarkup
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
-from bot.chat.ports import Translate
+from bot.chat.ports import Button, Translate
 from bot.telegram.sender import MessageSender
 
 
@@ -59,3 +59,14 @@ def feedback_for(
     if ctx.feedback_markup is None or answer_id is None:
         return None
     return ctx.feedback_markup(answer_id, t)
+
+
+def buttons_markup(buttons: Sequence[Button]) -> InlineKeyboardMarkup | None:
+    """A notice's buttons, one per row (None without buttons)."""
+    if not buttons:
+        return None
+    builder = InlineKeyboardBuilder()
+    for button in buttons:
+        builder.button(text=button.text, callback_data=button.data)
+    builder.adjust(1)
+    return builder.as_markup()

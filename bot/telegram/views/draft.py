@@ -9,12 +9,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Sequence
 
 from aiogram.types import MessageEntity
 
-from bot.chat.ports import Translate
+from bot.chat.ports import Button, Translate
 from bot.telegram.formatting import render_markdown, render_plain
-from bot.telegram.views.base import ViewContext, feedback_for
+from bot.telegram.views.base import ViewContext, buttons_markup, feedback_for
 from bot.telegram.views.ticker import Ticker
 
 logger = logging.getLogger(__name__)
@@ -70,11 +71,11 @@ class DraftAnswerView:
             self._chat_id, rest, reply_to=reply_to, markup=markup
         )
 
-    async def notice(self, text: str) -> list[int]:
+    async def notice(self, text: str, buttons: Sequence[Button] = ()) -> list[int]:
         await self._stop_progress()
         reply_to = None if self._sent else self._reply_to
         return self._sent + await self._ctx.sender.send_chunks(
-            self._chat_id, render_plain(text), reply_to=reply_to
+            self._chat_id, render_plain(text), reply_to=reply_to, markup=buttons_markup(buttons)
         )
 
     async def close(self) -> None:

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Sequence
 
 from aiogram.types import InlineKeyboardMarkup
 
-from bot.chat.ports import Translate
+from bot.chat.ports import Button, Translate
 from bot.telegram.formatting import Chunk, render_markdown, render_plain
 from bot.telegram.typing_indicator import TypingIndicator
-from bot.telegram.views.base import ViewContext, feedback_for, stop_markup
+from bot.telegram.views.base import ViewContext, buttons_markup, feedback_for, stop_markup
 from bot.telegram.views.ticker import Ticker
 
 logger = logging.getLogger(__name__)
@@ -65,9 +66,9 @@ class PlaceholderAnswerView:
         chunks = render_markdown(markdown) or render_plain(markdown)
         return await self._complete(chunks[self._parts_done :], markup)
 
-    async def notice(self, text: str) -> list[int]:
+    async def notice(self, text: str, buttons: Sequence[Button] = ()) -> list[int]:
         await self._close_progress()
-        return await self._complete(render_plain(text), None)
+        return await self._complete(render_plain(text), buttons_markup(buttons))
 
     async def close(self) -> None:
         try:

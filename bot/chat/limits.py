@@ -1,0 +1,69 @@
+"""A turn's place in the user's quota: reserved before the model is asked, settled after.
+
+On `auto`, when the routed model's limit is reached and the operator configured a fallback
+model (`quotas.auto_fallback_model`), the fallback answers instead if the user has quota
+left for it and it can do what the message needs.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Sequence
+
+from bot.chat.ports import Button, Translate
+from bot.chat.turn import Outcome
+from bot.payments.quotas import QuotaExceededError, QuotaService, Reservation
+from bot.routing.service import RoutingService, TurnPlan, has_capabilities
+
+LimitNotice = Callable[[QuotaExceededError, Translate], tuple[str, Sequence[Button]]]
+"""The reply to a reached limit: when it resets, and the plans on offer as buttons."""
+
+
+class TurnLimits:
+    def __init__(
+        self,
+        quotas: QuotaService,
+        routing: RoutingService,
+        notice: LimitNotice,
+        *,
+        fallback_model: str | None = None,
+    ) -> None:
+        self._quotas = quotas
+        self._routing = routing
+        self.notice = notice
+        self._fallback = fallback_model
+
+    async def reserve(
+        self, user_id: int | None, plan: TurnPlan, needs: frozenset[str]
+    ) -> tuple[TurnPlan, Reservation | None]:
+        """The plan (perhaps on the fallback model) and its reservation; raises
+        QuotaExceededError for the routed model when nothing may answer."""
+        if user_id is None or not self._quotas.enabled:
+            return plan, None
+        try:
+            return plan, await self._quotas.reserve(user_id, plan.model.spec.id)
+        except QuotaExceededError as exc:
+            fallback = self._fallback_for(plan, needs)
+            if fallback is None:
+                raise
+            try:
+                return fallback, await self._quotas.reserve(user_id, fallback.model.spec.id)
+            except QuotaExceededError:
+                raise exc from None  # say what was asked for: the routed model's limit
+
+    def _fallback_for(self, plan: TurnPlan, needs: frozenset[str]) -> TurnPlan | None:
+        if not plan.auto or self._fallback is None or self._fallback == plan.model.spec.id:
+            return None
+        model = self._routing.model(self._fallback)
+        if model is None or not has_capabilities(model.spec, needs):
+            return None
+        return dataclasses.replace(plan, model=model)
+
+    async def settle(self, reservation: Reservation | None, outcome: Outcome) -> None:
+        """Count the answer with its reported tokens; an answer that delivered nothing (the
+        model failed, the request could not be assembled) does not count."""
+        if reservation is None:
+            return
+        usage = outcome.usage
+        tokens = (usage.input_tokens + usage.output_tokens) if usage else 0
+        await self._quotas.settle(reservation, tokens, counted=bool(outcome.text))

@@ -1,0 +1,50 @@
+"""Plan buttons (/subscribe, and under a reached limit) and the subscription link button."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from aiogram.filters.callback_data import CallbackData
+from aiogram.types import InlineKeyboardMarkup
+from aiogram.utils.keyboard import InlineKeyboardBuilder
+
+from bot.chat.limits import LimitNotice
+from bot.chat.ports import Button, Translate
+from bot.payments.catalog import Catalog, Plan
+from bot.payments.quotas import Clock, QuotaExceededError
+from bot.payments.texts import ModelNames, limit_reached, plan_button
+
+
+class BuyPlan(CallbackData, prefix="buy"):
+    plan: str
+
+
+def plan_buttons(plans: Sequence[Plan], t: Translate) -> list[Button]:
+    return [Button(plan_button(plan, t), BuyPlan(plan=plan.id).pack()) for plan in plans]
+
+
+def plans_keyboard(plans: Sequence[Plan], t: Translate) -> InlineKeyboardMarkup:
+    builder = InlineKeyboardBuilder()
+    for button in plan_buttons(plans, t):
+        builder.button(text=button.text, callback_data=button.data)
+    builder.adjust(1)
+    return builder.as_markup()
+
+
+def link_keyboard(url: str, label: str) -> InlineKeyboardMarkup:
+    builder = InlineKeyboardBuilder()
+    builder.button(text=label, url=url)
+    return builder.as_markup()
+
+
+def limit_notice(catalog: Catalog, names: ModelNames, clock: Clock) -> LimitNotice:
+    """The reply to a reached limit: when it frees up, and the plans dearer than the user's."""
+
+    def notice(exc: QuotaExceededError, t: Translate) -> tuple[str, Sequence[Button]]:
+        text = limit_reached(exc, names(exc.subject), clock(), t)
+        better = [plan for plan in catalog.paid if plan.price > exc.plan.price]
+        if better:
+            text = f"{text}\n\n{t('limit-offer')}"
+        return text, plan_buttons(better, t)
+
+    return notice

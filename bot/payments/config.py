@@ -1,0 +1,156 @@
+"""The `[plans]`, `[quotas]` and `[payments]` tables of `config.toml`.
+
+A plan is what a user is on: the free plan (everyone, always) or a paid one bought with
+Telegram Stars, either as a pass (N days, passes stack) or as a monthly subscription. A plan
+limits messages and tokens per model, per model group or per model by default (`"*"`) within
+a rolling window, and costly actions (image generation) separately.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+
+PlanId = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_-]{0,23}$")]
+"""Plan ids travel in callback data and invoice payloads, so they are short slugs."""
+
+DEFAULT_LIMIT_KEY = "*"
+SUBSCRIPTION_DAYS = 30  # Telegram's only subscription period (2592000 s)
+MAX_STARS = 10_000  # the largest price of a Stars subscription
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Limit(_Strict):
+    """At most `messages` answers and/or `tokens` (input + output) per rolling window."""
+
+    messages: int | None = Field(default=None, ge=0)
+    tokens: int | None = Field(default=None, ge=0)
+    window_hours: float = Field(default=24.0, gt=0, le=24 * 31)
+
+    @model_validator(mode="after")
+    def _limits_something(self) -> Limit:
+        if self.messages is None and self.tokens is None:
+            raise ValueError("a limit needs messages, tokens or both")
+        return self
+
+
+class ActionLimit(_Strict):
+    count: int = Field(ge=0)
+    window_hours: float = Field(default=24.0, gt=0, le=24 * 31)
+
+
+class PlanConfig(_Strict):
+    # Per locale ("en", "ru"); the default locale's text is required, others fall back to it.
+    title: dict[str, Annotated[str, StringConstraints(min_length=1, max_length=32)]] = Field(
+        min_length=1
+    )
+    description: dict[str, Annotated[str, StringConstraints(min_length=1, max_length=255)]] = Field(
+        default_factory=dict
+    )
+    kind: Literal["free", "pass", "subscription"] = "pass"
+    price_stars: int = Field(default=0, ge=0, le=MAX_STARS)
+    days: int | None = Field(default=None, ge=1, le=3650)  # passes; subscriptions are 30 days
+    # Keys: a model id, a group of [quotas.groups], or "*" (each other model on its own).
+    # A model with no limit (and no "*") is unlimited on this plan.
+    limits: dict[str, Limit] = Field(default_factory=dict)
+    actions: dict[str, ActionLimit] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> PlanConfig:
+        if self.kind == "free":
+            if self.price_stars or self.days:
+                raise ValueError("the free plan has no price_stars and no days")
+            return self
+        if self.price_stars < 1:
+            raise ValueError(
+                f"a {self.kind} plan needs price_stars of 1 to {MAX_STARS} (the plan everyone "
+                'is on without paying needs kind = "free")'
+            )
+        if self.kind == "pass" and self.days is None:
+            raise ValueError("a pass needs days (how long it lasts, for example 7)")
+        if self.kind == "subscription" and self.days not in (None, SUBSCRIPTION_DAYS):
+            raise ValueError(
+                f"Telegram subscriptions last {SUBSCRIPTION_DAYS} days; remove days or set "
+                f"{SUBSCRIPTION_DAYS}"
+            )
+        return self
+
+    @property
+    def period_days(self) -> int:
+        return SUBSCRIPTION_DAYS if self.kind == "subscription" else (self.days or 0)
+
+
+class QuotasConfig(_Strict):
+    # Models that share one counter: `premium = ["gpt-4o", "claude"]`.
+    groups: dict[PlanId, list[str]] = Field(default_factory=dict)
+    # On `auto`, when the routed model's limit is reached, this model answers instead (if the
+    # user still has quota for it); unset: the user is told the limit.
+    auto_fallback_model: str | None = None
+
+
+class PaymentsConfig(_Strict):
+    # An invoice must be paid within this many minutes of being sent (stale ones are refused).
+    invoice_ttl_minutes: int = Field(default=60, ge=1, le=7 * 24 * 60)
+    # /paysupport and /terms, per locale; unset: the texts shipped in locales/.
+    support: dict[str, str] = Field(default_factory=dict)
+    terms: dict[str, str] = Field(default_factory=dict)
+
+
+def plan_problems(
+    plans: dict[str, PlanConfig],
+    quotas: QuotasConfig,
+    model_ids: set[str],
+    default_locale: str,
+) -> list[str]:
+    """What is wrong across plans, groups and models (each with the fix)."""
+    problems: list[str] = []
+    defined = ", ".join(sorted(model_ids))
+    for group, members in quotas.groups.items():
+        for member in members:
+            if member not in model_ids:
+                problems.append(
+                    f"quotas.groups.{group} names '{member}', which is not a model under "
+                    f"[models] (defined: {defined}); fix the name"
+                )
+        if group in model_ids:
+            problems.append(f"quotas.groups.{group}: a group cannot have a model's id; rename it")
+    grouped = [m for members in quotas.groups.values() for m in members]
+    for model_id in {m for m in grouped if grouped.count(m) > 1}:
+        problems.append(f"quotas.groups: '{model_id}' is in more than one group; keep it in one")
+    fallback = quotas.auto_fallback_model
+    if fallback is not None and fallback not in model_ids:
+        problems.append(
+            f"quotas.auto_fallback_model is '{fallback}', which is not a model under [models] "
+            f"(defined: {defined}); pick one of those or remove the setting"
+        )
+    if not plans:
+        return problems
+    free = [plan_id for plan_id, plan in plans.items() if plan.kind == "free"]
+    if len(free) != 1:
+        problems.append(
+            'plans: exactly one plan must have kind = "free" (what everyone is on without '
+            f"paying); found {len(free)}"
+        )
+    keys = model_ids | set(quotas.groups) | {DEFAULT_LIMIT_KEY}
+    for plan_id, plan in plans.items():
+        if default_locale not in plan.title:
+            problems.append(
+                f"plans.{plan_id}.title has no '{default_locale}' text (the default locale); "
+                f"add title.{default_locale}"
+            )
+        if plan.kind != "free" and default_locale not in plan.description:
+            problems.append(
+                f"plans.{plan_id}.description has no '{default_locale}' text; Telegram shows it "
+                f"on the invoice, add description.{default_locale}"
+            )
+        for key in plan.limits:
+            if key not in keys:
+                problems.append(
+                    f"plans.{plan_id}.limits.{key}: not a model, a group of [quotas.groups] "
+                    'or "*"; fix the name'
+                )
+    return problems

@@ -1,0 +1,195 @@
+"""Quotas: an answer is reserved against the user's limit before the model is called and
+settled with the provider-reported usage after it.
+
+Reservations run in one write transaction per user (the SQLite gate, or an advisory lock on
+PostgreSQL), so parallel messages from one user, in any number of chats, cannot pass a limit
+together. Limits are per user, also in groups. Windows are rolling: an answer stops counting
+`window_hours` after it was reserved.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from bot.payments.catalog import ACTION_PREFIX, AppliedLimit, Catalog, Plan
+from bot.payments.config import Limit
+from bot.storage.dto import UsageEntry
+from bot.storage.uow import UnitOfWork, UnitOfWorkFactory
+
+Clock = Callable[[], datetime]
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class Reservation:
+    usage_id: int
+    user_id: int
+    bucket: str
+
+
+class QuotaExceededError(Exception):
+    """The user's plan allows no more of this now. `resets_at` is None when the plan does not
+    include it at all (a limit of 0)."""
+
+    def __init__(
+        self, plan: Plan, subject: str, applied: Limit, resets_at: datetime | None, kind: str
+    ) -> None:
+        super().__init__(f"{subject}: {kind} limit of plan {plan.id} reached")
+        self.plan = plan
+        self.subject = subject  # a model id, or the action's name
+        self.limit = applied
+        self.resets_at = resets_at
+        self.kind = kind  # "messages" or "tokens"
+
+
+@dataclass(frozen=True, slots=True)
+class LimitStatus:
+    models: tuple[str, ...]
+    limit: Limit
+    messages_used: int
+    tokens_used: int
+    resets_at: datetime | None  # when the oldest counted answer stops counting
+
+    @property
+    def messages_left(self) -> int | None:
+        if self.limit.messages is None:
+            return None
+        return max(0, self.limit.messages - self.messages_used)
+
+    @property
+    def tokens_left(self) -> int | None:
+        if self.limit.tokens is None:
+            return None
+        return max(0, self.limit.tokens - self.tokens_used)
+
+
+class QuotaService:
+    def __init__(self, uow: UnitOfWorkFactory, catalog: Catalog, clock: Clock = utcnow) -> None:
+        self._uow = uow
+        self._catalog = catalog
+        self._now = clock
+
+    @property
+    def enabled(self) -> bool:
+        return self._catalog.enabled
+
+    async def plan_of(self, user_id: int) -> Plan | None:
+        async with self._uow(read_only=True) as uow:
+            return await self._plan(uow, user_id, self._now())
+
+    async def reserve(self, user_id: int, model_id: str) -> Reservation | None:
+        """Count one answer of `model_id`; None when the user's plan does not limit it.
+        Raises QuotaExceededError (nothing is counted then)."""
+        if not self._catalog.enabled:
+            return None
+        now = self._now()
+        async with self._uow() as uow:
+            await uow.entitlements.lock_user(user_id)
+            plan = await self._plan(uow, user_id, now)
+            applied = self._catalog.limit_for(plan, model_id) if plan else None
+            if plan is None or applied is None:
+                return None
+            window = timedelta(hours=applied.limit.window_hours)
+            used = await uow.quota.window(user_id, applied.bucket, now - window)
+            _check(plan, model_id, applied.limit, used, window)
+            usage_id = await uow.quota.add(user_id, applied.bucket, now, 0)
+            await uow.commit()
+        return Reservation(usage_id, user_id, applied.bucket)
+
+    async def reserve_action(self, user_id: int, action: str) -> Reservation | None:
+        """Count one costly action (`generate_image`); the same rules as answers."""
+        if not self._catalog.enabled:
+            return None
+        now = self._now()
+        async with self._uow() as uow:
+            await uow.entitlements.lock_user(user_id)
+            plan = await self._plan(uow, user_id, now)
+            limit = self._catalog.action_limit(plan, action) if plan else None
+            if plan is None or limit is None:
+                return None
+            as_limit = Limit(messages=limit.count, window_hours=limit.window_hours)
+            window = timedelta(hours=limit.window_hours)
+            bucket = ACTION_PREFIX + action
+            used = await uow.quota.window(user_id, bucket, now - window)
+            _check(plan, action, as_limit, used, window)
+            usage_id = await uow.quota.add(user_id, bucket, now, 0)
+            await uow.commit()
+        return Reservation(usage_id, user_id, bucket)
+
+    async def settle(self, reservation: Reservation, tokens: int, *, counted: bool) -> None:
+        """After the call: the provider-reported tokens, or the reservation released when
+        nothing was delivered (a failed call does not cost the user an answer)."""
+        async with self._uow() as uow:
+            if counted:
+                await uow.quota.settle(reservation.usage_id, tokens)
+            else:
+                await uow.quota.release(reservation.usage_id)
+            await uow.commit()
+
+    async def status(
+        self, user_id: int, model_ids: Sequence[str]
+    ) -> tuple[Plan | None, list[LimitStatus]]:
+        """The user's plan and, per counter, what is used of each limited model's limit."""
+        now = self._now()
+        async with self._uow(read_only=True) as uow:
+            plan = await self._plan(uow, user_id, now)
+            if plan is None:
+                return None, []
+            applied: dict[str, AppliedLimit] = {}
+            for model_id in model_ids:
+                found = self._catalog.limit_for(plan, model_id)
+                if found is not None:
+                    applied.setdefault(found.bucket, found)
+            result = []
+            for item in applied.values():
+                window = timedelta(hours=item.limit.window_hours)
+                used = await uow.quota.window(user_id, item.bucket, now - window)
+                models = tuple(m for m in item.models if m in model_ids) or item.models
+                result.append(
+                    LimitStatus(
+                        models,
+                        item.limit,
+                        len(used),
+                        sum(u.tokens for u in used),
+                        used[0].at + window if used else None,
+                    )
+                )
+        return plan, result
+
+    async def prune(self, older_than: timedelta) -> int:
+        async with self._uow() as uow:
+            removed = await uow.quota.prune(self._now() - older_than)
+            await uow.commit()
+        return removed
+
+    async def _plan(self, uow: UnitOfWork, user_id: int, now: datetime) -> Plan | None:
+        held = await uow.entitlements.active(user_id, now)
+        return self._catalog.best(e.plan_id for e in held)
+
+
+def _check(
+    plan: Plan, subject: str, limit: Limit, used: list[UsageEntry], window: timedelta
+) -> None:
+    """Raise QuotaExceededError if one more would pass a limit, with when it frees up."""
+    if limit.messages is not None and len(used) >= limit.messages:
+        # Below the limit again once the (n - limit + 1)-th oldest answer leaves the window.
+        index = len(used) - limit.messages
+        resets = used[index].at + window if limit.messages > 0 else None
+        raise QuotaExceededError(plan, subject, limit, resets, "messages")
+    if limit.tokens is not None:
+        total = sum(u.tokens for u in used)
+        if total >= limit.tokens:
+            resets = None
+            for entry in used:
+                total -= entry.tokens
+                if total < limit.tokens:
+                    resets = entry.at + window
+                    break
+            if limit.tokens == 0:
+                resets = None
+            raise QuotaExceededError(plan, subject, limit, resets, "tokens")

@@ -1,0 +1,287 @@
+"""Selling plans for Telegram Stars: invoices, pre-checkout checks, crediting each charge
+exactly once, subscriptions, refunds, grants and the revenue report.
+
+Nothing here talks to Telegram; handlers call the Bot API and then this service.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+from sqlalchemy.exc import IntegrityError
+
+from bot.payments.catalog import Catalog, Plan, localized
+from bot.payments.config import PaymentsConfig
+from bot.payments.payload import PayloadSigner
+from bot.payments.quotas import Clock, utcnow
+from bot.storage.dto import Entitlement, LedgerEntry, LedgerKind, RevenueLine
+from bot.storage.uow import UnitOfWork, UnitOfWorkFactory
+
+logger = logging.getLogger(__name__)
+
+CURRENCY = "XTR"
+DAY = 86_400
+REVENUE_PERIODS = (
+    ("day", timedelta(days=1)),
+    ("week", timedelta(days=7)),
+    ("month", timedelta(days=30)),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Invoice:
+    plan: Plan
+    title: str
+    description: str
+    payload: str
+    price: int
+
+    @property
+    def subscription_period(self) -> int | None:
+        return self.plan.days * DAY if self.plan.is_subscription else None
+
+
+@dataclass(frozen=True, slots=True)
+class Payment:
+    """What a `successful_payment` message says."""
+
+    user_id: int
+    charge_id: str
+    payload: str
+    currency: str
+    amount: int
+    subscription_expires_at: datetime | None = None
+    is_recurring: bool = False
+    is_first_recurring: bool = False
+
+
+class CreditStatus(StrEnum):
+    CREDITED = "credited"
+    DUPLICATE = "duplicate"  # this charge was credited before (a redelivered update)
+    UNMATCHED = "unmatched"  # paid, but not for a plan we can identify: support must act
+
+
+@dataclass(frozen=True, slots=True)
+class Credit:
+    status: CreditStatus
+    plan: Plan | None = None
+    entitlement: Entitlement | None = None
+    renewal: bool = False
+
+
+class RevokeStatus(StrEnum):
+    REVOKED = "revoked"
+    ALREADY = "already"  # refunded before
+    UNKNOWN = "unknown"  # no such charge in the ledger
+
+
+@dataclass(frozen=True, slots=True)
+class Revocation:
+    status: RevokeStatus
+    charge: LedgerEntry | None = None
+    entitlement: Entitlement | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Holding:
+    """What /subinfo shows: the plan a user is on and every paid plan they hold or held."""
+
+    plan: Plan | None
+    entitlements: list[Entitlement]
+
+
+class PaymentService:
+    def __init__(
+        self,
+        uow: UnitOfWorkFactory,
+        catalog: Catalog,
+        signer: PayloadSigner,
+        clock: Clock = utcnow,
+        *,
+        texts: PaymentsConfig | None = None,
+    ) -> None:
+        self._uow = uow
+        self.catalog = catalog
+        self._texts = texts or PaymentsConfig()
+        self._signer = signer
+        self._now = clock
+
+    def support_text(self, locale: str) -> str | None:
+        """The operator's /paysupport text, if configured."""
+        return localized(self._texts.support, locale, self.catalog.default_locale) or None
+
+    def terms_text(self, locale: str) -> str | None:
+        return localized(self._texts.terms, locale, self.catalog.default_locale) or None
+
+    def invoice(self, plan_id: str, user_id: int, locale: str) -> Invoice | None:
+        plan = self.catalog.get(plan_id)
+        if plan is None or plan.kind == "free":
+            return None
+        payload = self._signer.issue(plan.id, user_id, plan.price, self._now())
+        return Invoice(plan, plan.title(locale), plan.description(locale), payload, plan.price)
+
+    def check(self, payload: str, user_id: int, currency: str, amount: int) -> str | None:
+        """Pre-checkout: None to accept, else the locale key of the reason to refuse."""
+        read = self._signer.read(payload)
+        if read is None or read.user_id != user_id:
+            return "pay-refused-invalid"
+        plan = self.catalog.get(read.plan_id)
+        if plan is None or plan.kind == "free":
+            return "pay-refused-unavailable"
+        if not self._signer.is_fresh(read, self._now()):
+            return "pay-refused-expired"
+        if currency != CURRENCY or amount != plan.price or read.price != plan.price:
+            return "pay-refused-price"
+        return None
+
+    async def credit(self, payment: Payment) -> Credit:
+        """Credit a charge exactly once (by Telegram's charge id), extending the plan: passes
+        stack; a subscription runs until Telegram's expiration date."""
+        read = self._signer.read(payment.payload)
+        plan = self.catalog.get(read.plan_id) if read else None
+        renewal = payment.is_recurring and not payment.is_first_recurring
+        kind = LedgerKind.RENEWAL if renewal else LedgerKind.PURCHASE
+        now = self._now()
+        try:
+            async with self._uow() as uow:
+                await uow.entitlements.lock_user(payment.user_id)
+                if await uow.ledger.by_charge(payment.charge_id) is not None:
+                    return Credit(CreditStatus.DUPLICATE, plan)
+                entitlement, seconds = None, 0
+                if plan is not None and plan.kind != "free":
+                    entitlement, seconds = await self._extend(uow, plan, payment, now)
+                await uow.ledger.add(
+                    LedgerEntry(
+                        user_id=payment.user_id,
+                        plan_id=plan.id if plan else (read.plan_id if read else "?"),
+                        kind=kind,
+                        stars=payment.amount,
+                        seconds=seconds,
+                        charge_id=payment.charge_id,
+                        payload=payment.payload[:128],
+                    )
+                )
+                await uow.commit()
+        except IntegrityError:  # another process credited this charge at the same moment
+            return Credit(CreditStatus.DUPLICATE, plan)
+        if entitlement is None:
+            logger.error(
+                "payment %s of user %s matches no plan (payload %r): refund or grant by hand",
+                payment.charge_id,
+                payment.user_id,
+                payment.payload,
+            )
+            return Credit(CreditStatus.UNMATCHED)
+        return Credit(CreditStatus.CREDITED, plan, entitlement, renewal)
+
+    async def _extend(
+        self, uow: UnitOfWork, plan: Plan, payment: Payment, now: datetime
+    ) -> tuple[Entitlement, int]:
+        if plan.is_subscription and payment.subscription_expires_at is not None:
+            return await uow.entitlements.extend(
+                payment.user_id,
+                plan.id,
+                until=payment.subscription_expires_at,
+                now=now,
+                subscription_charge_id=payment.charge_id if payment.is_first_recurring else None,
+                renewal="active",
+            )
+        return await uow.entitlements.extend(
+            payment.user_id, plan.id, seconds=plan.days * DAY, now=now
+        )
+
+    async def subscription_changed(
+        self, user_id: int, payload: str, state: str
+    ) -> tuple[Plan, Entitlement] | None:
+        """Telegram's `subscription` update: canceled, active again, or a failed renewal (then
+        access ends at the current expiry, which no renewal extended)."""
+        read = self._signer.read(payload)
+        plan = self.catalog.get(read.plan_id) if read else None
+        if plan is None:
+            logger.warning("subscription update for an unknown payload %r", payload)
+            return None
+        async with self._uow() as uow:
+            await uow.entitlements.set_renewal(user_id, plan.id, state)
+            entitlement = await uow.entitlements.get(user_id, plan.id)
+            await uow.commit()
+        return (plan, entitlement) if entitlement else None
+
+    async def charge(self, charge_id: str) -> LedgerEntry | None:
+        async with self._uow(read_only=True) as uow:
+            return await uow.ledger.by_charge(charge_id)
+
+    async def revoke(self, charge_id: str, actor_id: int | None = None) -> Revocation:
+        """Take back what a refunded charge bought (once, however often it is reported)."""
+        try:
+            async with self._uow() as uow:
+                charge = await uow.ledger.by_charge(charge_id)
+                if charge is None:
+                    return Revocation(RevokeStatus.UNKNOWN)
+                await uow.entitlements.lock_user(charge.user_id)
+                if await uow.ledger.refund_of(charge_id) is not None:
+                    return Revocation(RevokeStatus.ALREADY, charge)
+                entitlement = await uow.entitlements.shorten(
+                    charge.user_id, charge.plan_id, charge.seconds
+                )
+                if entitlement is not None and entitlement.subscription_charge_id is not None:
+                    await uow.entitlements.set_renewal(charge.user_id, charge.plan_id, "canceled")
+                await uow.ledger.add(
+                    LedgerEntry(
+                        user_id=charge.user_id,
+                        plan_id=charge.plan_id,
+                        kind=LedgerKind.REFUND,
+                        stars=-charge.stars,
+                        seconds=-charge.seconds,
+                        refund_of=charge_id,
+                        actor_id=actor_id,
+                    )
+                )
+                await uow.commit()
+        except IntegrityError:
+            return Revocation(RevokeStatus.ALREADY, charge)
+        return Revocation(RevokeStatus.REVOKED, charge, entitlement)
+
+    async def grant(
+        self, user_id: int, plan_id: str, days: int, actor_id: int
+    ) -> Entitlement | None:
+        plan = self.catalog.get(plan_id)
+        if plan is None or plan.kind == "free":
+            return None
+        async with self._uow() as uow:
+            await uow.entitlements.lock_user(user_id)
+            entitlement, seconds = await uow.entitlements.extend(
+                user_id, plan.id, seconds=days * DAY, now=self._now()
+            )
+            await uow.ledger.add(
+                LedgerEntry(
+                    user_id=user_id,
+                    plan_id=plan.id,
+                    kind=LedgerKind.GRANT,
+                    stars=0,
+                    seconds=seconds,
+                    actor_id=actor_id,
+                )
+            )
+            await uow.commit()
+        return entitlement
+
+    async def holding(self, user_id: int) -> Holding:
+        now = self._now()
+        async with self._uow(read_only=True) as uow:
+            held = await uow.entitlements.of_user(user_id)
+        active = [e.plan_id for e in held if e.expires_at > now]
+        known = [e for e in held if self.catalog.get(e.plan_id) is not None]
+        return Holding(self.catalog.best(active), known)
+
+    async def revenue(self) -> list[tuple[str, list[RevenueLine]]]:
+        """Per period (last day, week, month, all time): Stars in and refunded, per plan."""
+        now = self._now()
+        result = []
+        async with self._uow(read_only=True) as uow:
+            for name, span in REVENUE_PERIODS:
+                result.append((name, await uow.ledger.revenue(now - span)))
+            result.append(("all", await uow.ledger.revenue(None)))
+        return result

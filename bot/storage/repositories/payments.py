@@ -1,0 +1,203 @@
+"""Entitlements (time on paid plans), the payments ledger and quota usage."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import case, delete, func, select, text, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.storage.dto import Entitlement, LedgerEntry, LedgerKind, RevenueLine, UsageEntry
+from bot.storage.models import EntitlementRow, LedgerRow, QuotaUsageRow
+
+
+def _entitlement(row: EntitlementRow) -> Entitlement:
+    return Entitlement(
+        row.user_id, row.plan_id, row.expires_at, row.subscription_charge_id, row.renewal
+    )
+
+
+class EntitlementRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def lock_user(self, user_id: int) -> None:
+        """Serialise this user's credits and quota reservations across processes (PostgreSQL;
+        on SQLite the one-writer gate already does)."""
+        if self._session.get_bind().dialect.name == "postgresql":
+            await self._session.execute(
+                text("SELECT pg_advisory_xact_lock(:key)"), {"key": user_id}
+            )
+
+    async def active(self, user_id: int, now: datetime) -> list[Entitlement]:
+        rows = await self._session.scalars(
+            select(EntitlementRow).where(
+                EntitlementRow.user_id == user_id, EntitlementRow.expires_at > now
+            )
+        )
+        return [_entitlement(row) for row in rows.all()]
+
+    async def of_user(self, user_id: int) -> list[Entitlement]:
+        rows = await self._session.scalars(
+            select(EntitlementRow)
+            .where(EntitlementRow.user_id == user_id)
+            .order_by(EntitlementRow.expires_at.desc())
+        )
+        return [_entitlement(row) for row in rows.all()]
+
+    async def get(self, user_id: int, plan_id: str) -> Entitlement | None:
+        row = await self._row(user_id, plan_id)
+        return _entitlement(row) if row else None
+
+    async def extend(
+        self,
+        user_id: int,
+        plan_id: str,
+        *,
+        seconds: int | None = None,
+        until: datetime | None = None,
+        now: datetime,
+        subscription_charge_id: str | None = None,
+        renewal: str | None = None,
+    ) -> tuple[Entitlement, int]:
+        """Add `seconds` from the later of now and the current expiry (passes stack), or move
+        the expiry to `until` if that is later; returns the result and the seconds added."""
+        row = await self._row(user_id, plan_id)
+        if row is None:
+            row = EntitlementRow(user_id=user_id, plan_id=plan_id, expires_at=now)
+            self._session.add(row)
+        start = max(row.expires_at, now)
+        if seconds is not None:
+            new_expiry = start + timedelta(seconds=seconds)
+        else:
+            new_expiry = max(until or start, start)
+        added = int((new_expiry - start).total_seconds())
+        row.expires_at = new_expiry
+        if subscription_charge_id is not None:
+            row.subscription_charge_id = subscription_charge_id
+        if renewal is not None:
+            row.renewal = renewal
+        await self._session.flush()
+        return _entitlement(row), added
+
+    async def shorten(self, user_id: int, plan_id: str, seconds: int) -> Entitlement | None:
+        row = await self._row(user_id, plan_id)
+        if row is None:
+            return None
+        row.expires_at = row.expires_at - timedelta(seconds=seconds)
+        await self._session.flush()
+        return _entitlement(row)
+
+    async def set_renewal(self, user_id: int, plan_id: str, renewal: str) -> bool:
+        result = await self._session.execute(
+            update(EntitlementRow)
+            .where(EntitlementRow.user_id == user_id, EntitlementRow.plan_id == plan_id)
+            .values(renewal=renewal)
+        )
+        return bool(getattr(result, "rowcount", 0))
+
+    async def _row(self, user_id: int, plan_id: str) -> EntitlementRow | None:
+        return await self._session.scalar(
+            select(EntitlementRow).where(
+                EntitlementRow.user_id == user_id, EntitlementRow.plan_id == plan_id
+            )
+        )
+
+
+class LedgerRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def add(self, entry: LedgerEntry) -> None:
+        """Raises IntegrityError (at flush) for a charge credited or refunded before."""
+        self._session.add(
+            LedgerRow(
+                user_id=entry.user_id,
+                plan_id=entry.plan_id,
+                kind=entry.kind.value,
+                charge_id=entry.charge_id,
+                refund_of=entry.refund_of,
+                stars=entry.stars,
+                seconds=entry.seconds,
+                payload=entry.payload,
+                actor_id=entry.actor_id,
+            )
+        )
+        await self._session.flush()
+
+    async def by_charge(self, charge_id: str) -> LedgerEntry | None:
+        row = await self._session.scalar(select(LedgerRow).where(LedgerRow.charge_id == charge_id))
+        return _entry(row) if row else None
+
+    async def refund_of(self, charge_id: str) -> LedgerEntry | None:
+        row = await self._session.scalar(select(LedgerRow).where(LedgerRow.refund_of == charge_id))
+        return _entry(row) if row else None
+
+    async def revenue(self, since: datetime | None) -> list[RevenueLine]:
+        """Per plan: Stars paid (purchases and renewals) and Stars refunded, since `since`."""
+        paid = LedgerRow.kind.in_([LedgerKind.PURCHASE.value, LedgerKind.RENEWAL.value])
+        refund = LedgerRow.kind == LedgerKind.REFUND.value
+        query = select(
+            LedgerRow.plan_id,
+            func.coalesce(func.sum(case((paid, LedgerRow.stars), else_=0)), 0),
+            func.count(case((paid, 1))),
+            func.coalesce(func.sum(case((refund, -LedgerRow.stars), else_=0)), 0),
+            func.count(case((refund, 1))),
+        ).group_by(LedgerRow.plan_id)
+        if since is not None:
+            query = query.where(LedgerRow.created_at >= since)
+        rows = await self._session.execute(query.order_by(LedgerRow.plan_id))
+        return [RevenueLine(p, int(s), int(n), int(r), int(m)) for p, s, n, r, m in rows.all()]
+
+
+def _entry(row: LedgerRow) -> LedgerEntry:
+    return LedgerEntry(
+        user_id=row.user_id,
+        plan_id=row.plan_id,
+        kind=LedgerKind(row.kind),
+        stars=row.stars,
+        seconds=row.seconds,
+        charge_id=row.charge_id,
+        refund_of=row.refund_of,
+        payload=row.payload,
+        actor_id=row.actor_id,
+        created_at=row.created_at,
+    )
+
+
+class QuotaRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def window(self, user_id: int, bucket: str, since: datetime) -> list[UsageEntry]:
+        """What the user used of `bucket` after `since`, oldest first."""
+        rows = await self._session.execute(
+            select(QuotaUsageRow.at, QuotaUsageRow.tokens)
+            .where(
+                QuotaUsageRow.user_id == user_id,
+                QuotaUsageRow.bucket == bucket,
+                QuotaUsageRow.at > since,
+            )
+            .order_by(QuotaUsageRow.at)
+        )
+        return [UsageEntry(at, tokens) for at, tokens in rows.all()]
+
+    async def add(self, user_id: int, bucket: str, at: datetime, tokens: int) -> int:
+        row = QuotaUsageRow(user_id=user_id, bucket=bucket, at=at, tokens=tokens)
+        self._session.add(row)
+        await self._session.flush()
+        return row.id
+
+    async def settle(self, usage_id: int, tokens: int) -> None:
+        await self._session.execute(
+            update(QuotaUsageRow)
+            .where(QuotaUsageRow.id == usage_id)
+            .values(tokens=tokens, settled=True)
+        )
+
+    async def release(self, usage_id: int) -> None:
+        await self._session.execute(delete(QuotaUsageRow).where(QuotaUsageRow.id == usage_id))
+
+    async def prune(self, before: datetime) -> int:
+        result = await self._session.execute(delete(QuotaUsageRow).where(QuotaUsageRow.at < before))
+        return int(getattr(result, "rowcount", 0) or 0)
