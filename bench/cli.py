@@ -121,6 +121,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="copy each run's bot log into this directory",
     )
     limits.add_argument(
+        "--quotas",
+        action="store_true",
+        help="configure a free plan limiting the model, so every turn reserves and settles quota",
+    )
+    limits.add_argument(
         "--bot-log-level", default="INFO", help="BOT_LOG_LEVEL of the bot process (default INFO)"
     )
     return parser
@@ -328,7 +333,9 @@ def main(argv: list[str] | None = None) -> int:
         no_bytecode = sys.flags.dont_write_bytecode or bool(
             os.environ.get("PYTHONDONTWRITEBYTECODE")
         )
-        options = BotOptions(args.bot_log_level, Path(cache) if no_bytecode else None)
+        options = BotOptions(
+            args.bot_log_level, Path(cache) if no_bytecode else None, quotas=args.quotas
+        )
         try:
             asyncio.run(bounded(options))
         except TimeoutError:

@@ -64,6 +64,15 @@ remote_name = "{model}"
 display_name = "Benchmark model"
 capabilities = {{ context_tokens = 32768, max_output_tokens = 2048 }}
 """
+# Limits far above what a run uses: the quota work is done on every turn, nobody is refused.
+QUOTAS_CONFIG = """
+[plans.free]
+kind = "free"
+title = { en = "Free" }
+
+[plans.free.limits]
+bench = { messages = 1000000, tokens = 1000000000, window_hours = 24 }
+"""
 
 
 class BenchClient(SandboxClient):
@@ -128,6 +137,7 @@ class BotOptions:
 
     log_level: str = "INFO"
     pycache: Path | None = None
+    quotas: bool = False  # a free plan that limits the model: every turn reserves and settles
 
 
 def bot_environment(options: BotOptions) -> dict[str, str]:
@@ -205,7 +215,8 @@ async def _start_bot(
             llm_url=llm_url,
             key_env=LLM_KEY_ENV,
             model=MODEL_NAME,
-        ),
+        )
+        + (QUOTAS_CONFIG if options.quotas else ""),
         encoding="utf-8",
     )
     env = bot_environment(options)

@@ -6,18 +6,23 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
+from bot.config_sections import MODEL_ID_PATTERN
+from bot.payments.config import PLAN_ID_PATTERN
+
 
 class ConfigError(Exception):
     """The configuration cannot be used; the message says where and how to fix it."""
 
 
+_PATTERN_FIXES = {
+    MODEL_ID_PATTERN: "use lowercase letters, digits, '.', '_' or '-', at most 40 characters",
+    PLAN_ID_PATTERN: "use lowercase letters, digits, '_' or '-', at most 24 characters",
+}
 _FIXES: dict[str, str] = {
     "extra_forbidden": "remove it or correct the spelling (see config.example.toml for the keys)",
     "missing": "add it (see config.example.toml)",
     "literal_error": "use one of the allowed values",
-    "string_pattern_mismatch": (
-        "use lowercase letters, digits, '.', '_' or '-', at most 40 characters"
-    ),
+    "string_pattern_mismatch": "use the form the message shows",
     "bool_type": "write true or false",
     "bool_parsing": "write true or false",
     "int_type": "write a whole number",
@@ -45,5 +50,7 @@ def describe_validation_error(path: Path, exc: ValidationError) -> str:
             lines.append(f"  {field}: {message}" if error["loc"] else f"  {message}")
             continue
         fix = _FIXES.get(error["type"], "see config.example.toml for a valid example")
+        pattern = (error.get("ctx") or {}).get("pattern")
+        fix = _PATTERN_FIXES.get(str(pattern), fix)
         lines.append(f"  {field}: {message}; {fix}")
     return "\n".join(lines)

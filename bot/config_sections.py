@@ -11,7 +11,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
-ModelId = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9._-]{0,39}$")]
+MODEL_ID_PATTERN = r"^[a-z0-9][a-z0-9._-]{0,39}$"
+ModelId = Annotated[str, StringConstraints(pattern=MODEL_ID_PATTERN)]
 """Model ids travel in callback data (64 bytes at most), so they are short slugs."""
 
 DEFAULT_SYSTEM_PROMPT = (

@@ -14,6 +14,7 @@ from bot.chat.ports import Button, Translate
 from bot.chat.turn import Outcome
 from bot.payments.quotas import QuotaExceededError, QuotaService, Reservation
 from bot.routing.service import RoutingService, TurnPlan, has_capabilities
+from bot.storage.uow import UnitOfWork
 
 LimitNotice = Callable[[QuotaExceededError, Translate], tuple[str, Sequence[Button]]]
 """The reply to a reached limit: when it resets, and the plans on offer as buttons."""
@@ -59,11 +60,14 @@ class TurnLimits:
             return None
         return dataclasses.replace(plan, model=model)
 
-    async def settle(self, reservation: Reservation | None, outcome: Outcome) -> None:
-        """Count the answer with its reported tokens; an answer that delivered nothing (the
-        model failed, the request could not be assembled) does not count."""
+    async def settle(
+        self, uow: UnitOfWork, reservation: Reservation | None, outcome: Outcome
+    ) -> None:
+        """Count the answer with its reported tokens, in the answer's own transaction; an
+        answer that delivered nothing (the model failed, the request could not be assembled)
+        does not count."""
         if reservation is None:
             return
         usage = outcome.usage
         tokens = (usage.input_tokens + usage.output_tokens) if usage else 0
-        await self._quotas.settle(reservation, tokens, counted=bool(outcome.text))
+        await self._quotas.settle_in(uow, reservation, tokens, counted=bool(outcome.text))

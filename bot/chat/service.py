@@ -384,9 +384,9 @@ class ChatService:
                 telegram_message_ids=message_ids,
                 error=error,
             )
+            if self._limits is not None:
+                await self._limits.settle(uow, reservation, outcome)
             await uow.commit()
-        if self._limits is not None:
-            await self._limits.settle(reservation, outcome)
 
 
 def _document_notes(turn: UserInput) -> list[dict[str, object]]:

@@ -12,7 +12,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
-PlanId = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_-]{0,23}$")]
+PLAN_ID_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,23}$"
+PlanId = Annotated[str, StringConstraints(pattern=PLAN_ID_PATTERN)]
 """Plan ids travel in callback data and invoice payloads, so they are short slugs."""
 
 DEFAULT_LIMIT_KEY = "*"
@@ -63,7 +64,10 @@ class PlanConfig(_Strict):
     def _consistent(self) -> PlanConfig:
         if self.kind == "free":
             if self.price_stars or self.days:
-                raise ValueError("the free plan has no price_stars and no days")
+                raise ValueError(
+                    "the free plan has no price_stars and no days; remove them (or make it a "
+                    'kind = "pass" or "subscription" plan)'
+                )
             return self
         if self.price_stars < 1:
             raise ValueError(

@@ -19,6 +19,7 @@ from bot.storage.dto import UsageEntry
 from bot.storage.uow import UnitOfWork, UnitOfWorkFactory
 
 Clock = Callable[[], datetime]
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def utcnow() -> datetime:
@@ -53,7 +54,9 @@ class LimitStatus:
     limit: Limit
     messages_used: int
     tokens_used: int
-    resets_at: datetime | None  # when the oldest counted answer stops counting
+    # When one more is allowed again if none is left, else when the oldest counted one
+    # stops counting (None: nothing counted, or never).
+    resets_at: datetime | None
 
     @property
     def messages_left(self) -> int | None:
@@ -125,11 +128,18 @@ class QuotaService:
         """After the call: the provider-reported tokens, or the reservation released when
         nothing was delivered (a failed call does not cost the user an answer)."""
         async with self._uow() as uow:
-            if counted:
-                await uow.quota.settle(reservation.usage_id, tokens)
-            else:
-                await uow.quota.release(reservation.usage_id)
+            await self.settle_in(uow, reservation, tokens, counted=counted)
             await uow.commit()
+
+    @staticmethod
+    async def settle_in(
+        uow: UnitOfWork, reservation: Reservation, tokens: int, *, counted: bool
+    ) -> None:
+        """`settle` inside a caller's unit of work (with the answer's own row)."""
+        if counted:
+            await uow.quota.settle(reservation.usage_id, tokens)
+        else:
+            await uow.quota.release(reservation.usage_id)
 
     async def status(
         self, user_id: int, model_ids: Sequence[str]
@@ -141,23 +151,24 @@ class QuotaService:
             if plan is None:
                 return None, []
             applied: dict[str, AppliedLimit] = {}
+            counted: dict[str, list[str]] = {}  # bucket -> the asked-about models it counts
             for model_id in model_ids:
                 found = self._catalog.limit_for(plan, model_id)
                 if found is not None:
                     applied.setdefault(found.bucket, found)
+                    counted.setdefault(found.bucket, []).append(model_id)
             result = []
-            for item in applied.values():
+            for bucket, item in applied.items():
                 window = timedelta(hours=item.limit.window_hours)
-                used = await uow.quota.window(user_id, item.bucket, now - window)
-                models = tuple(m for m in item.models if m in model_ids) or item.models
+                used = await uow.quota.window(user_id, bucket, now - window)
+                blocked = _blocked(item.limit, used, window)
+                if blocked is not None:
+                    resets_at = blocked[1]
+                else:
+                    resets_at = used[0].at + window if used else None
+                tokens = sum(u.tokens for u in used)
                 result.append(
-                    LimitStatus(
-                        models,
-                        item.limit,
-                        len(used),
-                        sum(u.tokens for u in used),
-                        used[0].at + window if used else None,
-                    )
+                    LimitStatus(tuple(counted[bucket]), item.limit, len(used), tokens, resets_at)
                 )
         return plan, result
 
@@ -176,20 +187,33 @@ def _check(
     plan: Plan, subject: str, limit: Limit, used: list[UsageEntry], window: timedelta
 ) -> None:
     """Raise QuotaExceededError if one more would pass a limit, with when it frees up."""
+    blocked = _blocked(limit, used, window)
+    if blocked is not None:
+        kind, until = blocked
+        raise QuotaExceededError(plan, subject, limit, until, kind)
+
+
+def _blocked(
+    limit: Limit, used: list[UsageEntry], window: timedelta
+) -> tuple[str, datetime | None] | None:
+    """None if one more is allowed now; else which limit stops it and when one more is
+    allowed again (None: never, the limit is 0)."""
+    blocks: list[tuple[str, datetime | None]] = []
     if limit.messages is not None and len(used) >= limit.messages:
         # Below the limit again once the (n - limit + 1)-th oldest answer leaves the window.
         index = len(used) - limit.messages
-        resets = used[index].at + window if limit.messages > 0 else None
-        raise QuotaExceededError(plan, subject, limit, resets, "messages")
+        blocks.append(("messages", used[index].at + window if limit.messages > 0 else None))
     if limit.tokens is not None:
         total = sum(u.tokens for u in used)
         if total >= limit.tokens:
-            resets = None
+            until = None
             for entry in used:
                 total -= entry.tokens
                 if total < limit.tokens:
-                    resets = entry.at + window
+                    until = entry.at + window
                     break
-            if limit.tokens == 0:
-                resets = None
-            raise QuotaExceededError(plan, subject, limit, resets, "tokens")
+            blocks.append(("tokens", until if limit.tokens > 0 else None))
+    if not blocks:
+        return None
+    never = [block for block in blocks if block[1] is None]
+    return never[0] if never else max(blocks, key=lambda block: block[1] or EPOCH)

@@ -180,18 +180,29 @@ class PaymentService:
     async def _extend(
         self, uow: UnitOfWork, plan: Plan, payment: Payment, now: datetime
     ) -> tuple[Entitlement, int]:
-        if plan.is_subscription and payment.subscription_expires_at is not None:
-            return await uow.entitlements.extend(
-                payment.user_id,
-                plan.id,
-                until=payment.subscription_expires_at,
-                now=now,
-                subscription_charge_id=payment.charge_id if payment.is_first_recurring else None,
-                renewal="active",
+        """The plan's time after this payment, and the seconds it bought. A subscription
+        payment buys the time from the previous payment's expiration date (or now) to the
+        new one, added on top of what the user holds (granted days are kept)."""
+        expires = payment.subscription_expires_at
+        if not plan.is_subscription or expires is None:
+            seconds = plan.days * DAY
+            entitlement = await uow.entitlements.extend(
+                payment.user_id, plan.id, seconds=seconds, now=now
             )
-        return await uow.entitlements.extend(
-            payment.user_id, plan.id, seconds=plan.days * DAY, now=now
+            return entitlement, seconds
+        held = await uow.entitlements.get(payment.user_id, plan.id)
+        previous = held.paid_until if held and held.paid_until else now
+        seconds = max(0, int((expires - max(previous, now)).total_seconds()))
+        entitlement = await uow.entitlements.extend(
+            payment.user_id,
+            plan.id,
+            seconds=seconds,
+            now=now,
+            subscription_charge_id=payment.charge_id if payment.is_first_recurring else None,
+            renewal="active",
+            paid_until=expires,
         )
+        return entitlement, seconds
 
     async def subscription_changed(
         self, user_id: int, payload: str, state: str
@@ -223,11 +234,12 @@ class PaymentService:
                 await uow.entitlements.lock_user(charge.user_id)
                 if await uow.ledger.refund_of(charge_id) is not None:
                     return Revocation(RevokeStatus.ALREADY, charge)
+                held = await uow.entitlements.get(charge.user_id, charge.plan_id)
+                if held is not None and held.subscription_charge_id is not None:
+                    await uow.entitlements.set_renewal(charge.user_id, charge.plan_id, "canceled")
                 entitlement = await uow.entitlements.shorten(
                     charge.user_id, charge.plan_id, charge.seconds
                 )
-                if entitlement is not None and entitlement.subscription_charge_id is not None:
-                    await uow.entitlements.set_renewal(charge.user_id, charge.plan_id, "canceled")
                 await uow.ledger.add(
                     LedgerEntry(
                         user_id=charge.user_id,
@@ -252,8 +264,9 @@ class PaymentService:
             return None
         async with self._uow() as uow:
             await uow.entitlements.lock_user(user_id)
-            entitlement, seconds = await uow.entitlements.extend(
-                user_id, plan.id, seconds=days * DAY, now=self._now()
+            seconds = days * DAY
+            entitlement = await uow.entitlements.extend(
+                user_id, plan.id, seconds=seconds, now=self._now()
             )
             await uow.ledger.add(
                 LedgerEntry(

@@ -148,6 +148,7 @@ class Entitlement:
     expires_at: datetime
     subscription_charge_id: str | None = None
     renewal: str | None = None
+    paid_until: datetime | None = None  # Telegram's expiration date of the subscription
 
 
 class LedgerKind(StrEnum):

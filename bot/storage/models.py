@@ -224,6 +224,9 @@ class EntitlementRow(Base):
     # renews (active), was canceled, or its last renewal failed.
     subscription_charge_id: Mapped[str | None] = mapped_column(String(128))
     renewal: Mapped[str | None] = mapped_column(String(16))
+    # Telegram's subscription_expiration_date of the last subscription payment: a renewal
+    # adds the time from there, on top of any days granted meanwhile.
+    paid_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
 
 

@@ -13,7 +13,12 @@ from bot.storage.models import EntitlementRow, LedgerRow, QuotaUsageRow
 
 def _entitlement(row: EntitlementRow) -> Entitlement:
     return Entitlement(
-        row.user_id, row.plan_id, row.expires_at, row.subscription_charge_id, row.renewal
+        row.user_id,
+        row.plan_id,
+        row.expires_at,
+        row.subscription_charge_id,
+        row.renewal,
+        row.paid_until,
     )
 
 
@@ -54,31 +59,26 @@ class EntitlementRepository:
         user_id: int,
         plan_id: str,
         *,
-        seconds: int | None = None,
-        until: datetime | None = None,
+        seconds: int,
         now: datetime,
         subscription_charge_id: str | None = None,
         renewal: str | None = None,
-    ) -> tuple[Entitlement, int]:
-        """Add `seconds` from the later of now and the current expiry (passes stack), or move
-        the expiry to `until` if that is later; returns the result and the seconds added."""
+        paid_until: datetime | None = None,
+    ) -> Entitlement:
+        """Add `seconds` from the later of now and the current expiry (passes stack)."""
         row = await self._row(user_id, plan_id)
         if row is None:
             row = EntitlementRow(user_id=user_id, plan_id=plan_id, expires_at=now)
             self._session.add(row)
-        start = max(row.expires_at, now)
-        if seconds is not None:
-            new_expiry = start + timedelta(seconds=seconds)
-        else:
-            new_expiry = max(until or start, start)
-        added = int((new_expiry - start).total_seconds())
-        row.expires_at = new_expiry
+        row.expires_at = max(row.expires_at, now) + timedelta(seconds=seconds)
         if subscription_charge_id is not None:
             row.subscription_charge_id = subscription_charge_id
         if renewal is not None:
             row.renewal = renewal
+        if paid_until is not None:
+            row.paid_until = paid_until
         await self._session.flush()
-        return _entitlement(row), added
+        return _entitlement(row)
 
     async def shorten(self, user_id: int, plan_id: str, seconds: int) -> Entitlement | None:
         row = await self._row(user_id, plan_id)

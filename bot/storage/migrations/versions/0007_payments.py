@@ -25,6 +25,7 @@ def upgrade() -> None:
         sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("subscription_charge_id", sa.String(length=128), nullable=True),
         sa.Column("renewal", sa.String(length=16), nullable=True),
+        sa.Column("paid_until", sa.DateTime(timezone=True), nullable=True),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_entitlements")),
         sa.UniqueConstraint("user_id", "plan_id", name=op.f("uq_entitlements_user_id")),
