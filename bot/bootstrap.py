@@ -249,10 +249,8 @@ def _payments(
     settings: Settings, uow: UnitOfWorkFactory, routing: RoutingService, models: ModelRegistry
 ) -> tuple[PaymentService, QuotaService, TurnLimits]:
     catalog = Catalog(settings.plans, settings.quotas, settings.i18n.default_locale)
-    if settings.payments_secret is not None:
-        secret = settings.payments_secret.get_secret_value().encode()
-    else:
-        secret = secret_from_token(_token(settings))
+    configured = settings.payments_secret.get_secret_value() if settings.payments_secret else ""
+    secret = configured.encode() if configured else secret_from_token(_token(settings))
     ttl = timedelta(minutes=settings.payments.invoice_ttl_minutes)
     payments = PaymentService(uow, catalog, PayloadSigner(secret, ttl), texts=settings.payments)
     quotas = QuotaService(uow, catalog)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable, Sequence
 
+from bot.chat.context import estimate_tokens
 from bot.chat.ports import Button, Translate
 from bot.chat.turn import Outcome
 from bot.payments.quotas import QuotaExceededError, QuotaService, Reservation
@@ -60,6 +61,9 @@ class TurnLimits:
             return None
         return dataclasses.replace(plan, model=model)
 
+    async def release(self, reservation: Reservation) -> None:
+        await self._quotas.settle(reservation, 0, counted=False)
+
     async def settle(
         self, uow: UnitOfWork, reservation: Reservation | None, outcome: Outcome
     ) -> None:
@@ -69,5 +73,9 @@ class TurnLimits:
         if reservation is None:
             return
         usage = outcome.usage
-        tokens = (usage.input_tokens + usage.output_tokens) if usage else 0
+        # Without a report (the user pressed Stop before the provider sent it), the answer's
+        # own length still counts.
+        tokens = (
+            usage.input_tokens + usage.output_tokens if usage else estimate_tokens(outcome.text)
+        )
         await self._quotas.settle_in(uow, reservation, tokens, counted=bool(outcome.text))

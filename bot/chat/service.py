@@ -85,8 +85,12 @@ class ChatService:
             except QuotaExceededError as exc:  # nothing is stored: the user may ask again
                 await self._refuse(exc, generation, view, t)
                 return
-            await self._store_blobs(turn)
-            context = await self._record_user_message(chat, turn, plan)
+            try:
+                await self._store_blobs(turn)
+                context = await self._record_user_message(chat, turn, plan)
+            except BaseException:  # nothing was answered: the reservation does not count
+                await self._release(reservation)
+                raise
         system = self._system_prompt(chat, character, t)
         await self._answer(chat, plan, system, context, generation, view, t, reservation)
 
@@ -133,6 +137,11 @@ class ChatService:
         if self._limits is None:
             return plan, None
         return await self._limits.reserve(user_id, plan, needs)
+
+    async def _release(self, reservation: Reservation | None) -> None:
+        if self._limits is not None and reservation is not None:
+            with contextlib.suppress(Exception):  # the original error matters more
+                await asyncio.shield(self._limits.release(reservation))
 
     async def _refuse(
         self, exc: QuotaExceededError, generation: Generation, view: AnswerView, t: Translate

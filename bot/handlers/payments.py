@@ -19,8 +19,17 @@ from aiogram.types import (
 
 from bot.i18n import Translator
 from bot.keyboards.plans import BuyPlan, link_keyboard, plans_keyboard
+from bot.middlewares.dedupe import UpdateReceipt
 from bot.payments.quotas import QuotaService
-from bot.payments.service import CURRENCY, CreditStatus, Invoice, Payment, PaymentService
+from bot.payments.service import (
+    CURRENCY,
+    CreditStatus,
+    Invoice,
+    Payment,
+    PaymentService,
+    Revocation,
+    RevokeStatus,
+)
 from bot.payments.texts import moment, plan_line
 
 logger = logging.getLogger(__name__)
@@ -58,6 +67,13 @@ async def buy(
     invoice = payments.invoice(callback_data.plan, query.from_user.id, t.locale)
     if invoice is None:
         await query.answer(t("pay-refused-unavailable"), show_alert=True)
+        return
+    renewing = await payments.renewing(query.from_user.id, invoice.plan.id)
+    if renewing is not None:  # a second subscription would charge twice a month
+        until = moment(renewing.expires_at)
+        await query.answer(
+            t("pay-already-subscribed", plan=invoice.title, until=until), show_alert=True
+        )
         return
     try:
         await _send_invoice(bot, query.from_user.id, invoice, t)
@@ -110,23 +126,32 @@ async def pre_checkout(query: PreCheckoutQuery, t: Translator, payments: Payment
 
 
 @router.message(F.successful_payment)
-async def paid(message: Message, t: Translator, payments: PaymentService) -> None:
+async def paid(
+    message: Message, t: Translator, payments: PaymentService, update_receipt: UpdateReceipt
+) -> None:
     sp = message.successful_payment
     if sp is None or message.from_user is None:
         return
     expires = sp.subscription_expiration_date
-    credit = await payments.credit(
-        Payment(
-            user_id=message.from_user.id,
-            charge_id=sp.telegram_payment_charge_id,
-            payload=sp.invoice_payload,
-            currency=sp.currency,
-            amount=sp.total_amount,
-            subscription_expires_at=datetime.fromtimestamp(expires, UTC) if expires else None,
-            is_recurring=bool(sp.is_recurring),
-            is_first_recurring=bool(sp.is_first_recurring),
-        )
+    payment = Payment(
+        user_id=message.from_user.id,
+        charge_id=sp.telegram_payment_charge_id,
+        payload=sp.invoice_payload,
+        currency=sp.currency,
+        amount=sp.total_amount,
+        subscription_expires_at=datetime.fromtimestamp(expires, UTC) if expires else None,
+        is_recurring=bool(sp.is_recurring),
+        is_first_recurring=bool(sp.is_first_recurring),
     )
+    try:
+        credit = await payments.credit(payment)
+    except Exception:
+        # Paid but not recorded (the database failed): say so, leave the update unmarked so
+        # a redelivery credits it (the charge id keeps that to once), and log it for support.
+        logger.exception("payment %s of user %s NOT credited", payment.charge_id, payment.user_id)
+        update_receipt.recorded = True
+        await message.answer(t("pay-not-recorded"))
+        raise
     if credit.status is CreditStatus.DUPLICATE:
         logger.info("payment %s was credited before", sp.telegram_payment_charge_id)
         return
@@ -145,7 +170,7 @@ async def paid(message: Message, t: Translator, payments: PaymentService) -> Non
 
 
 @router.message(F.refunded_payment)
-async def refunded(message: Message, t: Translator, payments: PaymentService) -> None:
+async def refunded(message: Message, bot: Bot, t: Translator, payments: PaymentService) -> None:
     """Telegram reports a refund (ours through /refund, or its own after a dispute)."""
     rp = message.refunded_payment
     if rp is None:
@@ -155,9 +180,25 @@ async def refunded(message: Message, t: Translator, payments: PaymentService) ->
     if charge is None:
         logger.warning("refund of unknown charge %s", rp.telegram_payment_charge_id)
         return
+    await stop_renewal(bot, revocation)
     plan = payments.catalog.get(charge.plan_id)
     title = plan.title(t.locale) if plan else charge.plan_id
     await message.answer(t("refund-notice", stars=rp.total_amount, plan=title))
+
+
+async def stop_renewal(bot: Bot, revocation: Revocation) -> None:
+    """A refunded subscription must not renew (and charge) again."""
+    entitlement = revocation.entitlement
+    if revocation.status is not RevokeStatus.REVOKED or entitlement is None:
+        return
+    if entitlement.subscription_charge_id is None:
+        return
+    try:
+        await bot.edit_user_star_subscription(
+            entitlement.user_id, entitlement.subscription_charge_id, is_canceled=True
+        )
+    except TelegramAPIError as exc:
+        logger.warning("renewal of %s not canceled: %s", entitlement.subscription_charge_id, exc)
 
 
 @router.subscription()

@@ -3,15 +3,15 @@ Non-admins get the refusal of `operators` (the commands are listed there)."""
 
 from __future__ import annotations
 
-import contextlib
 import logging
 
 from aiogram import Bot, Router
-from aiogram.exceptions import TelegramAPIError, TelegramBadRequest
+from aiogram.exceptions import TelegramAPIError
 from aiogram.filters import Command, CommandObject
 from aiogram.types import Message
 
 from bot.handlers.operators import BotAdmin
+from bot.handlers.payments import stop_renewal
 from bot.i18n import Translator
 from bot.payments.service import PaymentService, RevokeStatus
 from bot.payments.texts import moment
@@ -36,19 +36,15 @@ async def refund(
         return
     try:
         await bot.refund_star_payment(charge.user_id, charge_id)
-    except TelegramBadRequest as exc:
+    except TelegramAPIError as exc:  # a timeout too: asking again is safe
         if ALREADY_REFUNDED not in exc.message:  # refunded at Telegram: revoke here too
             await message.answer(t("refund-failed", error=exc.message))
             return
     revocation = await payments.revoke(
         charge_id, actor_id=message.from_user.id if message.from_user else None
     )
+    await stop_renewal(bot, revocation)
     entitlement = revocation.entitlement
-    if entitlement is not None and entitlement.subscription_charge_id is not None:
-        with contextlib.suppress(TelegramAPIError):  # no renewal after a refund
-            await bot.edit_user_star_subscription(
-                charge.user_id, entitlement.subscription_charge_id, is_canceled=True
-            )
     if revocation.status is RevokeStatus.ALREADY:
         await message.answer(t("refund-already", charge=charge_id))
         return

@@ -15,7 +15,7 @@ from sqlalchemy.exc import IntegrityError
 
 from bot.payments.catalog import Catalog, Plan, localized
 from bot.payments.config import PaymentsConfig
-from bot.payments.payload import PayloadSigner
+from bot.payments.payload import Payload, PayloadSigner
 from bot.payments.quotas import Clock, utcnow
 from bot.storage.dto import Entitlement, LedgerEntry, LedgerKind, RevenueLine
 from bot.storage.uow import UnitOfWork, UnitOfWorkFactory
@@ -140,7 +140,7 @@ class PaymentService:
     async def credit(self, payment: Payment) -> Credit:
         """Credit a charge exactly once (by Telegram's charge id), extending the plan: passes
         stack; a subscription runs until Telegram's expiration date."""
-        read = self._signer.read(payment.payload)
+        read = self._from_telegram(payment.payload)
         plan = self.catalog.get(read.plan_id) if read else None
         renewal = payment.is_recurring and not payment.is_first_recurring
         kind = LedgerKind.RENEWAL if renewal else LedgerKind.PURCHASE
@@ -191,7 +191,10 @@ class PaymentService:
             )
             return entitlement, seconds
         held = await uow.entitlements.get(payment.user_id, plan.id)
-        previous = held.paid_until if held and held.paid_until else now
+        # A renewal pays from the previous expiration date; a new subscription from now (on
+        # top of time still held, say from a canceled one that runs until month end).
+        renewal = not payment.is_first_recurring
+        previous = held.paid_until if renewal and held and held.paid_until else now
         seconds = max(0, int((expires - max(previous, now)).total_seconds()))
         entitlement = await uow.entitlements.extend(
             payment.user_id,
@@ -209,7 +212,7 @@ class PaymentService:
     ) -> tuple[Plan, Entitlement] | None:
         """Telegram's `subscription` update: canceled, active again, or a failed renewal (then
         access ends at the current expiry, which no renewal extended)."""
-        read = self._signer.read(payload)
+        read = self._from_telegram(payload)
         plan = self.catalog.get(read.plan_id) if read else None
         if plan is None:
             logger.warning("subscription update for an unknown payload %r", payload)
@@ -219,6 +222,17 @@ class PaymentService:
             entitlement = await uow.entitlements.get(user_id, plan.id)
             await uow.commit()
         return (plan, entitlement) if entitlement else None
+
+    def _from_telegram(self, payload: str) -> Payload | None:
+        """A payload Telegram reports back. Its signature was checked at pre-checkout; a
+        renewal carries the first invoice's payload, which may predate a change of
+        PAYMENTS_SECRET (or of the bot token it defaults to): still honoured, with a warning."""
+        read = self._signer.read(payload)
+        if read is None:
+            read = self._signer.parse(payload)
+            if read is not None:
+                logger.warning("payload %r is not signed with the current secret", payload)
+        return read
 
     async def charge(self, charge_id: str) -> LedgerEntry | None:
         async with self._uow(read_only=True) as uow:
@@ -280,6 +294,14 @@ class PaymentService:
             )
             await uow.commit()
         return entitlement
+
+    async def renewing(self, user_id: int, plan_id: str) -> Entitlement | None:
+        """The user's unexpired subscription to this plan that Telegram still renews."""
+        async with self._uow(read_only=True) as uow:
+            held = await uow.entitlements.get(user_id, plan_id)
+        if held is None or held.renewal != "active" or held.expires_at <= self._now():
+            return None
+        return held
 
     async def holding(self, user_id: int) -> Holding:
         now = self._now()

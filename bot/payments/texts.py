@@ -63,6 +63,9 @@ def limit_lines(
     lines = []
     for status in statuses:
         models = ", ".join(names(m) for m in status.models)
+        if 0 in (status.limit.messages, status.limit.tokens):
+            lines.append(t("limits-not-included", models=models))
+            continue
         parts = []
         if status.messages_left is not None:
             parts.append(

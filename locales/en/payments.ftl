@@ -31,6 +31,8 @@ pay-thanks-pass = Thank you! { $plan } is yours until { $until }.
 pay-thanks-subscription = Thank you! You are subscribed to { $plan } until { $until }; it renews every 30 days.
 pay-renewed = Your { $plan } subscription was renewed: it now runs until { $until }.
 pay-unmatched = Your payment arrived, but I could not tell which plan it was for. Please write to /paysupport: we will sort it out or refund it.
+pay-not-recorded = Your payment arrived, but I could not record it just now. It is logged with its payment id: if your plan does not show in /subinfo within a few minutes, write to /paysupport and it will be credited or refunded.
+pay-already-subscribed = You are already subscribed to { $plan } (paid until { $until }); it renews by itself. /subinfo shows it.
 refund-notice = ⭐{ $stars } were refunded to you, and { $plan } bought with them was taken back. /subinfo shows your plan now.
 subscription-canceled = Your { $plan } subscription will not renew; it stays active until { $until }.
 subscription-active = Your { $plan } subscription will renew again; it is paid until { $until }.
@@ -46,6 +48,7 @@ limits-line = { $models }: { $left } (per { $hours } h)
 limits-messages = { $left } of { $limit } messages
 limits-tokens = { $left } of { $limit } tokens
 limits-next = The next one frees up { $when }.
+limits-not-included = { $models }: not included in your plan.
 limits-unlimited = Unlimited: { $models }.
 
 subinfo-current = Your plan: { $plan }.

@@ -31,6 +31,8 @@ pay-thanks-pass = Спасибо! Тариф { $plan } ваш до { $until }.
 pay-thanks-subscription = Спасибо! Вы подписаны на { $plan } до { $until }; подписка продлевается каждые 30 дней.
 pay-renewed = Ваша подписка { $plan } продлена: теперь до { $until }.
 pay-unmatched = Оплата пришла, но я не смог понять, за какой она тариф. Напишите, пожалуйста, в /paysupport: мы разберёмся или вернём деньги.
+pay-not-recorded = Оплата пришла, но я не смог записать её прямо сейчас. Она сохранена в журнале с номером платежа: если тариф не появится в /subinfo через несколько минут, напишите в /paysupport — его зачислят или вернут деньги.
+pay-already-subscribed = У вас уже есть подписка { $plan } (оплачена до { $until }); она продлевается сама. /subinfo покажет её.
 refund-notice = Вам возвращено ⭐{ $stars }, и купленный за них тариф { $plan } отменён. /subinfo покажет ваш тариф сейчас.
 subscription-canceled = Ваша подписка { $plan } не будет продлена; она действует до { $until }.
 subscription-active = Ваша подписка { $plan } снова будет продлеваться; оплачена до { $until }.
@@ -46,6 +48,7 @@ limits-line = { $models }: { $left } (за { $hours } ч)
 limits-messages = { $left } из { $limit } сообщений
 limits-tokens = { $left } из { $limit } токенов
 limits-next = Следующее освободится { $when }.
+limits-not-included = { $models }: не входит в ваш тариф.
 limits-unlimited = Без ограничений: { $models }.
 
 subinfo-current = Ваш тариф: { $plan }.

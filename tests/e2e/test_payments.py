@@ -190,6 +190,10 @@ async def test_subscription_renews_then_a_failed_renewal_ends_it_at_expiry(
 async def test_a_canceled_subscription_is_recorded(payments_stack: Stack, user_id: int) -> None:
     stack = payments_stack
     paid = await pay(stack, user_id, await invoice_for(stack, user_id, "Pro"))
+    plans = await ask(stack, user_id, "/subscribe")
+    answer, _ = await press(stack, user_id, user_id, plans["message_id"], "buy:pro")
+    assert answer["text"].startswith("You are already subscribed to Pro (paid until")
+    assert answer["show_alert"] is True
     before = await count_bot_messages(stack, user_id)
     await stack.telegram.subscription_state(user_id, paid["telegram_payment_charge_id"], "canceled")
     canceled = await next_message(stack, user_id, before)
@@ -279,6 +283,9 @@ async def test_a_model_outside_the_plan_is_refused(payments_stack: Stack, user_i
     await choose_model(stack, user_id, "claude")
     refused = await ask(stack, user_id, "hello claude")
     assert refused["text"].startswith("Claude Test is not included in the Free plan.")
+    limits = await ask(stack, user_id, "/limits")
+    assert "Claude Test: not included in your plan." in limits["text"]
+    assert "GPT Test: 3 of 3 messages (per 24 h)" in limits["text"]
 
 
 async def test_quota_race_ten_parallel_messages_with_three_left(
@@ -349,3 +356,20 @@ async def test_support_and_terms(payments_stack: Stack, user_id: int) -> None:
     assert support["text"] == "Write to @e2e_support about payments."
     terms = await ask(stack, user_id, "/terms", language_code="ru")
     assert terms["text"].startswith("Тариф даёт доступ к моделям бота")
+
+
+async def test_a_refunded_subscription_does_not_renew(payments_stack: Stack, user_id: int) -> None:
+    stack = payments_stack
+    paid = await pay(stack, user_id, await invoice_for(stack, user_id, "Pro"))
+    charge = paid["telegram_payment_charge_id"]
+    before = await count_bot_messages(stack, user_id)
+    await stack.telegram.telegram_refund(charge)  # a dispute settled by Telegram
+    notice = await next_message(stack, user_id, before)
+    assert notice["text"].startswith("⭐250 were refunded to you, and Pro")
+    [subscription] = [
+        s for s in (await stack.telegram.payments())["subscriptions"] if s["charge_id"] == charge
+    ]
+    assert subscription["state"] == "canceled"
+    assert subscription["canceled_by_bot"] is True
+    info = await ask(stack, user_id, "/subinfo")
+    assert info["text"].startswith("Your plan: Free.")

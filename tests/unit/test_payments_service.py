@@ -429,12 +429,26 @@ async def test_a_subscription_change_for_nothing_held_changes_nothing(
     assert await payments.subscription_changed(USER, "forged.payload", "canceled") is None
 
 
+async def test_a_renewal_signed_under_an_old_secret_is_still_credited(
+    db: Database, clock: FakeClock
+) -> None:
+    """Telegram renews with the first invoice's payload; the secret may have changed since."""
+    payments = service(db, clock)
+    old = PayloadSigner(b"the secret before rotation", TTL).issue("month", USER, 250, clock.now)
+    expires = clock.now + timedelta(days=30)
+    credit = await payments.credit(Payment(USER, "r-old", old, "XTR", 250, expires, True))
+
+    assert credit.status == CreditStatus.CREDITED
+    assert (await entitlement(db, USER, "month")).expires_at == expires
+    assert payments.check(old, USER, "XTR", 250) == "pay-refused-invalid"  # no new purchases
+
+
 async def test_a_payment_for_no_known_plan_is_recorded_as_unmatched(
     db: Database, clock: FakeClock
 ) -> None:
     payments = service(db, clock)
     quotas = QuotaService(db.uow, payments.catalog, clock)
-    forged = Payment(USER, "c-odd", "p1.week.1001.50.0.forged", "XTR", 50)
+    forged = Payment(USER, "c-odd", "not a payload of ours", "XTR", 50)
     free = Payment(
         USER, "c-free", PayloadSigner(SECRET, TTL).issue("free", USER, 0, clock.now), "XTR", 5
     )
