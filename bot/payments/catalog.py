@@ -7,7 +7,6 @@ from dataclasses import dataclass
 
 from bot.payments.config import (
     DEFAULT_LIMIT_KEY,
-    ActionLimit,
     Limit,
     PlanConfig,
     QuotasConfig,
@@ -103,8 +102,13 @@ class Catalog:
         return None
 
     @staticmethod
-    def action_limit(plan: Plan, action: str) -> ActionLimit | None:
-        return plan.config.actions.get(action)
+    def action_limit(plan: Plan, action: str) -> AppliedLimit | None:
+        """A costly action's limit, counted like answers on a counter of its own."""
+        limit = plan.config.actions.get(action)
+        if limit is None:
+            return None
+        as_answers = Limit(messages=limit.count, window_hours=limit.window_hours)
+        return AppliedLimit(ACTION_PREFIX + action, as_answers, ())
 
 
 def _rank(plan: Plan) -> tuple[int, int]:

@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from bot.payments.catalog import ACTION_PREFIX, AppliedLimit, Catalog, Plan
+from bot.payments.catalog import AppliedLimit, Catalog, Plan
 from bot.payments.config import Limit
 from bot.storage.dto import UsageEntry
 from bot.storage.uow import UnitOfWork, UnitOfWorkFactory
@@ -88,41 +88,34 @@ class QuotaService:
     async def reserve(self, user_id: int, model_id: str) -> Reservation | None:
         """Count one answer of `model_id`; None when the user's plan does not limit it.
         Raises QuotaExceededError (nothing is counted then)."""
+        return await self._reserve(
+            user_id, model_id, lambda plan: self._catalog.limit_for(plan, model_id)
+        )
+
+    async def reserve_action(self, user_id: int, action: str) -> Reservation | None:
+        """Count one costly action (`generate_image`); the same rules as answers."""
+        return await self._reserve(
+            user_id, action, lambda plan: self._catalog.action_limit(plan, action)
+        )
+
+    async def _reserve(
+        self, user_id: int, subject: str, applies: Callable[[Plan], AppliedLimit | None]
+    ) -> Reservation | None:
         if not self._catalog.enabled:
             return None
         now = self._now()
         async with self._uow() as uow:
             await uow.entitlements.lock_user(user_id)
             plan = await self._plan(uow, user_id, now)
-            applied = self._catalog.limit_for(plan, model_id) if plan else None
+            applied = applies(plan) if plan else None
             if plan is None or applied is None:
                 return None
             window = timedelta(hours=applied.limit.window_hours)
             used = await uow.quota.window(user_id, applied.bucket, now - window)
-            _check(plan, model_id, applied.limit, used, window)
+            _check(plan, subject, applied.limit, used, window)
             usage_id = await uow.quota.add(user_id, applied.bucket, now, 0)
             await uow.commit()
         return Reservation(usage_id, user_id, applied.bucket)
-
-    async def reserve_action(self, user_id: int, action: str) -> Reservation | None:
-        """Count one costly action (`generate_image`); the same rules as answers."""
-        if not self._catalog.enabled:
-            return None
-        now = self._now()
-        async with self._uow() as uow:
-            await uow.entitlements.lock_user(user_id)
-            plan = await self._plan(uow, user_id, now)
-            limit = self._catalog.action_limit(plan, action) if plan else None
-            if plan is None or limit is None:
-                return None
-            as_limit = Limit(messages=limit.count, window_hours=limit.window_hours)
-            window = timedelta(hours=limit.window_hours)
-            bucket = ACTION_PREFIX + action
-            used = await uow.quota.window(user_id, bucket, now - window)
-            _check(plan, action, as_limit, used, window)
-            usage_id = await uow.quota.add(user_id, bucket, now, 0)
-            await uow.commit()
-        return Reservation(usage_id, user_id, bucket)
 
     async def settle(self, reservation: Reservation, tokens: int, *, counted: bool) -> None:
         """After the call: the provider-reported tokens, or the reservation released when
