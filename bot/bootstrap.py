@@ -207,7 +207,7 @@ async def build_application(settings: Settings, env: Mapping[str, str]) -> Appli
     attachments = AttachmentLoader(
         blobs, image_history_turns=docs.image_history_turns, context_share=docs.context_share
     )
-    payments, quotas, limits = _payments(settings, uow, routing, models)
+    payments, quotas, limits = _payments(settings, uow, routing, chat_settings)
     if await quotas.prune(QUOTA_USAGE_KEPT):
         logger.info("pruned quota usage older than %s", QUOTA_USAGE_KEPT)
     services: Services = {
@@ -235,7 +235,6 @@ async def build_application(settings: Settings, env: Mapping[str, str]) -> Appli
         "album_window": docs.album_window_seconds,
         "answer_views": AnswerViewFactory(_view_context(settings, bot, pacer)),
         "i18n": i18n,
-        "models": models,
         "payments": payments,
         "quotas": quotas,
     }
@@ -246,7 +245,10 @@ async def build_application(settings: Settings, env: Mapping[str, str]) -> Appli
 
 
 def _payments(
-    settings: Settings, uow: UnitOfWorkFactory, routing: RoutingService, models: ModelRegistry
+    settings: Settings,
+    uow: UnitOfWorkFactory,
+    routing: RoutingService,
+    chat_settings: ChatSettingsService,
 ) -> tuple[PaymentService, QuotaService, TurnLimits]:
     catalog = Catalog(settings.plans, settings.quotas, settings.i18n.default_locale)
     configured = settings.payments_secret.get_secret_value() if settings.payments_secret else ""
@@ -254,8 +256,9 @@ def _payments(
     ttl = timedelta(minutes=settings.payments.invoice_ttl_minutes)
     payments = PaymentService(uow, catalog, PayloadSigner(secret, ttl), texts=settings.payments)
     quotas = QuotaService(uow, catalog)
-    names = {spec.id: spec.display_name for spec in models.specs()}
-    notice = limit_notice(catalog, lambda model_id: names.get(model_id, model_id), utcnow)
+    notice = limit_notice(
+        catalog, lambda model_id: chat_settings.model_name(model_id) or model_id, utcnow
+    )
     limits = TurnLimits(quotas, routing, notice, fallback_model=settings.quotas.auto_fallback_model)
     return payments, quotas, limits
 

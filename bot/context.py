@@ -18,7 +18,6 @@ from bot.chat.service import ChatService
 from bot.chat.settings import ChatSettingsService
 from bot.documents.reading import DocumentReader
 from bot.i18n import I18n, Translator
-from bot.llm.registry import ModelRegistry
 from bot.middlewares.dedupe import UpdateReceipt
 from bot.payments.quotas import QuotaService
 from bot.payments.service import PaymentService
@@ -42,7 +41,6 @@ class Services(TypedDict):
     album_window: float
     answer_views: AnswerViewFactory
     i18n: I18n
-    models: ModelRegistry
     payments: PaymentService
     quotas: QuotaService
 

@@ -7,6 +7,8 @@ left for it and it can do what the message needs.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import dataclasses
 from collections.abc import Callable, Sequence
 
@@ -61,8 +63,13 @@ class TurnLimits:
             return None
         return dataclasses.replace(plan, model=model)
 
-    async def release(self, reservation: Reservation) -> None:
-        await self._quotas.settle(reservation, 0, counted=False)
+    async def release(self, reservation: Reservation | None) -> None:
+        """The turn failed before answering: the reservation does not count. Never raises
+        (the turn's own error matters more) and is not cut short by a cancellation."""
+        if reservation is None:
+            return
+        with contextlib.suppress(Exception):
+            await asyncio.shield(self._quotas.settle(reservation, 0, counted=False))
 
     async def settle(
         self, uow: UnitOfWork, reservation: Reservation | None, outcome: Outcome

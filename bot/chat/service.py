@@ -56,8 +56,8 @@ class ChatService:
         attachments: AttachmentLoader,
         default_system_prompt: str,
         max_history_messages: int,
+        limits: TurnLimits,
         characters: CharacterCatalog | None = None,
-        limits: TurnLimits | None = None,
     ) -> None:
         self._uow = uow
         self._limits = limits
@@ -81,7 +81,7 @@ class ChatService:
                 needs = frozenset({"vision"})  # a follow-up about a photo or a scan
             plan = await self._routing.plan(chat, turn.text, needs, user_id=turn.user_id)
             try:
-                plan, reservation = await self._reserve(turn.user_id, plan, needs)
+                plan, reservation = await self._limits.reserve(turn.user_id, plan, needs)
             except QuotaExceededError as exc:  # nothing is stored: the user may ask again
                 await self._refuse(exc, generation, view, t)
                 return
@@ -89,7 +89,7 @@ class ChatService:
                 await self._store_blobs(turn)
                 context = await self._record_user_message(chat, turn, plan)
             except BaseException:  # nothing was answered: the reservation does not count
-                await self._release(reservation)
+                await self._limits.release(reservation)
                 raise
         system = self._system_prompt(chat, character, t)
         await self._answer(chat, plan, system, context, generation, view, t, reservation)
@@ -116,7 +116,7 @@ class ChatService:
         async with self._preparing(chat.id, views, t) as (generation, view):
             plan = await self._routing.plan(chat, question.text, needs, route=route)
             try:
-                plan, reservation = await self._reserve(user_id, plan, needs)
+                plan, reservation = await self._limits.reserve(user_id, plan, needs)
             except QuotaExceededError as exc:  # the previous answer stays as it was
                 await self._refuse(exc, generation, view, t)
                 return True
@@ -131,24 +131,10 @@ class ChatService:
         await self._answer(chat, plan, system, context, generation, view, t, reservation)
         return True
 
-    async def _reserve(
-        self, user_id: int | None, plan: TurnPlan, needs: frozenset[str]
-    ) -> tuple[TurnPlan, Reservation | None]:
-        if self._limits is None:
-            return plan, None
-        return await self._limits.reserve(user_id, plan, needs)
-
-    async def _release(self, reservation: Reservation | None) -> None:
-        if self._limits is not None and reservation is not None:
-            with contextlib.suppress(Exception):  # the original error matters more
-                await asyncio.shield(self._limits.release(reservation))
-
     async def _refuse(
         self, exc: QuotaExceededError, generation: Generation, view: AnswerView, t: Translate
     ) -> None:
         """The limit is reached: say when it resets and offer the plans."""
-        if self._limits is None:  # only limits raise it
-            raise exc
         self._generations.end(generation)
         text, buttons = self._limits.notice(exc, t)
         try:
@@ -226,7 +212,7 @@ class ChatService:
         generation: Generation,
         view: AnswerView,
         t: Translate,
-        reservation: Reservation | None = None,
+        reservation: Reservation | None,
     ) -> None:
         """Stream and deliver the answer; `view` has started, `generation` is this answer's."""
         model, answer_id = plan.model, context.answer_id
@@ -393,8 +379,7 @@ class ChatService:
                 telegram_message_ids=message_ids,
                 error=error,
             )
-            if self._limits is not None:
-                await self._limits.settle(uow, reservation, outcome)
+            await self._limits.settle(uow, reservation, outcome)
             await uow.commit()
 
 

@@ -6,8 +6,8 @@ from aiogram import Router
 from aiogram.filters import Command
 from aiogram.types import Message
 
+from bot.chat.settings import ChatSettingsService
 from bot.i18n import Translator
-from bot.llm.registry import ModelRegistry
 from bot.payments.quotas import QuotaService, utcnow
 from bot.payments.service import PaymentService
 from bot.payments.texts import limit_lines, moment
@@ -17,19 +17,20 @@ router = Router(name=__name__)
 
 @router.message(Command("limits"))
 async def limits(
-    message: Message, t: Translator, quotas: QuotaService, models: ModelRegistry
+    message: Message, t: Translator, quotas: QuotaService, chat_settings: ChatSettingsService
 ) -> None:
     if not quotas.enabled or message.from_user is None:
         await message.answer(t("limits-off"))
         return
-    model_ids = [spec.id for spec in models.specs()]
-    plan, statuses = await quotas.status(message.from_user.id, model_ids)
+    specs = chat_settings.available_models()
+    plan, statuses = await quotas.status(message.from_user.id, [spec.id for spec in specs])
     title = plan.title(t.locale) if plan else ""
     lines = [t("limits-header", plan=title)]
-    lines += limit_lines(statuses, lambda m: models.get(m).spec.display_name, utcnow(), t)
+    names = {spec.id: spec.display_name for spec in specs}
+    lines += limit_lines(statuses, lambda model_id: names[model_id], utcnow(), t)
     limited = {m for status in statuses for m in status.models}
-    if len(limited) < len(model_ids):
-        free = [s.display_name for s in models.specs() if s.id not in limited]
+    free = [spec.display_name for spec in specs if spec.id not in limited]
+    if free:
         lines.append(t("limits-unlimited", models=", ".join(free)))
     await message.answer("\n\n".join(lines))
 

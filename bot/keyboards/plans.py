@@ -13,6 +13,7 @@ from bot.chat.ports import Button, Translate
 from bot.payments.catalog import Catalog, Plan
 from bot.payments.quotas import Clock, QuotaExceededError
 from bot.payments.texts import ModelNames, limit_reached, plan_button
+from bot.telegram.views.base import buttons_markup
 
 
 class BuyPlan(CallbackData, prefix="buy"):
@@ -23,12 +24,8 @@ def plan_buttons(plans: Sequence[Plan], t: Translate) -> list[Button]:
     return [Button(plan_button(plan, t), BuyPlan(plan=plan.id).pack()) for plan in plans]
 
 
-def plans_keyboard(plans: Sequence[Plan], t: Translate) -> InlineKeyboardMarkup:
-    builder = InlineKeyboardBuilder()
-    for button in plan_buttons(plans, t):
-        builder.button(text=button.text, callback_data=button.data)
-    builder.adjust(1)
-    return builder.as_markup()
+def plans_keyboard(plans: Sequence[Plan], t: Translate) -> InlineKeyboardMarkup | None:
+    return buttons_markup(plan_buttons(plans, t))
 
 
 def link_keyboard(url: str, label: str) -> InlineKeyboardMarkup:

@@ -85,6 +85,11 @@ class Catalog:
     def get(self, plan_id: str) -> Plan | None:
         return self._plans.get(plan_id)
 
+    def for_sale(self, plan_id: str) -> Plan | None:
+        """The paid plan of that id (None for the free plan or an unknown id)."""
+        plan = self._plans.get(plan_id)
+        return plan if plan is not None and plan.kind != "free" else None
+
     def best(self, plan_ids: Iterable[str]) -> Plan | None:
         """The plan a user is on: the dearest of those they hold, else the free plan."""
         held = [self._plans[p] for p in plan_ids if p in self._plans]

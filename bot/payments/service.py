@@ -117,8 +117,8 @@ class PaymentService:
         return localized(self._texts.terms, locale, self.catalog.default_locale) or None
 
     def invoice(self, plan_id: str, user_id: int, locale: str) -> Invoice | None:
-        plan = self.catalog.get(plan_id)
-        if plan is None or plan.kind == "free":
+        plan = self.catalog.for_sale(plan_id)
+        if plan is None:
             return None
         payload = self._signer.issue(plan.id, user_id, plan.price, self._now())
         return Invoice(plan, plan.title(locale), plan.description(locale), payload, plan.price)
@@ -128,8 +128,8 @@ class PaymentService:
         read = self._signer.read(payload)
         if read is None or read.user_id != user_id:
             return "pay-refused-invalid"
-        plan = self.catalog.get(read.plan_id)
-        if plan is None or plan.kind == "free":
+        plan = self.catalog.for_sale(read.plan_id)
+        if plan is None:
             return "pay-refused-unavailable"
         if not self._signer.is_fresh(read, self._now()):
             return "pay-refused-expired"
@@ -141,7 +141,7 @@ class PaymentService:
         """Credit a charge exactly once (by Telegram's charge id), extending the plan: passes
         stack; a subscription runs until Telegram's expiration date."""
         read = self._from_telegram(payment.payload)
-        plan = self.catalog.get(read.plan_id) if read else None
+        plan = self.catalog.for_sale(read.plan_id) if read else None
         renewal = payment.is_recurring and not payment.is_first_recurring
         kind = LedgerKind.RENEWAL if renewal else LedgerKind.PURCHASE
         now = self._now()
@@ -151,7 +151,7 @@ class PaymentService:
                 if await uow.ledger.by_charge(payment.charge_id) is not None:
                     return Credit(CreditStatus.DUPLICATE, plan)
                 entitlement, seconds = None, 0
-                if plan is not None and plan.kind != "free":
+                if plan is not None:
                     entitlement, seconds = await self._extend(uow, plan, payment, now)
                 await uow.ledger.add(
                     LedgerEntry(
@@ -273,8 +273,8 @@ class PaymentService:
     async def grant(
         self, user_id: int, plan_id: str, days: int, actor_id: int
     ) -> Entitlement | None:
-        plan = self.catalog.get(plan_id)
-        if plan is None or plan.kind == "free":
+        plan = self.catalog.for_sale(plan_id)
+        if plan is None:
             return None
         async with self._uow() as uow:
             await uow.entitlements.lock_user(user_id)
