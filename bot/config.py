@@ -48,6 +48,7 @@ from bot.config_sections import (
     TelegramConfig,
 )
 from bot.payments.config import PaymentsConfig, PlanConfig, PlanId, QuotasConfig, plan_problems
+from bot.tools.config import ToolsConfig
 
 __all__ = [
     "AUTO_MODEL",
@@ -104,6 +105,7 @@ class Settings(BaseSettings):
     plans: dict[PlanId, PlanConfig] = Field(default_factory=dict)
     quotas: QuotasConfig = QuotasConfig()
     payments: PaymentsConfig = PaymentsConfig()
+    tools: ToolsConfig = ToolsConfig()
     providers: dict[ModelId, ProviderConfig]
     models: dict[ModelId, ModelConfig] = Field(min_length=1)
 
@@ -177,6 +179,15 @@ class Settings(BaseSettings):
         )
         if problems:
             raise ValueError("; ".join(problems))
+        image_provider = self.tools.generate_image.provider
+        if image_provider is not None:
+            provider = self.providers.get(image_provider)
+            if provider is None or provider.type != "openai_compatible":
+                raise ValueError(
+                    f"tools.generate_image.provider is '{image_provider}', which is not an "
+                    "openai_compatible provider under [providers]; name one that serves "
+                    "/images/generations or remove the setting"
+                )
         if self.telegram.mode == "webhook" and not self.telegram.webhook_url:
             raise ValueError(
                 "telegram.webhook_url is required when telegram.mode is 'webhook'; set the public "

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from bot.llm.spec import ModelCapabilities
-from bot.llm.types import ChatRequest, TextPart, Turn
+from bot.llm.types import ChatRequest, Part, TextPart, ToolCallPart, ToolResultPart, Turn
 
 SYSTEM_MERGE_TEMPLATE = "{system}\n\n---\n\n{text}"
 
@@ -14,6 +14,8 @@ def adapt_request(request: ChatRequest, caps: ModelCapabilities) -> ChatRequest:
     request = replace(
         request, max_output_tokens=min(request.max_output_tokens, caps.max_output_tokens)
     )
+    if not request.tools or not caps.tools:
+        request = replace(request, tools=(), turns=flatten_tool_turns(request.turns))
     if caps.system_prompt or not request.system:
         return request
     return replace(request, system=None, turns=_merge_system(request.system, request.turns))
@@ -34,3 +36,25 @@ def _merge_system(system: str, turns: tuple[Turn, ...]) -> tuple[Turn, ...]:
             parts[first_text] = TextPart(merged)
         return (*turns[:index], Turn("user", tuple(parts)), *turns[index + 1 :])
     return (Turn.text("user", system), *turns)
+
+
+def flatten_tool_turns(turns: tuple[Turn, ...]) -> tuple[Turn, ...]:
+    """Tool calls and results as text, for requests without tools: servers refuse (or
+    mis-render) structured calls when no tools are defined, and the model still learns what
+    was looked up earlier in the conversation."""
+    if not any(isinstance(p, ToolCallPart | ToolResultPart) for t in turns for p in t.parts):
+        return turns
+    return tuple(Turn(turn.role, _as_text(turn.parts)) for turn in turns)
+
+
+def _as_text(parts: tuple[Part, ...]) -> tuple[Part, ...]:
+    kept: list[Part] = []
+    for part in parts:
+        if isinstance(part, ToolCallPart):
+            kept.append(TextPart(f"[called the tool {part.name} with {part.arguments_json}]"))
+        elif isinstance(part, ToolResultPart):
+            failed = "failed" if part.is_error else "returned"
+            kept.append(TextPart(f"[the tool {part.name} {failed}: {part.content}]"))
+        else:
+            kept.append(part)
+    return tuple(kept)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Literal
@@ -29,8 +30,53 @@ class DocumentPart:
     media_type: str = "application/pdf"
 
 
-Part = TextPart | ImagePart | DocumentPart
-"""Content parts of a turn. Tool calls join this union later."""
+@dataclass(frozen=True, slots=True)
+class ToolCallPart:
+    """A call the model made; `arguments` is the JSON text as the model wrote it (maybe
+    malformed: the tool's error result tells the model so)."""
+
+    id: str
+    name: str
+    arguments: str
+
+    def parsed(self) -> dict[str, Any] | None:
+        """The arguments as an object, or None when they are not a JSON object."""
+        try:
+            value = json.loads(self.arguments or "{}")
+        except ValueError:
+            return None
+        return value if isinstance(value, dict) else None
+
+    @property
+    def arguments_json(self) -> str:
+        """Arguments safe to send back (servers parse replayed arguments): malformed become
+        `{}`; the error result next to the call says what was wrong."""
+        parsed = self.parsed()
+        return self.arguments if parsed is not None and self.arguments else json.dumps(parsed or {})
+
+
+@dataclass(frozen=True, slots=True)
+class ToolResultPart:
+    """What a tool returned for the call `call_id`, as text for the model."""
+
+    call_id: str
+    name: str
+    content: str
+    is_error: bool = False
+
+
+Part = TextPart | ImagePart | DocumentPart | ToolCallPart | ToolResultPart
+"""Content parts of a turn: an assistant turn may hold tool calls, the user turn after it
+their results."""
+
+
+@dataclass(frozen=True, slots=True)
+class ToolSpec:
+    """A tool as models see it: name, description and a JSON schema of its arguments."""
+
+    name: str
+    description: str
+    parameters: dict[str, Any]
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +101,14 @@ class Turn:
         """Only text: providers may send it as a single string."""
         return all(isinstance(p, TextPart) for p in self.parts)
 
+    @property
+    def tool_calls(self) -> tuple[ToolCallPart, ...]:
+        return tuple(p for p in self.parts if isinstance(p, ToolCallPart))
+
+    @property
+    def tool_results(self) -> tuple[ToolResultPart, ...]:
+        return tuple(p for p in self.parts if isinstance(p, ToolResultPart))
+
 
 @dataclass(frozen=True, slots=True)
 class ResponseSchema:
@@ -76,6 +130,13 @@ class ChatRequest:
     temperature: float | None = None
     top_p: float | None = None
     response_schema: ResponseSchema | None = None
+    tools: tuple[ToolSpec, ...] = ()
+    tool_choice: Literal["auto", "none"] = "auto"
+    """"none": the tools stay defined (history holds calls) but the model must answer."""
+
+    @property
+    def uses_tools(self) -> bool:
+        return bool(self.tools)
 
     @property
     def attachment_bytes(self) -> int:
@@ -113,7 +174,8 @@ class Finish:
     reason: FinishReason
 
 
-StreamEvent = TextDelta | Usage | Finish
+StreamEvent = TextDelta | ToolCallPart | Usage | Finish
+"""A ToolCallPart is yielded once the call is complete (its arguments assembled)."""
 
 
 class LLMErrorKind(StrEnum):

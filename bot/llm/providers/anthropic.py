@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import re
 from collections.abc import AsyncGenerator
 from typing import Any
 
@@ -19,6 +20,8 @@ from bot.llm.types import (
     ImagePart,
     StreamEvent,
     TextDelta,
+    TextPart,
+    ToolCallPart,
     Turn,
     Usage,
 )
@@ -64,19 +67,36 @@ class AnthropicClient:
         # API version 2026-10-21 (what SDK 2.x sends) refuses temperature, top_p and top_k
         # with HTTP 400 and the SDK has dropped them, so a chat's sampling settings apply to
         # OpenAI-compatible models only.
+        if request.tools:
+            # Calls in the history need the tools defined even when the model must answer.
+            params["tools"] = [
+                {"name": t.name, "description": t.description, "input_schema": t.parameters}
+                for t in request.tools
+            ]
+            params["tool_choice"] = {"type": request.tool_choice}
         if request.response_schema is not None:
             params["output_config"] = {
                 "format": {"type": "json_schema", "schema": request.response_schema.schema}
             }
         input_tokens = 0
+        calls: dict[int, tuple[str, str, list[str]]] = {}  # block index: id, name, JSON pieces
         try:
             stream = await self._client.messages.create(**params)
             async for event in stream:
                 if event.type == "message_start":
                     input_tokens = event.message.usage.input_tokens or 0
-                elif event.type == "content_block_delta" and event.delta.type == "text_delta":
-                    yield TextDelta(event.delta.text)
-
+                elif event.type == "content_block_start":
+                    block = event.content_block
+                    if block.type == "tool_use":
+                        calls[event.index] = (block.id, block.name, [])
+                elif event.type == "content_block_delta":
+                    if event.delta.type == "text_delta":
+                        yield TextDelta(event.delta.text)
+                    elif event.delta.type == "input_json_delta" and event.index in calls:
+                        calls[event.index][2].append(event.delta.partial_json)
+                elif event.type == "content_block_stop" and event.index in calls:
+                    call_id, name, pieces = calls.pop(event.index)
+                    yield ToolCallPart(call_id, name, "".join(pieces) or "{}")
                 elif event.type == "message_delta":
                     yield Usage(input_tokens, event.usage.output_tokens or 0)
                     reason = event.delta.stop_reason
@@ -85,8 +105,25 @@ class AnthropicClient:
             raise map_sdk_error(exc, anthropic) from exc
 
 
+_TOOL_ID_UNSAFE = re.compile(r"[^a-zA-Z0-9_-]")
+
+
+def _tool_id(call_id: str) -> str:
+    """Anthropic's ids allow [a-zA-Z0-9_-]; ids of calls made by other servers may not."""
+    return _TOOL_ID_UNSAFE.sub("_", call_id) or "toolu_unnamed"
+
+
 def _message(turn: Turn) -> dict[str, Any]:
-    content: list[dict[str, Any]] = []
+    # Tool results must come first in their user message.
+    content: list[dict[str, Any]] = [
+        {
+            "type": "tool_result",
+            "tool_use_id": _tool_id(r.call_id),
+            "content": r.content or "(empty)",
+            "is_error": r.is_error,
+        }
+        for r in turn.tool_results
+    ]
     for part in turn.parts:
         if isinstance(part, ImagePart):
             data = base64.b64encode(part.data).decode("ascii")
@@ -96,6 +133,11 @@ def _message(turn: Turn) -> dict[str, Any]:
             data = base64.b64encode(part.data).decode("ascii")
             source = {"type": "base64", "media_type": part.media_type, "data": data}
             content.append({"type": "document", "source": source, "title": part.name})
-        else:
+        elif isinstance(part, ToolCallPart):
+            arguments = part.parsed() or {}
+            content.append(
+                {"type": "tool_use", "id": _tool_id(part.id), "name": part.name, "input": arguments}
+            )
+        elif isinstance(part, TextPart) and part.text:  # empty text blocks are refused
             content.append({"type": "text", "text": part.text})
     return {"role": turn.role, "content": content}

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import base64
+import uuid
 from collections.abc import AsyncGenerator
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import openai
@@ -19,6 +21,9 @@ from bot.llm.types import (
     ImagePart,
     StreamEvent,
     TextDelta,
+    TextPart,
+    ToolCallPart,
+    ToolResultPart,
     Turn,
     Usage,
 )
@@ -60,9 +65,18 @@ class OpenAICompatibleClient:
         params = await encoded(request, lambda: self._params(spec, request))
         try:
             stream = await self._client.chat.completions.create(**params)
+            calls = _ToolCallAssembler()
+            finish: Finish | None = None
             async for chunk in stream:
-                for event in _events(chunk):
-                    yield event
+                for event in _events(chunk, calls):
+                    if isinstance(event, Finish):
+                        finish = event  # after the calls, which may still be arriving
+                    else:
+                        yield event
+            for call in calls.completed():
+                yield call
+            if finish is not None:
+                yield finish
         except Exception as exc:
             raise map_sdk_error(exc, openai) from exc
 
@@ -70,7 +84,8 @@ class OpenAICompatibleClient:
         messages: list[dict[str, Any]] = []
         if request.system:
             messages.append({"role": "system", "content": request.system})
-        messages.extend(_message(turn) for turn in request.turns)
+        for turn in request.turns:
+            messages.extend(_messages(turn))
         params: dict[str, Any] = {
             "model": spec.remote_name,
             "messages": messages,
@@ -82,6 +97,19 @@ class OpenAICompatibleClient:
             params["temperature"] = request.temperature
         if request.top_p is not None:
             params["top_p"] = request.top_p
+        if request.tools:
+            params["tools"] = [
+                {
+                    "type": "function",
+                    "function": {
+                        "name": tool.name,
+                        "description": tool.description,
+                        "parameters": tool.parameters,
+                    },
+                }
+                for tool in request.tools
+            ]
+            params["tool_choice"] = request.tool_choice
         if request.response_schema is not None:
             # vLLM serves the same field through its structured-outputs backend.
             params["response_format"] = {
@@ -95,6 +123,35 @@ class OpenAICompatibleClient:
         return params
 
 
+def _messages(turn: Turn) -> list[dict[str, Any]]:
+    """One turn as Chat Completions messages: tool results become `tool` messages (before
+    the rest of the user turn); an assistant turn's calls go in its `tool_calls`."""
+    results = [
+        {"role": "tool", "tool_call_id": r.call_id, "content": _result_text(r)}
+        for r in turn.tool_results
+    ]
+    rest = Turn(turn.role, tuple(p for p in turn.parts if not isinstance(p, ToolResultPart)))
+    calls = turn.tool_calls
+    if not calls:
+        return [*results, _message(rest)] if rest.parts else results
+    text = Turn(turn.role, tuple(p for p in rest.parts if not isinstance(p, ToolCallPart)))
+    message: dict[str, Any] = {"role": "assistant", "content": text.plain_text or None}
+    message["tool_calls"] = [
+        {
+            "id": call.id,
+            "type": "function",
+            "function": {"name": call.name, "arguments": call.arguments_json},
+        }
+        for call in calls
+    ]
+    return [*results, message]
+
+
+def _result_text(result: ToolResultPart) -> str:
+    # Chat Completions has no error flag for tool messages: the text says it.
+    return f"Error: {result.content}" if result.is_error else result.content
+
+
 def _message(turn: Turn) -> dict[str, Any]:
     if turn.is_plain:
         return {"role": turn.role, "content": turn.plain_text}
@@ -106,17 +163,63 @@ def _message(turn: Turn) -> dict[str, Any]:
         elif isinstance(part, DocumentPart):  # OpenAI's file input; a PDF as a data URL
             data = f"data:{part.media_type};base64,{base64.b64encode(part.data).decode('ascii')}"
             content.append({"type": "file", "file": {"filename": part.name, "file_data": data}})
-        else:
+        elif isinstance(part, TextPart):
             content.append({"type": "text", "text": part.text})
     return {"role": turn.role, "content": content}
 
 
-def _events(chunk: Any) -> list[StreamEvent]:
+@dataclass(slots=True)
+class _PartialCall:
+    id: str = ""
+    name: str = ""
+    arguments: list[str] = field(default_factory=list)
+
+
+class _ToolCallAssembler:
+    """Streamed tool-call fragments, keyed by their index, into whole calls.
+
+    OpenAI sends the id and name once, then argument pieces; some servers (vLLM with some
+    parsers, llama.cpp) repeat the id and the full name in every chunk: a repeated name is
+    not appended again.
+    """
+
+    def __init__(self) -> None:
+        self._calls: dict[int, _PartialCall] = {}
+
+    def add(self, delta: Any) -> None:
+        index = getattr(delta, "index", None)
+        call = self._calls.setdefault(index if isinstance(index, int) else 0, _PartialCall())
+        if delta.id and not call.id:
+            call.id = delta.id
+        function = getattr(delta, "function", None)
+        if function is None:
+            return
+        name = function.name or ""
+        if name and name != call.name:
+            call.name = name if not call.name or name.startswith(call.name) else call.name + name
+        if function.arguments:
+            call.arguments.append(function.arguments)
+
+    def completed(self) -> list[ToolCallPart]:
+        return [
+            ToolCallPart(
+                id=call.id or f"call_{uuid.uuid4().hex[:24]}",
+                name=call.name,
+                arguments="".join(call.arguments),
+            )
+            for _, call in sorted(self._calls.items())
+            if call.name
+        ]
+
+
+def _events(chunk: Any, calls: _ToolCallAssembler) -> list[StreamEvent]:
     events: list[StreamEvent] = []
     for choice in chunk.choices or ():
         text = getattr(choice.delta, "content", None)
         if text:
             events.append(TextDelta(text))
+        for delta in getattr(choice.delta, "tool_calls", None) or ():
+            calls.add(delta)
         if choice.finish_reason:
             events.append(Finish(_FINISH.get(choice.finish_reason, FinishReason.OTHER)))
     usage = getattr(chunk, "usage", None)

@@ -8,14 +8,15 @@ import itertools
 import json
 import logging
 import time
-from collections.abc import Iterable, Mapping
-from typing import Any, NoReturn
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from typing import Any, NoReturn, TypeVar
 
 from aiohttp import web
 
 from bot.sandbox.llm.anthropic_proto import AnthropicDialect
 from bot.sandbox.llm.control import control_routes
 from bot.sandbox.llm.dialect import Dialect
+from bot.sandbox.llm.images import ImageRequest, ImageStudio, parse_image_request
 from bot.sandbox.llm.openai_proto import OpenAIDialect
 from bot.sandbox.llm.plan import ParsedRequest, Plan, ProtocolError, build_plan
 from bot.sandbox.llm.script import (
@@ -37,6 +38,8 @@ _POLL_S = 0.05
 _MAX_BODY = 64 * 1024 * 1024  # room for base64 images and documents
 _EPOCH = "2025-01-01T00:00:00Z"
 _INVALID = object()
+_Serve = Callable[[web.Request, Dialect, dict[str, Any]], Awaitable[web.StreamResponse]]
+_P = TypeVar("_P", ParsedRequest, ImageRequest)  # what _admit parses
 
 
 class _Dropped(Exception):
@@ -57,6 +60,7 @@ class ScriptedLLM:
         self._faults: CountedQueue[Fault] = CountedQueue()
         self._knobs = KnobStore()
         self._log: list[dict[str, Any]] = []
+        self._studio = ImageStudio()
         self._ids = itertools.count(1)
         self._stopping = asyncio.Event()
         self._runner: web.AppRunner | None = None
@@ -67,6 +71,8 @@ class ScriptedLLM:
                 web.post("/v1/chat/completions", self._openai),
                 web.post("/v1/messages", self._anthropic),
                 web.get("/v1/models", self._list_models),
+                web.post("/v1/images/generations", self._images),
+                web.get("/sandbox-images/{name}", self._studio.download),
                 *control_routes(self),
             ]
         )
@@ -151,6 +157,7 @@ class ScriptedLLM:
         self._faults.clear()
         self._knobs.clear()
         self._log.clear()
+        self._studio.clear()
 
     def known_models(self) -> list[str]:
         names = [*self._models, *(e.model for e in self._replies.items() if e.model)]
@@ -161,10 +168,13 @@ class ScriptedLLM:
     # ----- protocol endpoints ---------------------------------------------------------------
 
     async def _openai(self, request: web.Request) -> web.StreamResponse:
-        return await self._generate(request, OPENAI)
+        return await self._handle(request, OPENAI, self._serve)
 
     async def _anthropic(self, request: web.Request) -> web.StreamResponse:
-        return await self._generate(request, ANTHROPIC)
+        return await self._handle(request, ANTHROPIC, self._serve)
+
+    async def _images(self, request: web.Request) -> web.StreamResponse:
+        return await self._handle(request, OPENAI, self._serve_images)
 
     async def _list_models(self, request: web.Request) -> web.Response:
         anthropic = "anthropic-version" in request.headers or "x-api-key" in request.headers
@@ -182,7 +192,10 @@ class ScriptedLLM:
         data = [{"id": n, "object": "model", "created": 0, "owned_by": "sandbox"} for n in names]
         return web.json_response({"object": "list", "data": data})
 
-    async def _generate(self, request: web.Request, dialect: Dialect) -> web.StreamResponse:
+    async def _handle(
+        self, request: web.Request, dialect: Dialect, serve: _Serve
+    ) -> web.StreamResponse:
+        """Log the request, serve it, and record how it ended."""
         record: dict[str, Any] = {
             "protocol": dialect.name,
             "path": request.path,
@@ -199,7 +212,7 @@ class ScriptedLLM:
         }
         self._log.append(record)
         try:
-            response = await self._serve(request, dialect, record)
+            response = await serve(request, dialect, record)
         except _Dropped as exc:
             record["outcome"] = exc.outcome
             _abort(request)
@@ -213,24 +226,10 @@ class ScriptedLLM:
     async def _serve(
         self, request: web.Request, dialect: Dialect, record: dict[str, Any]
     ) -> web.StreamResponse:
-        body = await _read_json(request)
-        record["body"] = None if body is _INVALID else body
-        if isinstance(body, Mapping) and isinstance(body.get("model"), str):
-            record["model"] = body["model"]
-        if (denied := self._check_key(dialect, request)) is not None:
-            return self._error(dialect, record, 401, denied)
-        if body is _INVALID:
-            return self._error(dialect, record, 400, "The request body is not valid JSON.")
-        try:
-            parsed = dialect.parse(body)
-        except ProtocolError as exc:
-            return self._error(dialect, record, exc.status, exc.message)
-        fault = self._faults.take(lambda f: f.matches(parsed.model, dialect.name))
-        if fault is not None and fault.kind == "status":
-            message = fault.message or f"Sandbox fault: HTTP {fault.status}."
-            return self._error(dialect, record, fault.status, message, fault.retry_after)
-        if fault is not None and fault.hangs_before_reply(parsed.stream):
-            await self._hang(request)
+        admitted = await self._admit(request, dialect, record, dialect.parse)
+        if isinstance(admitted, web.Response):
+            return admitted
+        parsed, fault = admitted
         knobs = self._knobs.resolve(parsed.model)
         entry = self._replies.take(lambda e: e.matches(parsed.model, parsed.last_user_text))
         plan = build_plan(entry, parsed, knobs)
@@ -240,10 +239,52 @@ class ScriptedLLM:
         await self._pause(knobs.ttft_ms)
         if fault is not None:  # a disconnect: no answer at all
             raise _Dropped("disconnect")
-        record["outcome"] = "ok"
-        record["first_content_at"] = record["finished_at"] = time.monotonic()
-        headers = {dialect.request_id_header: f"req_sandbox{seq:06d}"}
-        return web.json_response(dialect.completion(plan, seq, int(time.time())), headers=headers)
+        return _answer(dialect, record, seq, dialect.completion(plan, seq, int(time.time())))
+
+    async def _serve_images(
+        self, request: web.Request, dialect: Dialect, record: dict[str, Any]
+    ) -> web.StreamResponse:
+        admitted = await self._admit(request, dialect, record, parse_image_request)
+        if isinstance(admitted, web.Response):
+            return admitted
+        parsed, fault = admitted
+        await self._pause(self._knobs.resolve(parsed.model).ttft_ms)
+        if fault is not None:  # a disconnect: no answer at all
+            raise _Dropped("disconnect")
+        body = await self._studio.respond(parsed, str(request.url.origin()), int(time.time()))
+        return _answer(dialect, record, next(self._ids), body)
+
+    async def _admit(
+        self,
+        request: web.Request,
+        dialect: Dialect,
+        record: dict[str, Any],
+        parse: Callable[[object], _P],
+    ) -> tuple[_P, Fault | None] | web.Response:
+        """Read, log, authorize and parse a request, then apply the next matching fault.
+
+        Returns the error response to send instead, if any; a hang never returns.
+        """
+        body = await _read_json(request)
+        record["body"] = None if body is _INVALID else body
+        if isinstance(body, Mapping) and isinstance(body.get("model"), str):
+            record["model"] = body["model"]
+        if (denied := self._check_key(dialect, request)) is not None:
+            return self._error(dialect, record, 401, denied)
+        if body is _INVALID:
+            return self._error(dialect, record, 400, "The request body is not valid JSON.")
+        try:
+            parsed = parse(body)
+        except ProtocolError as exc:
+            return self._error(dialect, record, exc.status, exc.message)
+        record["model"] = parsed.model
+        fault = self._faults.take(lambda f: f.matches(parsed.model, dialect.name))
+        if fault is not None and fault.kind == "status":
+            message = fault.message or f"Sandbox fault: HTTP {fault.status}."
+            return self._error(dialect, record, fault.status, message, fault.retry_after)
+        if fault is not None and fault.hangs_before_reply(parsed.stream):
+            await self._hang(request)
+        return parsed, fault
 
     def _check_key(self, dialect: Dialect, request: web.Request) -> str | None:
         key = dialect.api_key(request.headers)
@@ -349,6 +390,14 @@ def _fault_index(body: tuple[Any, ...], fault: Fault | None) -> int | None:
     wanted = fault.after_chunks or 0
     positions = [i for i, event in enumerate(body) if event.delta]
     return positions[wanted] if wanted < len(positions) else len(body) - 1
+
+
+def _answer(
+    dialect: Dialect, record: dict[str, Any], seq: int, body: Mapping[str, Any]
+) -> web.Response:
+    record["outcome"] = "ok"
+    record["first_content_at"] = record["finished_at"] = time.monotonic()
+    return web.json_response(body, headers={dialect.request_id_header: f"req_sandbox{seq:06d}"})
 
 
 def _abort(request: web.Request) -> None:

@@ -1,0 +1,1 @@
+"""Tools that models call: typed specs, the executor, and the tools themselves."""

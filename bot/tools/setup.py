@@ -1,0 +1,67 @@
+"""Build the bot's toolbox from `[tools]`: each tool whose backend is configured."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+
+import openai
+
+from bot.config import Settings, provider_api_key
+from bot.tools.base import Tool
+from bot.tools.calculator import Calculator
+from bot.tools.clock import Clock
+from bot.tools.executor import Toolbox, ToolLimits
+from bot.tools.fetch import UrlFetcher
+from bot.tools.images import ImageGenerator
+from bot.tools.web_search import SearxngBackend, WebSearch
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class ToolSet:
+    """The toolbox and what must be closed at shutdown (HTTP sessions, clients)."""
+
+    toolbox: Toolbox | None
+    closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
+
+    async def close(self) -> None:
+        for close in self.closers:
+            try:
+                await close()
+            except Exception:
+                logger.exception("tools: closing failed")
+
+
+def build_tools(settings: Settings, env: Mapping[str, str]) -> ToolSet:
+    config = settings.tools
+    if not config.enabled:
+        return ToolSet(None)
+    default = config.timeout_seconds
+    tools: list[Tool] = [Calculator().tool(default), Clock().tool(default)]
+    closers: list[Callable[[], Awaitable[None]]] = []
+    search = config.web_search
+    if search.searxng_url:
+        backend = SearxngBackend(search)
+        closers.append(backend.close)
+        # A little over the backend's own timeout, which reports it more precisely.
+        tools.append(WebSearch(backend, search.results).tool(search.timeout_seconds + 5))
+    if config.fetch_url.enabled:
+        fetcher = UrlFetcher(config.fetch_url)
+        closers.append(fetcher.close)
+        tools.append(fetcher.tool(config.fetch_url.timeout_seconds + 5))
+    image = config.generate_image
+    if image.provider is not None:
+        provider = settings.providers[image.provider]
+        client = openai.AsyncOpenAI(
+            base_url=provider.base_url,
+            api_key=provider_api_key(provider, env) or "no-key",
+            max_retries=1,
+        )
+        closers.append(client.close)
+        tools.append(ImageGenerator(client, image).tool(image.timeout_seconds + 5))
+    limits = ToolLimits(config.max_steps, config.max_calls_per_step, config.max_result_chars)
+    logger.info("tools: %s", ", ".join(tool.name for tool in tools))
+    return ToolSet(Toolbox(tools, limits), closers)
