@@ -69,6 +69,7 @@ from bot.telegram.pacing import Pacer
 from bot.telegram.sender import MessageSender
 from bot.telegram.views import AnswerViewFactory, ViewContext
 from bot.telegram.views.base import StreamSettings
+from bot.tools.setup import ToolSet, build_tools
 
 logger = logging.getLogger(__name__)
 
@@ -91,6 +92,7 @@ COMMANDS = (
     "resetsystem",
     "language",
     "history",
+    "tools",
     "limits",
     "subscribe",
     "subinfo",
@@ -120,6 +122,7 @@ GROUP_ADMIN_COMMANDS = (
     "setsystem",
     "resetsystem",
     "setshortname",
+    "tools",
 )
 PROCESSED_UPDATES_KEPT = timedelta(days=7)
 QUOTA_USAGE_KEPT = timedelta(days=32)  # the longest window a limit may have is 31 days
@@ -141,10 +144,12 @@ class Application:
     pacer: Pacer
     characters: CharacterCatalog
     document_worker: DocumentWorker
+    tools: ToolSet
 
     async def aclose(self) -> None:
         await self.merger.close()
         await self.document_worker.close()
+        await self.tools.close()
         await self.models.close()
         await self.bot.session.close()
         await self.engine.dispose()
@@ -208,6 +213,7 @@ async def build_application(settings: Settings, env: Mapping[str, str]) -> Appli
         blobs, image_history_turns=docs.image_history_turns, context_share=docs.context_share
     )
     payments, quotas, limits = _payments(settings, uow, routing, chat_settings)
+    tools = build_tools(settings, env)
     if await quotas.prune(QUOTA_USAGE_KEPT):
         logger.info("pruned quota usage older than %s", QUOTA_USAGE_KEPT)
     services: Services = {
@@ -221,6 +227,7 @@ async def build_application(settings: Settings, env: Mapping[str, str]) -> Appli
             max_history_messages=settings.chat.max_history_messages,
             characters=catalog,
             limits=limits,
+            toolbox=tools.toolbox,
         ),
         "chat_settings": chat_settings,
         "routing": routing,
@@ -237,10 +244,11 @@ async def build_application(settings: Settings, env: Mapping[str, str]) -> Appli
         "i18n": i18n,
         "payments": payments,
         "quotas": quotas,
+        "toolbox": tools.toolbox,
     }
     dispatcher.workflow_data.update(services)
     return Application(
-        settings, bot, dispatcher, engine, models, merger, i18n, pacer, catalog, worker
+        settings, bot, dispatcher, engine, models, merger, i18n, pacer, catalog, worker, tools
     )
 
 

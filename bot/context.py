@@ -24,6 +24,7 @@ from bot.payments.service import PaymentService
 from bot.routing.service import RoutingService
 from bot.storage.dto import Chat, User
 from bot.telegram.views import AnswerViewFactory
+from bot.tools.executor import Toolbox
 
 
 class Services(TypedDict):
@@ -43,6 +44,7 @@ class Services(TypedDict):
     i18n: I18n
     payments: PaymentService
     quotas: QuotaService
+    toolbox: Toolbox | None
 
 
 class UpdateContext(TypedDict):

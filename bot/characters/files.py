@@ -16,6 +16,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from bot.operator_files import OperatorFileError, check_id, parse
+from bot.tools.base import ToolName
 
 LANGUAGES = ("en", "ru")
 CHARACTER_ID = re.compile(r"[a-z0-9][a-z0-9_-]{0,39}")
@@ -45,6 +46,8 @@ class _FrontMatter(BaseModel):
     sampling: _Sampling = _Sampling()
     tags: list[str] = Field(default_factory=list)
     routing: bool = True
+    # The tools this character may use; unset: whatever the route offers; []: none.
+    tools: list[ToolName] | None = None
     prompt_variants: dict[Language, str] = Field(default_factory=dict)
 
     @field_validator("name", "description", "greeting")
@@ -78,6 +81,7 @@ class Character:
     max_tokens: int | None = None
     tags: tuple[str, ...] = ()
     routing: bool = True
+    tools: frozenset[str] | None = None  # None: no restriction of its own
     digest: str = ""
 
     def text(self, texts: Mapping[str, str], locale: str) -> str:
@@ -124,6 +128,7 @@ def load_character(path: Path, models: Collection[str] | None = None) -> Charact
         top_p=meta.sampling.top_p,
         max_tokens=meta.sampling.max_tokens,
         tags=tuple(meta.tags),
+        tools=None if meta.tools is None else frozenset(meta.tools),
         routing=meta.routing,
         digest=hashlib.sha256(parsed.raw.encode()).hexdigest()[:16],
     )

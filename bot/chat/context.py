@@ -12,8 +12,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
+from bot.chat.transcript import answer_turns, has_tool_steps, tool_step_chars
 from bot.llm.spec import ModelSpec
-from bot.llm.types import ChatRequest, ImagePart, Part, TextPart, Turn
+from bot.llm.types import ChatRequest, ImagePart, Part, TextPart, ToolResultPart, Turn
 from bot.storage.dto import Role, StoredMessage
 
 CHARS_PER_TOKEN = 3
@@ -52,6 +53,8 @@ def estimate_tokens(text: str) -> int:
 
 
 def message_tokens(message: StoredMessage) -> int:
+    if has_tool_steps(message.content):  # the results are input, not the answer's output
+        return estimate_tokens(message.text) + tool_step_chars(message.content) // CHARS_PER_TOKEN
     if message.role is Role.ASSISTANT and message.output_tokens:
         return message.output_tokens + MESSAGE_OVERHEAD_TOKENS
     return estimate_tokens(message.text)
@@ -76,7 +79,9 @@ def build_request(
     budget -= estimate_tokens(system) if system else 0
     budget -= attachments.pinned_tokens
     kept = _newest_within(history, budget, caps.context_tokens, attachments.images)
-    turns = normalize_turns([_turn(m, attachments.images) for m in kept if _has_content(m)])
+    turns = normalize_turns(
+        [turn for m in kept if _has_content(m) for turn in _turns(m, attachments.images)]
+    )
     if attachments.pinned and turns:
         first = turns[0]
         turns = (Turn(first.role, (*attachments.pinned, *first.parts)), *turns[1:])
@@ -90,7 +95,13 @@ def build_request(
 
 
 def _has_content(message: StoredMessage) -> bool:
-    return bool(message.text) or message.has_images
+    return bool(message.text) or message.has_images or has_tool_steps(message.content)
+
+
+def _turns(message: StoredMessage, images: Mapping[int, tuple[ImagePart, ...]]) -> list[Turn]:
+    if message.role is Role.ASSISTANT and has_tool_steps(message.content):
+        return answer_turns(message.content)
+    return [_turn(message, images)]
 
 
 def _turn(message: StoredMessage, images: Mapping[int, tuple[ImagePart, ...]]) -> Turn:
@@ -133,13 +144,24 @@ def normalize_turns(turns: Sequence[Turn]) -> tuple[Turn, ...]:
     """
     merged: list[Turn] = []
     for turn in turns:
-        if not merged and turn.role != "user":
+        if merged and turn.tool_results:
+            turn = _answering(merged[-1], turn)
+        elif turn.tool_results:  # its calls were cut off with the older history
+            turn = Turn(turn.role, tuple(p for p in turn.parts if p not in turn.tool_results))
+        if not turn.parts or (not merged and turn.role != "user"):
             continue
         if merged and merged[-1].role == turn.role:
             merged[-1] = _combined(merged[-1], turn)
         else:
             merged.append(turn)
     return tuple(merged)
+
+
+def _answering(previous: Turn, turn: Turn) -> Turn:
+    """Tool results only right after the calls they answer (both protocols insist)."""
+    called = {call.id for call in previous.tool_calls} if previous.role == "assistant" else set()
+    parts = tuple(p for p in turn.parts if not isinstance(p, ToolResultPart) or p.call_id in called)
+    return Turn(turn.role, parts)
 
 
 def _combined(first: Turn, second: Turn) -> Turn:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 
 from bot.chat.context import estimate_tokens
 from bot.chat.ports import Button, Translate
@@ -70,6 +70,21 @@ class TurnLimits:
             return
         with contextlib.suppress(Exception):
             await asyncio.shield(self._quotas.settle(reservation, 0, counted=False))
+
+    @contextlib.asynccontextmanager
+    async def charge(self, user_id: int | None, action: str) -> AsyncIterator[None]:
+        """Count one costly action (an image) while the block runs; raises
+        QuotaExceededError when the plan allows no more; released when the block fails."""
+        reservation = None
+        if user_id is not None and self._quotas.enabled:
+            reservation = await self._quotas.reserve_action(user_id, action)
+        try:
+            yield
+        except BaseException:
+            await self.release(reservation)
+            raise
+        if reservation is not None:
+            await self._quotas.settle(reservation, 0, counted=True)
 
     async def settle(
         self, uow: UnitOfWork, reservation: Reservation | None, outcome: Outcome

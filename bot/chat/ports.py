@@ -37,6 +37,9 @@ class AnswerView(Protocol):
         """Deliver a short plain-text notice (errors, warnings, limits), with buttons under
         it (one per row)."""
 
+    async def photo(self, data: bytes, caption: str = "") -> int:
+        """Send a picture made during the answer (a generated image); returns its id."""
+
     async def close(self) -> None:
         """Stop any progress display. Safe to call more than once."""
 

@@ -18,20 +18,24 @@ from bot.characters.files import Character
 from bot.characters.service import with_character
 from bot.chat.attachments import AttachmentLoader
 from bot.chat.context import ContextTooLongError, Sampling, build_request
+from bot.chat.delivery import deliver
 from bot.chat.generations import Generation, Generations
 from bot.chat.inputs import UserInput
 from bot.chat.limits import TurnLimits
 from bot.chat.ports import AnswerView, AnswerViews, Translate
 from bot.chat.records import TurnContext, document_note, record_attachments
-from bot.chat.turn import ERROR_KEYS, Outcome, stream_answer
+from bot.chat.tooling import AnswerToolContext, TurnTools, offered_tools
+from bot.chat.transcript import answer_content
+from bot.chat.turn import Outcome, stream_answer
 from bot.llm.base import ChatModel
 from bot.llm.spec import ModelSpec
-from bot.llm.types import FinishReason, LLMError, LLMErrorKind
+from bot.llm.types import LLMError, LLMErrorKind
 from bot.payments.quotas import QuotaExceededError, Reservation
 from bot.routing.service import RoutingService, TurnPlan
 from bot.storage.blobs import BlobStore
 from bot.storage.dto import Chat, MessageStatus, Role, RouteDecisionRecord
 from bot.storage.uow import UnitOfWork, UnitOfWorkFactory
+from bot.tools.executor import Toolbox
 
 logger = logging.getLogger(__name__)
 
@@ -58,8 +62,10 @@ class ChatService:
         max_history_messages: int,
         limits: TurnLimits,
         characters: CharacterCatalog | None = None,
+        toolbox: Toolbox | None = None,
     ) -> None:
         self._uow = uow
+        self._toolbox = toolbox
         self._limits = limits
         self._blobs = blobs
         self._attachments = attachments
@@ -92,7 +98,8 @@ class ChatService:
                 await self._limits.release(reservation)
                 raise
         system = self._system_prompt(chat, character, t)
-        await self._answer(chat, plan, system, context, generation, view, t, reservation)
+        tools = self._tools(chat, plan, character, view, t, turn.user_id)
+        await self._answer(chat, plan, system, context, (generation, view, tools), t, reservation)
 
     async def retry(
         self, chat: Chat, views: AnswerViews, t: Translate, user_id: int | None = None
@@ -128,7 +135,8 @@ class ChatService:
                 await uow.commit()
         system = self._system_prompt(chat, character, t)
         context = TurnContext(history, documents, answer_id, None)
-        await self._answer(chat, plan, system, context, generation, view, t, reservation)
+        tools = self._tools(chat, plan, character, view, t, user_id)
+        await self._answer(chat, plan, system, context, (generation, view, tools), t, reservation)
         return True
 
     async def _refuse(
@@ -158,6 +166,28 @@ class ChatService:
     def _as_seen(self, chat: Chat) -> tuple[Chat, Character | None]:
         character = self._characters.get(chat.character_id) if self._characters else None
         return with_character(chat, character), character
+
+    def _tools(
+        self,
+        chat: Chat,
+        plan: TurnPlan,
+        character: Character | None,
+        view: AnswerView,
+        t: Translate,
+        user_id: int | None,
+    ) -> TurnTools | None:
+        """The tools this answer may call: none when the chat turned them off or the model
+        cannot call tools; the route and the character may narrow them."""
+        tools = offered_tools(
+            self._toolbox,
+            enabled=chat.tools_enabled,
+            model_can=plan.model.spec.capabilities.tools,
+            restrictions=(plan.tools, character.tools if character else None),
+        )
+        if not tools or self._toolbox is None:
+            return None
+        context = AnswerToolContext(chat.id, user_id, view, self._limits)
+        return TurnTools(tools, context, self._toolbox.limits, t)
 
     def _system_prompt(self, chat: Chat, character: Character | None, t: Translate) -> str:
         """The character's prompt, else the chat's own, else the operator's default."""
@@ -209,12 +239,13 @@ class ChatService:
         plan: TurnPlan,
         system: str,
         context: TurnContext,
-        generation: Generation,
-        view: AnswerView,
+        answering: tuple[Generation, AnswerView, TurnTools | None],
         t: Translate,
         reservation: Reservation | None,
     ) -> None:
-        """Stream and deliver the answer; `view` has started, `generation` is this answer's."""
+        """Stream and deliver the answer; the view has started, the generation is this
+        answer's, the tools (if any) are what the model may call."""
+        generation, view, tools = answering
         model, answer_id = plan.model, context.answer_id
         if plan.instructions:  # the character's or chat's own prompt stays first and primary
             system = f"{system}\n\n{plan.instructions}"
@@ -244,55 +275,20 @@ class ChatService:
         outcome = Outcome()
         message_ids: list[int] = []
         try:
-            outcome = await stream_answer(model, request, view, generation)
+            outcome = await stream_answer(model, request, view, generation, tools)
             notes = [document_note(note, t) for note in loaded.notes]
-            message_ids = await self._deliver(chat, plan, view, outcome, answer_id, t, notes)
+            message_ids = await deliver(chat, plan, view, outcome, answer_id, t, notes)
         except asyncio.CancelledError:
             outcome.error = outcome.error or LLMError(LLMErrorKind.INTERRUPTED, "cancelled")
             raise
         finally:
+            if tools is not None:  # pictures sent during the answer belong to it
+                message_ids = [*tools.context.photo_ids, *message_ids]
             self._generations.end(generation)
             await view.close()
             await asyncio.shield(
                 self._close_answer(answer_id, model, outcome, message_ids, reservation)
             )
-
-    async def _deliver(
-        self,
-        chat: Chat,
-        plan: TurnPlan,
-        view: AnswerView,
-        outcome: Outcome,
-        answer_id: int,
-        t: Translate,
-        notes: list[str],
-    ) -> list[int]:
-        text = outcome.text
-        if outcome.stopped:
-            if not text:
-                return await view.notice(t("answer-stopped"))
-            return await view.finish(f"{text}\n\n{t('answer-stopped')}", answer_id)
-        if outcome.error is not None:
-            reason = t(ERROR_KEYS[outcome.error.kind])
-            if not text:
-                return await view.notice(reason)
-            return await view.finish(f"{text}\n\n{t('answer-interrupted', reason=reason)}")
-        if not text.strip():
-            return await view.notice(t("answer-empty"))
-        if outcome.finish is FinishReason.LENGTH:
-            text = f"{text}\n\n{t('answer-truncated')}"
-        for note in notes:
-            text = f"{text}\n\n_{note}_"
-        if chat.show_footer:
-            text = f"{text}\n\n_{self._footer(plan, t)}_"
-        return await view.finish(text, answer_id)
-
-    @staticmethod
-    def _footer(plan: TurnPlan, t: Translate) -> str:
-        model = plan.model.spec.display_name
-        if plan.decision is None:
-            return t("answer-footer", model=model)
-        return t("answer-footer-routed", model=model, route=plan.decision.route)
 
     async def _store_blobs(self, turn: UserInput) -> None:
         """Images and files on disk before their rows are written (a blob without a row is
@@ -371,7 +367,7 @@ class ChatService:
         async with self._uow() as uow:
             await uow.messages.update_answer(
                 answer_id,
-                content=[{"type": "text", "text": outcome.text}] if outcome.text else [],
+                content=answer_content(outcome.parts),
                 status=outcome.status,
                 model=model.spec.id,
                 input_tokens=outcome.usage.input_tokens if outcome.usage else None,

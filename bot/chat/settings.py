@@ -30,6 +30,7 @@ class Setting(StrEnum):
     MAX_OUTPUT_TOKENS = "max_tokens"
     FOOTER = "footer"
     ROUTING = "routing"
+    TOOLS = "tools"
 
 
 class InvalidSettingError(ValueError):
@@ -112,6 +113,8 @@ class ChatSettingsService:
                 )
             elif setting is Setting.ROUTING:
                 await uow.chats.set_routing(chat.id, bool(checked))
+            elif setting is Setting.TOOLS:
+                await uow.chats.set_tools(chat.id, bool(checked))
             else:
                 await uow.chats.set_show_footer(chat.id, bool(checked))
             updated = await uow.chats.get(chat.id)

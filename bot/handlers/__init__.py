@@ -23,6 +23,7 @@ from bot.handlers import (
     settings,
     start,
     system_prompt,
+    tools,
     unknown,
 )
 
@@ -40,6 +41,7 @@ def get_routers() -> list[Router]:
         models.router,
         characters.router,
         settings.router,
+        tools.router,
         language.router,
         history.router,
         privacy.router,

@@ -20,6 +20,7 @@ from bot.i18n import Translator
 from bot.keyboards.characters import CharacterChoice, CharacterPage
 from bot.keyboards.models import ModelChoice
 from bot.keyboards.settings import SettingsMenu, SettingsValue
+from bot.keyboards.tools import ToolsSwitch
 from bot.storage.dto import Chat as ChatRecord
 
 logger = logging.getLogger(__name__)
@@ -34,6 +35,7 @@ ADMIN_COMMANDS = (
     "setmodel",
     "setshortname",
     "setcharacter",
+    "tools",
 )
 ADMIN_STATUSES = (ChatMemberStatus.CREATOR, ChatMemberStatus.ADMINISTRATOR)
 CLEAR_SHORT_NAME = "-"
@@ -108,6 +110,7 @@ async def refuse_command(message: Message, t: Translator) -> None:
         SettingsValue.filter(),
         CharacterChoice.filter(),
         CharacterPage.filter(),
+        ToolsSwitch.filter(),
     ),
     ~ChatAdmin(),
 )

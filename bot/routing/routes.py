@@ -16,6 +16,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from bot.operator_files import OperatorFileError, check_id, parse
+from bot.tools.base import ToolName
 
 LANGUAGES = ("en", "ru")
 MIN_EXAMPLES = 40
@@ -37,6 +38,8 @@ class _FrontMatter(BaseModel):
     description: dict[Literal["en", "ru"], str]
     preferred_models: list[str] = Field(default_factory=list)
     requires: list[Capability] = Field(default_factory=list)
+    # The tools offered on this route; unset: every tool the bot has; []: none.
+    tools: list[ToolName] | None = None
     error_target: float = Field(default=0.05, gt=0, lt=0.5)
     examples: dict[Literal["en", "ru"], list[str]]
 
@@ -73,6 +76,7 @@ class Route:
     examples: Mapping[str, tuple[str, ...]]
     instructions: str
     path: Path
+    tools: frozenset[str] | None = None
 
     def labelled_examples(self) -> Iterator[tuple[str, str]]:
         """(text, language) pairs."""
@@ -162,4 +166,5 @@ def load_route(path: Path) -> Route:
         examples={lang: tuple(texts) for lang, texts in meta.examples.items()},
         instructions=instructions,
         path=path,
+        tools=None if meta.tools is None else frozenset(meta.tools),
     )

@@ -25,6 +25,7 @@ class TurnPlan:
     instructions: str | None  # the route's, appended to the system prompt
     auto: bool  # the model was chosen by the route
     text: str  # the message as the model gets it (an explicit #route tag removed)
+    tools: frozenset[str] | None = None  # the route's tools; None: no restriction
 
 
 def unknown_references(
@@ -125,8 +126,10 @@ class RoutingService:
             decision = await router.decide(text, previous=self._recent(key), needs=needs)
             self._remember(key, decision.route)
         model = self.choose_model(decision.route, needs) if auto else self.fixed_model(chat)
-        instructions = router.book[decision.route].instructions
-        return TurnPlan(model, decision, instructions, auto, decision.text or text)
+        chosen = router.book[decision.route]
+        return TurnPlan(
+            model, decision, chosen.instructions, auto, decision.text or text, chosen.tools
+        )
 
     def model(self, model_id: str) -> ChatModel | None:
         return self._models.get(model_id) if model_id in self._models else None

@@ -44,6 +44,7 @@ class Chat:
     short_name: str | None = None
     routing_enabled: bool = True
     character_id: str | None = None
+    tools_enabled: bool = True
 
     @property
     def is_private(self) -> bool:

@@ -87,6 +87,7 @@ class ChatRow(Base):
     show_footer: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     short_name: Mapped[str | None] = mapped_column(String(32))
     routing_enabled: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    tools_enabled: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     character_id: Mapped[str | None] = mapped_column(String(40))
     # No foreign key: chats and conversations would reference each other in a cycle.
     current_conversation_id: Mapped[int | None] = mapped_column(Integer)

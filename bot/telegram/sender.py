@@ -14,7 +14,13 @@ from collections.abc import Sequence
 import telegramify_markdown
 from aiogram import Bot
 from aiogram.exceptions import TelegramBadRequest, TelegramNetworkError
-from aiogram.types import InlineKeyboardMarkup, InputRichMessage, Message, ReplyParameters
+from aiogram.types import (
+    BufferedInputFile,
+    InlineKeyboardMarkup,
+    InputRichMessage,
+    Message,
+    ReplyParameters,
+)
 
 from bot.telegram.formatting import Chunk, plain_fallback
 
@@ -54,6 +60,18 @@ class MessageSender:
             target = reply_to if index == 0 else None
             ids.extend(await self._send_formatted(chat_id, chunk, target, markup if last else None))
         return ids
+
+    async def send_photo(
+        self, chat_id: int, data: bytes, caption: str, *, reply_to: int | None = None
+    ) -> int:
+        """A picture (generated images); the caption as plain text, cut to Telegram's 1024."""
+        message = await self._bot.send_photo(
+            chat_id=chat_id,
+            photo=BufferedInputFile(data, filename="image.png"),
+            caption=caption[:1024] or None,
+            reply_parameters=_reply(reply_to),
+        )
+        return message.message_id
 
     async def edit_chunk(
         self,

@@ -16,6 +16,7 @@ help-text =
     /setsystem, /getsystem, /resetsystem: this chat's own instructions for the model
     /language: the language I use with you
     /history: the current conversation as a file
+    /tools: turn tools on or off (web search, web pages, calculator, time, images)
     /limits: what is left of your limits; /subscribe: plans paid with Telegram Stars; /subinfo: your plan
     /paysupport, /terms: help with payments, terms of purchase
     /privacy: what I store

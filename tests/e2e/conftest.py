@@ -24,6 +24,7 @@ import pytest
 
 from bot.sandbox.llm import ScriptedLLM
 from bot.sandbox.telegram import SandboxClient, TelegramSandbox
+from bot.sandbox.web import FakeWeb
 
 pytestmark = pytest.mark.e2e
 
@@ -56,7 +57,7 @@ max_retries = 2
 retry_backoff_seconds = 0.05
 
 [chat]
-default_model = "gpt"
+default_model = "{default_model}"
 system_prompt = "{system_prompt}"
 merge_window_seconds = 0.8
 split_paste_threshold = 3000
@@ -124,6 +125,7 @@ display_name = "Judge Test"
 capabilities = {{ context_tokens = 8000, max_output_tokens = 100 }}
 {extra_models}
 {payments_settings}
+{tools_settings}
 """
 JUDGE_TIMEOUT = 1.0
 PAYMENTS_SECRET = "e2e-payments-secret"
@@ -163,6 +165,42 @@ description = { en = "A month of everything.", ru = "Месяц всего." }
 [plans.pro.limits]
 gpt = { messages = 1000, window_hours = 24 }
 claude = { messages = 1000, window_hours = 24 }
+"""
+
+# The tools stack: models that call tools in both protocols, a fake SearXNG and web pages on
+# loopback (allowed past the private-address guard by host and port), images from the
+# scripted LLM server.
+TOOLS_SETTINGS = """
+[tools]
+max_steps = 3
+timeout_seconds = 5
+
+[tools.web_search]
+searxng_url = "{web_url}"
+timeout_seconds = 5
+
+[tools.fetch_url]
+timeout_seconds = 1.5
+max_chars = 4000
+allow_hosts = ["127.0.0.1:{web_port}"]
+
+[tools.generate_image]
+provider = "openai"
+model = "image-test"
+size = "1024x1024"
+"""
+TOOL_MODELS = """
+[models.gpt-tools]
+provider = "openai"
+remote_name = "gpt-tools"
+display_name = "GPT Tools"
+capabilities = { tools = true, context_tokens = 16000, max_output_tokens = 1000 }
+
+[models.claude-tools]
+provider = "anthropic"
+remote_name = "claude-tools"
+display_name = "Claude Tools"
+capabilities = { tools = true, vision = true, context_tokens = 16000, max_output_tokens = 1000 }
 """
 
 # The documents stack: a vision model that does not read PDFs, one that reads PDFs natively,
@@ -311,6 +349,9 @@ def _fresh_llm_script(request: pytest.FixtureRequest) -> Iterator[None]:
     if "llm" in request.fixturenames:
         server: ScriptedLLM = request.getfixturevalue("llm")
         server.reset()
+    if "web" in request.fixturenames:
+        fake: FakeWeb = request.getfixturevalue("web")
+        fake.reset()
 
 
 GROUP_EDIT_INTERVAL = 1.0
@@ -327,6 +368,7 @@ async def make_stack(
     routing_cache: Path | None = None,
     documents: bool = False,
     payments: bool = False,
+    web: FakeWeb | None = None,
 ) -> AsyncIterator[Stack]:
     sandbox = TelegramSandbox(TOKEN, enforce_limits=True)
     telegram_url = await sandbox.start()
@@ -355,8 +397,10 @@ async def make_stack(
             characters_dir=characters,
             blob_dir=tmp / "blobs",
             documents_settings=DOCUMENTS_SETTINGS if documents else "",
-            extra_models=DOCUMENT_MODELS if documents else "",
+            extra_models=DOCUMENT_MODELS if documents else (TOOL_MODELS if web else ""),
             payments_settings=PAYMENTS_SETTINGS if payments else "",
+            tools_settings=_tools_settings(web),
+            default_model="gpt-tools" if web else "gpt",
         ),
         encoding="utf-8",
     )
@@ -427,6 +471,31 @@ async def documents_stack(
     """Documents and images: extra models (vision without PDFs, native PDFs, a small context)."""
     tmp = tmp_path_factory.mktemp("documents")
     async for stack in make_stack(tmp, llm, "polling", documents=True):
+        yield stack
+
+
+def _tools_settings(web: FakeWeb | None) -> str:
+    if web is None:  # the other stacks keep the defaults: calculator, time, pages
+        return ""
+    port = web.base_url.rsplit(":", 1)[1]
+    return TOOLS_SETTINGS.format(web_url=web.base_url, web_port=port)
+
+
+@pytest.fixture(scope="session")
+async def web() -> AsyncIterator[FakeWeb]:
+    server = FakeWeb()
+    await server.start()
+    yield server
+    await server.stop()
+
+
+@pytest.fixture(scope="session")
+async def tools_stack(
+    tmp_path_factory: pytest.TempPathFactory, llm: ScriptedLLM, web: FakeWeb
+) -> AsyncIterator[Stack]:
+    """Tool calling (see TOOLS_SETTINGS and TOOL_MODELS); the default model calls tools."""
+    tmp = tmp_path_factory.mktemp("tools")
+    async for stack in make_stack(tmp, llm, "polling", web=web):
         yield stack
 
 

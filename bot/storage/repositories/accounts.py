@@ -88,6 +88,9 @@ class ChatRepository:
     async def set_routing(self, chat_id: int, enabled: bool) -> None:
         await self._update(chat_id, routing_enabled=enabled)
 
+    async def set_tools(self, chat_id: int, enabled: bool) -> None:
+        await self._update(chat_id, tools_enabled=enabled)
+
     async def set_short_name(self, chat_id: int, short_name: str | None) -> None:
         await self._update(chat_id, short_name=short_name)
 
@@ -118,6 +121,7 @@ def _chat(row: ChatRow) -> Chat:
         current_conversation_id=row.current_conversation_id,
         show_footer=bool(row.show_footer),
         routing_enabled=bool(row.routing_enabled),
+        tools_enabled=bool(row.tools_enabled),
         character_id=row.character_id,
         short_name=row.short_name,
     )

@@ -71,6 +71,11 @@ class DraftAnswerView:
             self._chat_id, rest, reply_to=reply_to, markup=markup
         )
 
+    async def photo(self, data: bytes, caption: str = "") -> int:
+        return await self._ctx.sender.send_photo(
+            self._chat_id, data, caption, reply_to=self._reply_to
+        )
+
     async def notice(self, text: str, buttons: Sequence[Button] = ()) -> list[int]:
         await self._stop_progress()
         reply_to = None if self._sent else self._reply_to

@@ -66,6 +66,11 @@ class PlaceholderAnswerView:
         chunks = render_markdown(markdown) or render_plain(markdown)
         return await self._complete(chunks[self._parts_done :], markup)
 
+    async def photo(self, data: bytes, caption: str = "") -> int:
+        return await self._ctx.sender.send_photo(
+            self._chat_id, data, caption, reply_to=self._reply_to
+        )
+
     async def notice(self, text: str, buttons: Sequence[Button] = ()) -> list[int]:
         await self._close_progress()
         return await self._complete(render_plain(text), buttons_markup(buttons))
