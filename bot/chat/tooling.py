@@ -39,7 +39,7 @@ class AnswerToolContext:
             at = exc.resets_at.strftime("%Y-%m-%d %H:%M UTC")
             raise ToolError(
                 f"the user's plan allows no more {action} until {at}; tell the user so "
-                "(they can see their plan with /limits)"
+                "(/subscribe shows the plans)"
             ) from None
 
 

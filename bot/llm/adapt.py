@@ -48,13 +48,14 @@ def flatten_tool_turns(turns: tuple[Turn, ...]) -> tuple[Turn, ...]:
 
 
 def _as_text(parts: tuple[Part, ...]) -> tuple[Part, ...]:
+    """On their own lines: a turn of text parts may be sent joined into one string."""
     kept: list[Part] = []
     for part in parts:
         if isinstance(part, ToolCallPart):
-            kept.append(TextPart(f"[called the tool {part.name} with {part.arguments_json}]"))
+            kept.append(TextPart(f"\n[called the tool {part.name} with {part.arguments_json}]\n"))
         elif isinstance(part, ToolResultPart):
             failed = "failed" if part.is_error else "returned"
-            kept.append(TextPart(f"[the tool {part.name} {failed}: {part.content}]"))
+            kept.append(TextPart(f"\n[the tool {part.name} {failed}: {part.content}]\n"))
         else:
             kept.append(part)
     return tuple(kept)

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from bot.config_sections import StrictModel
+from bot.tools.netguard import parse_allowlist
 
 
 class WebSearchConfig(StrictModel):
@@ -19,7 +20,8 @@ class WebSearchConfig(StrictModel):
 class FetchUrlConfig(StrictModel):
     enabled: bool = True
     max_bytes: int = Field(default=2_000_000, ge=10_000, le=50_000_000)
-    max_chars: int = Field(default=12_000, ge=500, le=200_000)
+    # Below [tools] max_result_chars, so the page's own "cut" note survives.
+    max_chars: int = Field(default=10_000, ge=500, le=200_000)
     timeout_seconds: float = Field(default=15.0, gt=0, le=120)
     max_redirects: int = Field(default=5, ge=0, le=20)
     # Hosts (or host:port) exempt from the guard that refuses loopback, private, link-local and
@@ -28,6 +30,12 @@ class FetchUrlConfig(StrictModel):
     user_agent: str = (
         "Mozilla/5.0 (compatible; TelegramLLMBot/1.0; +https://core.telegram.org/bots)"
     )
+
+    @field_validator("allow_hosts")
+    @classmethod
+    def _hosts(cls, value: list[str]) -> list[str]:
+        parse_allowlist(value)  # ValueError naming the entry that is not host or host:port
+        return value
 
 
 class ImageToolConfig(StrictModel):

@@ -58,7 +58,7 @@ def build_tools(settings: Settings, env: Mapping[str, str]) -> ToolSet:
         client = openai.AsyncOpenAI(
             base_url=provider.base_url,
             api_key=provider_api_key(provider, env) or "no-key",
-            max_retries=1,
+            max_retries=0,  # a retry would not fit the tool's timeout
         )
         closers.append(client.close)
         tools.append(ImageGenerator(client, image).tool(image.timeout_seconds + 5))

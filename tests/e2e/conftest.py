@@ -180,7 +180,7 @@ searxng_url = "{web_url}"
 timeout_seconds = 5
 
 [tools.fetch_url]
-timeout_seconds = 1.5
+timeout_seconds = 2.5
 max_chars = 4000
 allow_hosts = ["127.0.0.1:{web_port}"]
 

@@ -14,6 +14,7 @@ import pytest
 from bot.sandbox.web import FakeWeb
 from tests.e2e.conftest import Stack
 from tests.e2e.test_chat import ask, count_bot_messages
+from tests.e2e.test_groups import bot_username
 
 pytestmark = pytest.mark.e2e
 
@@ -202,7 +203,7 @@ async def test_a_tool_that_times_out_gives_an_error_result_and_the_turn_goes_on(
     assert reply["text"] == "The page did not load in time."
     _, second = requests_for(tools_stack, marker)
     [result] = tool_messages(second)
-    assert result["content"] == "Error: the page did not load within 1.5 seconds"
+    assert result["content"] == "Error: the page did not load within 2.5 seconds"
     # While it ran, the draft said what was going on.
     drafts = [d["text"] for d in await tools_stack.telegram.drafts(user_id)]
     assert "🌐 Reading the page…" in drafts, drafts
@@ -375,3 +376,33 @@ ARTICLE = """<!doctype html><html><head><title>Kiwi harvest 2026</title>
 <p>Cool nights in March gave the fruit time to sweeten, and the late rains stayed away.</p>
 <p>Exporters expect prices to hold steady through the winter months.</p>
 </article><footer>© 2026 Valley News</footer></body></html>"""
+
+
+async def test_in_a_group_the_placeholder_shows_the_status_and_the_photo_is_sent(
+    tools_stack: Stack, user_id: int, web: FakeWeb
+) -> None:
+    username = await bot_username(tools_stack)
+    chat_id = -1_000_000_000_000 - user_id
+    chat = {"id": chat_id, "type": "supergroup", "title": "Tools"}
+    await tools_stack.telegram.group(chat, admins=[user_id + 1], members=[user_id])
+    marker = "draw the slow page q12"
+    calls = [
+        call("fetch_url", {"url": f"{web.base_url}/slow?seconds=6"}),
+        call("generate_image", {"prompt": "A lighthouse at dusk"}),
+    ]
+    script(tools_stack, marker, {"tool_calls": calls}, {"text": "Your lighthouse."})
+    await tools_stack.telegram.send(user_id, f"@{username} {marker}", chat=chat)
+    placeholder, photo = await tools_stack.telegram.wait_bot_messages(chat_id, 2, timeout=20)
+    assert photo["photo"]
+    for _ in range(400):  # the placeholder becomes the answer once the page times out
+        [answer] = [
+            m
+            for m in await tools_stack.telegram.bot_messages(chat_id)
+            if m["message_id"] == placeholder["message_id"]
+        ]
+        if answer["text"] == "Your lighthouse.":
+            break
+        await asyncio.sleep(0.05)
+    assert answer["text"] == "Your lighthouse."
+    shown = [edit["text"] for edit in answer["edits"]]
+    assert "🌐 Reading the page… · 🎨 Drawing the picture…" in shown, shown

@@ -180,17 +180,25 @@ class _ToolCallAssembler:
 
     OpenAI sends the id and name once, then argument pieces; some servers (vLLM with some
     parsers, llama.cpp) repeat the id and the full name in every chunk: a repeated name is
-    not appended again.
+    not appended again. Others (Ollama) send every parallel call whole at index 0: a new id
+    at an index starts a new call.
     """
 
     def __init__(self) -> None:
-        self._calls: dict[int, _PartialCall] = {}
+        self._calls: dict[tuple[int, int], _PartialCall] = {}  # (index, nth call there)
+        self._current: dict[int, tuple[int, int]] = {}
 
     def add(self, delta: Any) -> None:
-        index = getattr(delta, "index", None)
-        call = self._calls.setdefault(index if isinstance(index, int) else 0, _PartialCall())
-        if delta.id and not call.id:
-            call.id = delta.id
+        index = delta.index if isinstance(getattr(delta, "index", None), int) else 0
+        key = self._current.get(index)
+        new_id = getattr(delta, "id", None)
+        if key is None or (new_id and self._calls[key].id and new_id != self._calls[key].id):
+            key = (index, key[1] + 1 if key else 0)
+            self._current[index] = key
+            self._calls[key] = _PartialCall()
+        call = self._calls[key]
+        if new_id and not call.id:
+            call.id = new_id
         function = getattr(delta, "function", None)
         if function is None:
             return
