@@ -2,45 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping
-from types import TracebackType
-from typing import TYPE_CHECKING, Any, Self
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
-import aiohttp
 from aiohttp import web
 
+from bot.sandbox.control_api import ControlClient, guarded, json_object, ok
 from bot.sandbox.llm.script import KNOB_KEYS, ScriptError
 
 if TYPE_CHECKING:
     from bot.sandbox.llm.server import ScriptedLLM
-
-_Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-
-
-def _ok(**extra: Any) -> web.Response:
-    return web.json_response({"ok": True, **extra})
-
-
-async def _json_object(request: web.Request) -> Mapping[str, Any]:
-    try:
-        body = await request.json()
-    except ValueError as exc:
-        raise ScriptError("the body must be JSON") from exc
-    if not isinstance(body, Mapping):
-        raise ScriptError("the body must be a JSON object")
-    return body
-
-
-def _guarded(handler: _Handler) -> _Handler:
-    """Turn a :class:`ScriptError` into a 400 ``{"error": message}``."""
-
-    async def wrapper(request: web.Request) -> web.StreamResponse:
-        try:
-            return await handler(request)
-        except ScriptError as exc:
-            return web.json_response({"error": str(exc)}, status=400)
-
-    return wrapper
 
 
 def control_routes(llm: ScriptedLLM) -> list[web.RouteDef]:
@@ -48,44 +19,44 @@ def control_routes(llm: ScriptedLLM) -> list[web.RouteDef]:
 
     async def script(request: web.Request) -> web.Response:
         before = llm.pending()["replies"]
-        llm.script(**await _json_object(request))
-        return _ok(queued=llm.pending()["replies"] - before)
+        llm.script(**await json_object(request, ScriptError))
+        return ok(queued=llm.pending()["replies"] - before)
 
     async def knobs(request: web.Request) -> web.Response:
-        body = dict(await _json_object(request))
+        body = dict(await json_object(request, ScriptError))
         model = body.pop("model", None)
         if model is not None and not isinstance(model, str):
             raise ScriptError("'model' must be a string")
         llm.apply_knobs(body, model=model)
-        return _ok()
+        return ok()
 
     async def faults(request: web.Request) -> web.Response:
-        body = await _json_object(request)
+        body = await json_object(request, ScriptError)
         entries = body.get("faults", [body])
         if not isinstance(entries, list) or not all(isinstance(e, Mapping) for e in entries):
             raise ScriptError("'faults' must be a list of fault objects")
         for entry in entries:
             llm.add_fault(**entry)
-        return _ok(queued=len(entries))
+        return ok(queued=len(entries))
 
     async def get_requests(_request: web.Request) -> web.Response:
         return web.json_response(llm.requests)
 
     async def clear_requests(_request: web.Request) -> web.Response:
         llm.clear_requests()
-        return _ok()
+        return ok()
 
     async def pending(_request: web.Request) -> web.Response:
         return web.json_response(llm.pending())
 
     async def reset(_request: web.Request) -> web.Response:
         llm.reset()
-        return _ok()
+        return ok()
 
     return [
-        web.post("/control/script", _guarded(script)),
-        web.post("/control/knobs", _guarded(knobs)),
-        web.post("/control/faults", _guarded(faults)),
+        web.post("/control/script", guarded(script, ScriptError)),
+        web.post("/control/knobs", guarded(knobs, ScriptError)),
+        web.post("/control/faults", guarded(faults, ScriptError)),
         web.get("/control/requests", get_requests),
         web.delete("/control/requests", clear_requests),
         web.get("/control/pending", pending),
@@ -93,40 +64,11 @@ def control_routes(llm: ScriptedLLM) -> list[web.RouteDef]:
     ]
 
 
-class LLMControl:
+class LLMControl(ControlClient):
     """Drive a :class:`ScriptedLLM` in another process through its control API."""
 
-    def __init__(self, base_url: str, *, session: aiohttp.ClientSession | None = None) -> None:
-        self._base = base_url.rstrip("/")
-        self._session = session
-        self._owns_session = session is None
-
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.close()
-
-    async def close(self) -> None:
-        if self._owns_session and self._session is not None:
-            await self._session.close()
-        self._session = None
-
-    async def _call(self, method: str, path: str, body: object = None) -> Any:
-        if self._session is None:
-            self._session = aiohttp.ClientSession()
-        url = f"{self._base}/control/{path}"
-        async with self._session.request(method, url, json=body) as response:
-            if response.status == 400:
-                payload = await response.json()
-                raise ScriptError(payload.get("error", "rejected by the sandbox LLM server"))
-            response.raise_for_status()
-            return await response.json()
+    error = ScriptError
+    rejected = "rejected by the sandbox LLM server"
 
     async def script(self, text: str | None = None, **fields: Any) -> None:
         await self._call("POST", "script", fields if text is None else {"text": text, **fields})
