@@ -67,6 +67,7 @@ def build_request(
     sampling: Sampling = Sampling(),
     *,
     attachments: Attachments = Attachments(),
+    reserve_tokens: int = 0,
 ) -> ChatRequest:
     """`history` ends with the current user message; older turns are dropped first.
 
@@ -78,6 +79,7 @@ def build_request(
     budget = int(caps.context_tokens * (1 - SAFETY_MARGIN)) - max_output
     budget -= estimate_tokens(system) if system else 0
     budget -= attachments.pinned_tokens
+    budget -= reserve_tokens  # room kept for tool definitions and results
     kept = _newest_within(history, budget, caps.context_tokens, attachments.images)
     turns = normalize_turns(
         [turn for m in kept if _has_content(m) for turn in _turns(m, attachments.images)]

@@ -30,7 +30,8 @@ async def deliver(
             return await view.notice(reason)
         return await view.finish(f"{text}\n\n{t('answer-interrupted', reason=reason)}")
     if not text.strip():
-        return await view.notice(t("answer-empty"))
+        # A picture sent by a tool is an answer of its own; the model need not add words.
+        return await view.notice(t("answer-pictures-only" if outcome.pictures else "answer-empty"))
     if outcome.finish is FinishReason.LENGTH:
         text = f"{text}\n\n{t('answer-truncated')}"
     for note in notes:

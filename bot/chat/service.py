@@ -17,14 +17,14 @@ from bot.characters.catalog import CharacterCatalog
 from bot.characters.files import Character
 from bot.characters.service import with_character
 from bot.chat.attachments import AttachmentLoader
-from bot.chat.context import ContextTooLongError, Sampling, build_request
+from bot.chat.context import ContextTooLongError
 from bot.chat.delivery import deliver
 from bot.chat.generations import Generation, Generations
 from bot.chat.inputs import UserInput
 from bot.chat.limits import TurnLimits
 from bot.chat.ports import AnswerView, AnswerViews, Translate
 from bot.chat.records import TurnContext, document_note, record_attachments
-from bot.chat.tooling import AnswerToolContext, TurnTools, offered_tools
+from bot.chat.tooling import AnswerToolContext, TurnTools, offered_tools, request_with_tools
 from bot.chat.transcript import answer_content
 from bot.chat.turn import Outcome, stream_answer
 from bot.llm.base import ChatModel
@@ -253,13 +253,7 @@ class ChatService:
             loaded = await self._attachments.load(
                 model.spec, context.history, context.documents, context.question_id
             )
-            request = build_request(
-                model.spec,
-                system,
-                context.history,
-                Sampling(chat.temperature, chat.top_p, chat.max_output_tokens),
-                attachments=loaded.attachments,
-            )
+            request, tools = request_with_tools(chat, model.spec, system, context, loaded, tools)
         except Exception as exc:  # nothing was asked yet: say why and close the answer
             if isinstance(exc, ContextTooLongError):
                 notice = t("error-too-long", limit=exc.limit)
@@ -276,6 +270,7 @@ class ChatService:
         message_ids: list[int] = []
         try:
             outcome = await stream_answer(model, request, view, generation, tools)
+            outcome.pictures = len(tools.context.photo_ids) if tools else 0
             notes = [document_note(note, t) for note in loaded.notes]
             message_ids = await deliver(chat, plan, view, outcome, answer_id, t, notes)
         except asyncio.CancelledError:

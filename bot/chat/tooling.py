@@ -4,13 +4,25 @@ tool may do in the chat (send a picture, count a costly action against the plan)
 from __future__ import annotations
 
 import contextlib
+import json
 from collections.abc import AsyncIterator, Collection, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 
+from bot.chat.attachments import LoadedAttachments
+from bot.chat.context import (
+    CHARS_PER_TOKEN,
+    ContextTooLongError,
+    Sampling,
+    build_request,
+    estimate_tokens,
+)
 from bot.chat.limits import TurnLimits
 from bot.chat.ports import AnswerView, Translate
-from bot.llm.types import ToolCallPart, ToolResultPart, ToolSpec
+from bot.chat.records import TurnContext
+from bot.llm.spec import ModelSpec
+from bot.llm.types import ChatRequest, ToolCallPart, ToolResultPart, ToolSpec
 from bot.payments.quotas import QuotaExceededError
+from bot.storage.dto import Chat
 from bot.tools.base import Tool, ToolError
 from bot.tools.executor import Toolbox, ToolLimits, run_calls
 
@@ -43,14 +55,41 @@ class AnswerToolContext:
             ) from None
 
 
+TOOL_SHARE = 0.25
+"""At most this share of the model's context window is kept for one answer's tool results."""
+MIN_RESULT_CHARS = 1000
+"""Below this much room left for results, the model is asked to answer without more calls."""
+
+
+@dataclass(slots=True)
+class ResultBudget:
+    chars: int | None = None  # None: not limited (the request kept no room: tests, tools)
+
+
 @dataclass(frozen=True, slots=True)
 class TurnTools:
-    """The tools one answer may call and how to run them."""
+    """The tools one answer may call and how to run them, within the room the request keeps
+    for their results (`reserve_tokens`)."""
 
     tools: Mapping[str, Tool]
     context: AnswerToolContext
     limits: ToolLimits
     t: Translate
+    budget: ResultBudget = field(default_factory=ResultBudget)
+
+    def reserve_tokens(self, context_tokens: int) -> int:
+        """Tokens the request keeps free: the tool definitions plus room for the results,
+        which the steps then share (see `run`)."""
+        definitions = estimate_tokens(json.dumps([asdict(spec) for spec in self.specs]))
+        most = self.limits.max_steps * self.limits.max_result_chars // CHARS_PER_TOKEN
+        results = min(int(context_tokens * TOOL_SHARE), most)
+        self.budget.chars = results * CHARS_PER_TOKEN
+        return definitions + results
+
+    @property
+    def exhausted(self) -> bool:
+        """No room left for another step's results: the model must answer now."""
+        return self.budget.chars is not None and self.budget.chars < MIN_RESULT_CHARS
 
     @property
     def specs(self) -> tuple[ToolSpec, ...]:
@@ -69,7 +108,16 @@ class TurnTools:
         return " · ".join(self.t(key) for key in keys)
 
     async def run(self, calls: Sequence[ToolCallPart]) -> list[ToolResultPart]:
-        return await run_calls(calls, self.tools, self.context, self.limits)
+        """The calls' results, each cut to its share of the room left."""
+        limits, left = self.limits, self.budget.chars
+        if left is not None:
+            share = max(left // max(len(calls), 1), MIN_RESULT_CHARS // 2)
+            limits = replace(limits, max_result_chars=min(limits.max_result_chars, share))
+        results = await run_calls(calls, self.tools, self.context, limits)
+        if left is not None:
+            used = sum(len(r.content) for r in results) + sum(len(c.arguments) for c in calls)
+            self.budget.chars = left - used
+        return results
 
 
 def offered_tools(
@@ -88,3 +136,30 @@ def offered_tools(
         if allowed is not None:
             tools = {name: tool for name, tool in tools.items() if name in allowed}
     return tools
+
+
+def request_with_tools(
+    chat: Chat,
+    spec: ModelSpec,
+    system: str,
+    context: TurnContext,
+    loaded: LoadedAttachments,
+    tools: TurnTools | None,
+) -> tuple[ChatRequest, TurnTools | None]:
+    """The request, keeping room for the tools' definitions and results; without tools when
+    the message fits only without that room."""
+    sampling = Sampling(chat.temperature, chat.top_p, chat.max_output_tokens)
+    if tools is not None:
+        reserve = tools.reserve_tokens(spec.capabilities.context_tokens)
+        with contextlib.suppress(ContextTooLongError):
+            request = build_request(
+                spec,
+                system,
+                context.history,
+                sampling,
+                attachments=loaded.attachments,
+                reserve_tokens=reserve,
+            )
+            return request, tools
+    request = build_request(spec, system, context.history, sampling, attachments=loaded.attachments)
+    return request, None

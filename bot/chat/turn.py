@@ -44,6 +44,9 @@ class ToolRunner(Protocol):
     @property
     def max_steps(self) -> int: ...
 
+    @property
+    def exhausted(self) -> bool: ...
+
     def status(self, calls: Sequence[ToolCallPart]) -> str: ...
 
     async def run(self, calls: Sequence[ToolCallPart]) -> list[ToolResultPart]: ...
@@ -56,6 +59,7 @@ class Outcome:
     error: LLMError | None = None
     finish: FinishReason | None = None
     stopped: bool = False
+    pictures: int = 0  # sent by tools during the answer
     steps: list[Part] = field(default_factory=list)
     """Completed tool steps in order: the text before the calls, the calls, their results.
     The text after the last step is the rest of `text`."""
@@ -135,7 +139,8 @@ async def _consume(
             outcome.steps += [TextPart(text)] if text else []
             outcome.steps += [*calls, *results]
             step += 1
-            request = _continued(request, text, calls, results, last=step >= tools.max_steps)
+            last = step >= tools.max_steps or tools.exhausted
+            request = _continued(request, text, calls, results, last=last)
     except LLMError as exc:
         logger.warning("model %s failed: %s", model.spec.id, exc)
         outcome.error = exc

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import codecs
 import logging
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Annotated
 
@@ -181,9 +182,15 @@ def _client_error(exc: aiohttp.ClientError, url: URL) -> ToolError:
     return ToolError(f"the request to {url.host} failed: {type(exc).__name__} {exc}".strip())
 
 
+EXTRACT_THREADS = 2
+"""Page extraction has its own threads: an extraction that outlives its tool's timeout keeps
+running, and must not hold up the default pool (DNS lookups, attachments)."""
+
+
 class UrlFetcher:
     def __init__(self, config: FetchUrlConfig) -> None:
         self._config = config
+        self._extract = ThreadPoolExecutor(EXTRACT_THREADS, thread_name_prefix="fetch-extract")
         self._allow = parse_allowlist(config.allow_hosts)
         self._session: aiohttp.ClientSession | None = None
         self._resolver: GuardedResolver | None = None
@@ -192,6 +199,7 @@ class UrlFetcher:
         self._client()
 
     async def close(self) -> None:
+        self._extract.shutdown(wait=False, cancel_futures=True)
         if self._session is not None:
             await self._session.close()
             self._session = None
@@ -229,7 +237,8 @@ class UrlFetcher:
         except aiohttp.ClientError as exc:
             logger.debug("fetch_url failed: %r", exc)
             raise _client_error(exc, target) from None
-        title, text = await asyncio.to_thread(readable_text, download)
+        loop = asyncio.get_running_loop()
+        title, text = await loop.run_in_executor(self._extract, readable_text, download)
         return render(download, title, text, self._config.max_chars)
 
     async def _download(self, url: URL) -> Download:

@@ -170,12 +170,16 @@ def check_url(url: URL, allow: frozenset[str]) -> None:
         raise UrlRefusedError("refused: URLs with a user name or password cannot be fetched")
     if is_allowed(host, url.port, allow):
         return
-    ip = _parse_ip(host)
+    bare = host.rstrip(".")  # "127.0.0.1." is still 127.0.0.1 to aiohttp
+    ip = _parse_ip(bare)
     if ip is not None and not is_public_address(ip):
         raise UrlRefusedError(
             f"refused: {host} is a private or local address; only public web pages can be fetched"
         )
-    if ip is None and all(_NUMERIC_LABEL.fullmatch(label) for label in host.split(".")):
+    # aiohttp connects to anything with a ':' or only digits and dots as an address, without
+    # the resolver: what is not a plain public address is refused here.
+    numeric = all(_NUMERIC_LABEL.fullmatch(label) for label in bare.split("."))
+    if ip is None and (numeric or ":" in bare):
         raise UrlRefusedError(f"refused: '{host}' is not a valid host name or IP address")
 
 

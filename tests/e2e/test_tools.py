@@ -406,3 +406,19 @@ async def test_in_a_group_the_placeholder_shows_the_status_and_the_photo_is_sent
     assert answer["text"] == "Your lighthouse."
     shown = [edit["text"] for edit in answer["edits"]]
     assert "🌐 Reading the page… · 🎨 Drawing the picture…" in shown, shown
+
+
+async def test_a_picture_without_words_is_an_answer_not_an_empty_one(
+    tools_stack: Stack, user_id: int
+) -> None:
+    marker = "just draw a cat q13"
+    script(
+        tools_stack,
+        marker,
+        {"tool_calls": [call("generate_image", {"prompt": "A cat"})]},
+        {"text": ""},
+    )
+    await tools_stack.telegram.send(user_id, marker)
+    photo, after = await tools_stack.telegram.wait_bot_messages(user_id, 2, timeout=20)
+    assert photo["photo"]
+    assert after["text"] == "🎨 Here is the picture."

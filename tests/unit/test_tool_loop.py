@@ -422,3 +422,25 @@ async def test_an_allowed_action_runs_and_photos_are_kept() -> None:
     assert limits.charged == ["image"]
     assert view.photos == [(b"png", "a cat")]
     assert context.photo_ids == [101]
+
+
+async def test_results_share_the_room_the_request_kept_and_then_the_model_must_answer() -> None:
+    fakes, view = Tools(), RecordingView()
+    context = AnswerToolContext(chat_id=1, user_id=7, view=view, limits=StubLimits())
+    tools = TurnTools(fakes.all(), context, ToolLimits(5, 8, 12_000), KeyTranslate())
+    reserved = tools.reserve_tokens(context_tokens=8000)  # a quarter: 2000 tokens, 6000 chars
+    assert 2000 < reserved < 2300  # and the definitions
+    long_query = "x" * 3500
+    model = ScriptedModel(
+        calling(call("a", arguments={"query": long_query}), call("b", arguments={"query": "y"})),
+        saying("Done."),
+    )
+    outcome = await answer(model, tools, view, Generations().begin(1))
+
+    first, second = (p for p in outcome.steps if isinstance(p, ToolResultPart))
+    # Two calls share the 6000 characters: each is cut at 3000.
+    assert first.content == ("results for " + long_query)[:3000] + TRUNCATED_NOTE.format(limit=3000)
+    assert second.content == "results for y"
+    # Less than the minimum is left after that step: the next request forbids more calls.
+    assert [r.tool_choice for r in model.requests] == ["auto", "none"]
+    assert outcome.text == "Done."

@@ -91,6 +91,10 @@ def test_public_addresses(address: str) -> None:
         ("http://2130706433/", "not a valid host name"),
         ("http://127.1/", "not a valid host name"),
         ("http://0x7f.0.0.1/", "not a valid host name"),
+        # aiohttp takes these for addresses too and would skip the resolver:
+        ("http://127.0.0.1./", "127.0.0.1. is a private or local address"),
+        ("http://2130706433./", "not a valid host name"),
+        ("http://127.1./", "not a valid host name"),
     ],
 )
 def test_unsafe_urls_are_refused(url: str, reason: str) -> None:
