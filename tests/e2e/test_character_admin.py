@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from tests.e2e.conftest import ADMIN_ID, Stack
-from tests.e2e.test_characters import eventually, write_character
+from tests.e2e.test_characters import choose, eventually, write_character
 from tests.e2e.test_chat import ask, openai_messages, requests_mentioning
 from tests.e2e.test_commands import press
 
@@ -59,8 +59,7 @@ async def test_an_edit_from_telegram_is_saved_with_a_revision_and_reverts_exactl
     assert edited.split("---\n")[1] == original.split("---\n")[1]  # front matter kept
     assert not [p for p in stack.characters.iterdir() if p.suffix == ".tmp"]
 
-    menu = await ask(stack, user_id, "/setcharacter")
-    await press(stack, user_id, user_id, menu["message_id"], f"chr:{character_id}")
+    await choose(stack, user_id, character_id)  # and its greeting, before the question
     await ask(stack, user_id, "who are you now?")
     [request] = requests_mentioning(stack.llm, "who are you now?")
     assert openai_messages(request)[0] == ("system", "You are the edited one.")
