@@ -29,6 +29,7 @@ from bot.sandbox.llm.script import (
     parse_entries,
     parse_fault,
 )
+from bot.sandbox.serving import LoopbackServer
 
 log = logging.getLogger(__name__)
 
@@ -50,8 +51,10 @@ class _Dropped(Exception):
         self.outcome = outcome
 
 
-class ScriptedLLM:
+class ScriptedLLM(LoopbackServer):
     """A fake LLM speaking the OpenAI and Anthropic protocols, driven by a script."""
+
+    label = "scripted LLM server"
 
     def __init__(self, *, api_key: str | None = None, models: Iterable[str] = ()) -> None:
         self._api_key = api_key
@@ -62,11 +65,8 @@ class ScriptedLLM:
         self._log: list[dict[str, Any]] = []
         self._studio = ImageStudio()
         self._ids = itertools.count(1)
-        self._stopping = asyncio.Event()
-        self._runner: web.AppRunner | None = None
-        self._base_url: str | None = None
-        self._app = web.Application(client_max_size=_MAX_BODY)
-        self._app.add_routes(
+        app = web.Application(client_max_size=_MAX_BODY)
+        app.add_routes(
             [
                 web.post("/v1/chat/completions", self._openai),
                 web.post("/v1/messages", self._anthropic),
@@ -76,43 +76,7 @@ class ScriptedLLM:
                 *control_routes(self),
             ]
         )
-        self._app.on_shutdown.append(self._on_shutdown)
-
-    @property
-    def app(self) -> web.Application:
-        return self._app
-
-    @property
-    def base_url(self) -> str:
-        """``http://host:port`` of the running server (OpenAI SDKs want ``base_url + "/v1"``)."""
-        if self._base_url is None:
-            raise RuntimeError("the scripted LLM server is not running")
-        return self._base_url
-
-    async def start(self, host: str = "127.0.0.1", port: int = 0) -> str:
-        """Serve on ``host:port`` (0 = any free port); return the base URL."""
-        if self._runner is not None:
-            raise RuntimeError("the scripted LLM server is already running")
-        self._stopping = asyncio.Event()  # bound to this (possibly new) event loop
-        runner = web.AppRunner(self._app, access_log=None, shutdown_timeout=2.0)
-        await runner.setup()
-        site = web.TCPSite(runner, host, port)
-        await site.start()
-        self._runner = runner
-        bound_host, bound_port = runner.addresses[0][:2]
-        self._base_url = f"http://{bound_host}:{bound_port}"
-        log.info("scripted LLM server listening on %s", self._base_url)
-        return self._base_url
-
-    async def stop(self) -> None:
-        """Stop serving; hung and in-flight responses are cut off."""
-        self._stopping.set()
-        runner, self._runner, self._base_url = self._runner, None, None
-        if runner is not None:
-            await runner.cleanup()
-
-    async def _on_shutdown(self, _app: web.Application) -> None:
-        self._stopping.set()
+        super().__init__(app)
 
     # ----- in-process control -------------------------------------------------------------
 

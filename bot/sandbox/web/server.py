@@ -10,6 +10,7 @@ from typing import Any
 
 from aiohttp import web
 
+from bot.sandbox.serving import LoopbackServer
 from bot.sandbox.web.control import control_routes
 from bot.sandbox.web.pages import (
     FORBIDDEN_HTML,
@@ -29,19 +30,18 @@ _FILLER = b"The sandbox web serves this filler text to test size limits.\n"
 _Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
-class FakeWeb:
+class FakeWeb(LoopbackServer):
     """SearXNG's JSON API plus pages, redirects, slow and big answers, and a PDF."""
+
+    label = "fake web"
 
     def __init__(self) -> None:
         self._search = SearchScript()
         self._pages: dict[str, Page] = {}
         self._json_enabled = True
         self._log: list[str] = []
-        self._stopping = asyncio.Event()
-        self._runner: web.AppRunner | None = None
-        self._base_url: str | None = None
-        self._app = web.Application(middlewares=[self._record])
-        self._app.add_routes(
+        app = web.Application(middlewares=[self._record])
+        app.add_routes(
             [
                 web.get("/search", self._search_page),
                 web.post("/search", self._search_page),
@@ -54,42 +54,7 @@ class FakeWeb:
                 *control_routes(self),
             ]
         )
-        self._app.on_shutdown.append(self._on_shutdown)
-
-    @property
-    def app(self) -> web.Application:
-        return self._app
-
-    @property
-    def base_url(self) -> str:
-        """``http://host:port`` of the running server (the SearXNG URL for the bot)."""
-        if self._base_url is None:
-            raise RuntimeError("the fake web is not running")
-        return self._base_url
-
-    async def start(self, host: str = "127.0.0.1", port: int = 0) -> str:
-        """Serve on ``host:port`` (0 = any free port); return the base URL."""
-        if self._runner is not None:
-            raise RuntimeError("the fake web is already running")
-        self._stopping = asyncio.Event()
-        runner = web.AppRunner(self._app, access_log=None, shutdown_timeout=2.0)
-        await runner.setup()
-        await web.TCPSite(runner, host, port).start()
-        self._runner = runner
-        bound_host, bound_port = runner.addresses[0][:2]
-        self._base_url = f"http://{bound_host}:{bound_port}"
-        log.info("fake web listening on %s", self._base_url)
-        return self._base_url
-
-    async def stop(self) -> None:
-        """Stop serving; slow answers still pending are cut off."""
-        self._stopping.set()
-        runner, self._runner, self._base_url = self._runner, None, None
-        if runner is not None:
-            await runner.cleanup()
-
-    async def _on_shutdown(self, _app: web.Application) -> None:
-        self._stopping.set()
+        super().__init__(app)
 
     # ----- in-process control -------------------------------------------------------------
 
