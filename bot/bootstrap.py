@@ -17,13 +17,6 @@ from aiogram import Bot, Dispatcher
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.exceptions import TelegramAPIError
-from aiogram.types import (
-    BotCommand,
-    BotCommandScopeAllChatAdministrators,
-    BotCommandScopeAllGroupChats,
-    BotCommandScopeAllPrivateChats,
-    BotCommandScopeDefault,
-)
 from aiogram.webhook.aiohttp_server import SimpleRequestHandler, setup_application
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -65,6 +58,7 @@ from bot.storage.blobs import BlobStore
 from bot.storage.engine import create_engine, create_session_factory
 from bot.storage.migrate import upgrade
 from bot.storage.uow import UnitOfWorkFactory
+from bot.telegram.commands import register_commands
 from bot.telegram.pacing import Pacer
 from bot.telegram.sender import MessageSender
 from bot.telegram.views import AnswerViewFactory, ViewContext
@@ -75,55 +69,6 @@ logger = logging.getLogger(__name__)
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 LOCALES_DIR = PROJECT_ROOT / "locales"
-COMMANDS = (
-    "start",
-    "help",
-    "reset",
-    "new",
-    "retry",
-    "stop",
-    "setmodel",
-    "getmodel",
-    "setcharacter",
-    "character",
-    "settings",
-    "setsystem",
-    "getsystem",
-    "resetsystem",
-    "language",
-    "history",
-    "tools",
-    "limits",
-    "subscribe",
-    "subinfo",
-    "paysupport",
-    "terms",
-    "privacy",
-)
-# Groups: what every member may run; admins also get the commands that change the group.
-GROUP_COMMANDS = (
-    "help",
-    "reset",
-    "retry",
-    "stop",
-    "getmodel",
-    "character",
-    "getsystem",
-    "language",
-    "history",
-    "limits",
-    "privacy",
-)
-GROUP_ADMIN_COMMANDS = (
-    *GROUP_COMMANDS,
-    "setmodel",
-    "setcharacter",
-    "settings",
-    "setsystem",
-    "resetsystem",
-    "setshortname",
-    "tools",
-)
 PROCESSED_UPDATES_KEPT = timedelta(days=7)
 QUOTA_USAGE_KEPT = timedelta(days=32)  # the longest window a limit may have is 31 days
 # aiosqlite runs each connection in a thread; every statement hops between that thread and the
@@ -306,24 +251,6 @@ async def _prune_processed_updates(uow: UnitOfWorkFactory) -> None:
         await unit.commit()
     if removed:
         logger.info("pruned %d old processed-update records", removed)
-
-
-async def register_commands(bot: Bot, i18n: I18n) -> None:
-    """The command menu per scope (private chats, group members, group admins) in every
-    locale; the default locale also serves other languages."""
-    scopes = (
-        (BotCommandScopeDefault(), COMMANDS),
-        (BotCommandScopeAllPrivateChats(), COMMANDS),
-        (BotCommandScopeAllGroupChats(), GROUP_COMMANDS),
-        (BotCommandScopeAllChatAdministrators(), GROUP_ADMIN_COMMANDS),
-    )
-    for locale in i18n.locales:
-        t = i18n.translator(locale)
-        for scope, names in scopes:
-            commands = [BotCommand(command=c, description=t(f"command-{c}")) for c in names]
-            await bot.set_my_commands(commands, scope=scope, language_code=locale)
-            if locale == i18n.default_locale:
-                await bot.set_my_commands(commands, scope=scope)
 
 
 async def run(app: Application) -> None:
