@@ -18,6 +18,7 @@ import aiohttp
 from pydantic import Field
 from yarl import URL
 
+from bot.documents.text import TextRejectedError, decode_text
 from bot.tools.base import Tool, ToolContext, ToolError, define_tool
 from bot.tools.config import FetchUrlConfig
 from bot.tools.netguard import (
@@ -119,12 +120,10 @@ def _decode(body: bytes, charset: str | None) -> str:
         return codecs.getincrementaldecoder("utf-8")().decode(body, final=False)
     except UnicodeDecodeError:
         pass
-    from charset_normalizer import from_bytes
-
-    best = from_bytes(body[:200_000]).best()
-    if best is not None and best.encoding:
-        return body.decode(best.encoding, errors="replace")
-    return body.decode("utf-8", errors="replace")
+    try:  # the documents' detection: byte-order marks, Cyrillic and Western code pages
+        return decode_text(body).text
+    except TextRejectedError:
+        return body.decode("utf-8", errors="replace")
 
 
 def readable_text(download: Download) -> tuple[str | None, str]:
