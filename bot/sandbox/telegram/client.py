@@ -219,8 +219,12 @@ class SandboxClient:
         retry_after: int | None = None,
         times: int = 1,
         chat_id: int | None = None,
+        delay: float = 0.0,
+        after: bool = False,
     ) -> None:
-        """Make the next ``times`` matching Bot API calls fail with ``status``."""
+        """Make the next ``times`` matching Bot API calls fail with ``status``, after
+        ``delay`` seconds (a bot that gives up sooner sees a time-out); with ``after`` the
+        call is carried out and only its reply is lost."""
         await self._post(
             "/sandbox/faults",
             {
@@ -230,8 +234,15 @@ class SandboxClient:
                 "retry_after": retry_after,
                 "times": times,
                 "chat_id": chat_id,
+                "delay": delay,
+                "after": after,
             },
         )
+
+    async def raw_update(self, update: dict[str, Any], chat_id: int = 0) -> int:
+        """Deliver any JSON object as the next update (malformed ones included)."""
+        result = await self._post("/sandbox/raw_update", {"update": update, "chat_id": chat_id})
+        return int(result["update_id"])
 
     async def wait_bot_messages(
         self,
@@ -254,6 +265,11 @@ class SandboxClient:
                 f"transcript:\n{history}"
             )
         result: list[dict[str, Any]] = data["bot_messages"]
+        return result
+
+    async def info(self) -> dict[str, Any]:
+        """The bot, the webhook (``pending_update_count``: updates not yet taken), chats."""
+        result: dict[str, Any] = await self._get("/sandbox/info")
         return result
 
     async def commands(self) -> dict[str, Any]:

@@ -160,9 +160,36 @@ async def add_fault(request: web.Request) -> web.StreamResponse:
         "description": body.get("description"),
         "retry_after": body.get("retry_after"),
         "times": max(1, _int(body.get("times", 1), "times")),
+        "delay": _seconds(body.get("delay", 0), "delay"),
+        "after": bool(body.get("after", False)),
     }
     _core(request).add_fault(fault)
     return _json({"ok": True, "fault": fault})
+
+
+def _seconds(value: Any, name: str) -> float:
+    try:
+        seconds = float(value)
+    except (TypeError, ValueError):
+        raise bad_request(f"{name} must be a number of seconds") from None
+    if not 0 <= seconds <= 600:
+        raise bad_request(f"{name} must be between 0 and 600 seconds")
+    return seconds
+
+
+async def raw_update(request: web.Request) -> web.StreamResponse:
+    """Deliver ``update`` (any JSON object, valid or not) as the next update, as it is."""
+    body = await _body(request)
+    update = body.get("update")
+    if not isinstance(update, dict):
+        raise bad_request("update must be a JSON object")
+    chat_key = body.get("chat_id", 0)
+    update_id = _core(request).push_update(
+        {k: v for k, v in update.items() if k != "update_id"},
+        _int(chat_key, "chat_id"),
+        raw=True,
+    )
+    return _json({"ok": True, "update_id": update_id})
 
 
 async def list_faults(request: web.Request) -> web.StreamResponse:
@@ -288,6 +315,7 @@ def add_routes(app: web.Application) -> None:
     add("GET", "/sandbox/chats/{chat_id}/state", chat_state)
     add("GET", "/sandbox/calls", calls)
     add("DELETE", "/sandbox/calls", clear_calls)
+    add("POST", "/sandbox/raw_update", raw_update)
     add("POST", "/sandbox/faults", add_fault)
     add("GET", "/sandbox/faults", list_faults)
     add("DELETE", "/sandbox/faults", clear_faults)

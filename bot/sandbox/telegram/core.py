@@ -13,7 +13,7 @@ from collections import deque
 from typing import Any
 
 from . import methods, methods_bot, methods_media, methods_payments  # noqa: F401  (register)
-from .delivery import UpdateHub
+from .delivery import UpdateHub, UpdateIds
 from .errors import ApiError, default_description, too_many_requests
 from .limits import RateLimits
 from .params import decode_params, loggable
@@ -28,7 +28,14 @@ MAX_LOGGED_CALLS = 500_000
 class Core:
     """Everything the Bot API handlers and the control API share."""
 
-    def __init__(self, token: str, bot_username: str, bot_id: int, enforce_limits: bool) -> None:
+    def __init__(
+        self,
+        token: str,
+        bot_username: str,
+        bot_id: int,
+        enforce_limits: bool,
+        ids: UpdateIds | None = None,
+    ) -> None:
         self.token = token
         self.world = World(
             {
@@ -38,7 +45,7 @@ class Core:
                 "username": bot_username,
             }
         )
-        self.hub = UpdateHub(self.execute_reply)
+        self.hub = UpdateHub(self.execute_reply, ids)
         self.limits = RateLimits(enforce=enforce_limits)
         self.calls: deque[dict[str, Any]] = deque(maxlen=MAX_LOGGED_CALLS)
         self.faults: list[dict[str, Any]] = []
@@ -72,12 +79,16 @@ class Core:
             record["params"] = loggable(params)
             chat_id = params.get("chat_id")
             record["chat_id"] = chat_id
-            self._check_fault(method.lower(), chat_id)
+            fault = self._take_fault(method.lower(), chat_id)
+            if fault is not None and not fault.get("after"):
+                await self._fail(fault)
             if isinstance(chat_id, int):
                 chat = self.world.chats.get(chat_id)
                 is_group = chat is not None and chat.type != "private"
                 self.limits.check(method.lower(), chat_id, is_group)
             result = await entry[1](self, params)
+            if fault is not None:  # done, but the bot is told it failed (the reply was lost)
+                await self._fail(fault)
         except ApiError as exc:
             record["status"], record["description"] = exc.status, exc.description
             return exc.status, exc.body()
@@ -97,7 +108,7 @@ class Core:
     def add_fault(self, fault: dict[str, Any]) -> None:
         self.faults.append(fault)
 
-    def _check_fault(self, method: str, chat_id: Any) -> None:
+    def _take_fault(self, method: str, chat_id: Any) -> dict[str, Any] | None:
         for fault in self.faults:
             if fault["method"] != method:
                 continue
@@ -106,7 +117,15 @@ class Core:
             fault["times"] -= 1
             if fault["times"] <= 0:
                 self.faults.remove(fault)
-            raise self._fault_error(fault)
+            return fault
+        return None
+
+    async def _fail(self, fault: dict[str, Any]) -> None:
+        """Answer with the fault's error, after its delay (a bot that gives up sooner sees a
+        time-out)."""
+        if fault.get("delay"):
+            await asyncio.sleep(float(fault["delay"]))
+        raise self._fault_error(fault)
 
     @staticmethod
     def _fault_error(fault: dict[str, Any]) -> ApiError:
@@ -119,8 +138,8 @@ class Core:
             return error
         return ApiError(status, str(fault.get("description") or default_description(status)))
 
-    def push_update(self, payload: dict[str, Any], chat_key: int) -> int:
-        return self.hub.push(payload, chat_key)
+    def push_update(self, payload: dict[str, Any], chat_key: int, *, raw: bool = False) -> int:
+        return self.hub.push(payload, chat_key, raw=raw)
 
     async def reset(self) -> None:
         """Forget chats, users, files, calls, faults and pending updates; keep the webhook."""

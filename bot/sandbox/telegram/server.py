@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 from typing import Any
 
 from aiohttp import web
 
 from .control import CORE_KEY, PAGE_KEY, add_routes, control_errors, load_page
 from .core import Core
+from .delivery import UpdateIds
 from .errors import ApiError
 from .params import read_request
 
@@ -34,8 +36,11 @@ class TelegramSandbox:
         bot_username: str = "sandbox_bot",
         bot_id: int = 7000000001,
         enforce_limits: bool = False,
+        data_dir: Path | None = None,
     ) -> None:
-        self.core = Core(token, bot_username, bot_id, enforce_limits)
+        """`data_dir`: where the update ids are kept across restarts (as Telegram does)."""
+        ids = UpdateIds(data_dir / "telegram-update-id") if data_dir is not None else None
+        self.core = Core(token, bot_username, bot_id, enforce_limits, ids)
         self._app = self._build_app()
         self._runner: web.AppRunner | None = None
         self.base_url: str | None = None
