@@ -9,8 +9,9 @@ import os
 import sys
 from pathlib import Path
 
-from bot.config import Settings, load_settings, read_environment
+from bot.config import Settings, load_settings, read_environment, secret_values
 from bot.config_errors import ConfigError
+from bot.logs import redact_secrets, setup_logging
 from bot.routing.routes import RouteFileError
 
 DEFAULT_CONFIG = Path("config.toml")
@@ -23,12 +24,7 @@ def main(argv: list[str] | None = None) -> int:
     if level.upper() not in logging.getLevelNamesMapping():
         print(f"BOT_LOG_LEVEL={level!r} is not a log level; use DEBUG, INFO, WARNING or ERROR")
         return 2
-    logging.basicConfig(
-        level=level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
-    # One line per HTTP request to a provider is noise at INFO; failures are logged by us.
-    for noisy in ("httpx", "httpx2", "alembic.runtime.plugins"):
-        logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLogger().level))
+    setup_logging(level.upper())
     command = args.command or "run"
     try:
         if command == "sandbox" or (command == "run" and not _has_token()):
@@ -117,10 +113,14 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 
 def _run(settings: Settings) -> int:
-    from bot.bootstrap import build_application, run
+    from bot.bootstrap import build_application
+    from bot.runtime import run
+
+    env = read_environment(Path(".env"))
+    redact_secrets(secret_values(settings, env))
 
     async def main() -> None:
-        app = await build_application(settings, read_environment(Path(".env")))
+        app = await build_application(settings, env)
         await run(app)
 
     asyncio.run(main())

@@ -3,34 +3,35 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-import secrets
-import signal
 import sys
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from aiogram import Bot, Dispatcher
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
-from aiogram.exceptions import TelegramAPIError
-from aiogram.webhook.aiohttp_server import SimpleRequestHandler, setup_application
-from aiohttp import web
+from aiogram.types import Update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.characters.catalog import CharacterCatalog
 from bot.characters.editor import CharacterEditor
 from bot.characters.service import CharacterService
+from bot.chat.answering import Answerer
 from bot.chat.attachments import AttachmentLoader
 from bot.chat.feedback import FeedbackService
 from bot.chat.generations import Generations
 from bot.chat.history_export import HistoryExporter
 from bot.chat.language import LanguageService
+from bot.chat.lifecycle import Lifecycle
 from bot.chat.limits import TurnLimits
 from bot.chat.ordering import ChatLocks, PasteMerger
+from bot.chat.outbox import TurnOutbox
+from bot.chat.ports import AnswerViews, Translate
+from bot.chat.recovery import Recovery
 from bot.chat.service import ChatService
 from bot.chat.settings import ChatSettingsService
 from bot.config import Settings
@@ -38,6 +39,7 @@ from bot.context import Services
 from bot.documents.reading import DocumentReader
 from bot.documents.worker import DocumentWorker
 from bot.handlers import get_routers
+from bot.handlers.errors import router as errors_router
 from bot.i18n import I18n
 from bot.keyboards.feedback import feedback_keyboard
 from bot.keyboards.plans import limit_notice
@@ -48,6 +50,7 @@ from bot.middlewares import (
     OrderingMiddleware,
     install_middlewares,
 )
+from bot.middlewares.dedupe import Keep
 from bot.payments.catalog import Catalog
 from bot.payments.payload import PayloadSigner, secret_from_token
 from bot.payments.quotas import QuotaService, utcnow
@@ -55,12 +58,15 @@ from bot.payments.service import PaymentService
 from bot.routing.service import RoutingService, reference_problems
 from bot.routing.setup import build_router, fallback_model_id
 from bot.storage.blobs import BlobStore
+from bot.storage.dto import TurnRecord
 from bot.storage.engine import create_engine, create_session_factory
 from bot.storage.migrate import upgrade
 from bot.storage.uow import UnitOfWorkFactory
-from bot.telegram.commands import register_commands
-from bot.telegram.pacing import Pacer
+from bot.telegram.intake import Intake
+from bot.telegram.outbox import PartSender
+from bot.telegram.pacing import DeliveryRetry, Pacer
 from bot.telegram.sender import MessageSender
+from bot.telegram.updates import mark
 from bot.telegram.views import AnswerViewFactory, ViewContext
 from bot.telegram.views.base import StreamSettings
 from bot.tools.setup import ToolSet, build_tools
@@ -70,6 +76,7 @@ logger = logging.getLogger(__name__)
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 LOCALES_DIR = PROJECT_ROOT / "locales"
 PROCESSED_UPDATES_KEPT = timedelta(days=7)
+TURNS_KEPT = timedelta(days=7)
 QUOTA_USAGE_KEPT = timedelta(days=32)  # the longest window a limit may have is 31 days
 # aiosqlite runs each connection in a thread; every statement hops between that thread and the
 # event loop, and each hop waits for the GIL hand-off (5 ms by default). Under load that made
@@ -90,6 +97,11 @@ class Application:
     characters: CharacterCatalog
     document_worker: DocumentWorker
     tools: ToolSet
+    uow: UnitOfWorkFactory
+    locks: ChatLocks
+    lifecycle: Lifecycle
+    intake: Intake
+    recovery: Recovery
 
     async def aclose(self) -> None:
         await self.merger.close()
@@ -104,14 +116,16 @@ async def build_application(settings: Settings, env: Mapping[str, str]) -> Appli
     sys.setswitchinterval(GIL_SWITCH_INTERVAL_SECONDS)
     bot = _build_bot(settings)
     pacer = Pacer()
-    bot.session.middleware(pacer)  # every outgoing call, handlers' replies included
+    # Every outgoing call, handlers' replies included: retried (outermost), then paced.
+    bot.session.middleware(DeliveryRetry(deadline=settings.reliability.delivery_deadline_seconds))
+    bot.session.middleware(pacer)
     models = build_registry(settings, env)
     # Operator files first: a broken route file stops the bot before anything else happens.
     router = await build_router(settings, models) if settings.routing.enabled else None
     engine = create_engine(settings.storage.url)
     await upgrade(engine)
     uow = UnitOfWorkFactory(create_session_factory(engine))
-    await _prune_processed_updates(uow)
+    await _prune(uow)
     i18n = I18n(LOCALES_DIR, settings.i18n.default_locale)
     locks = ChatLocks()
     merger = PasteMerger(
@@ -120,13 +134,15 @@ async def build_application(settings: Settings, env: Mapping[str, str]) -> Appli
         threshold=settings.chat.split_paste_threshold,
     )
     dispatcher = Dispatcher()
+    # Polling keeps every update in its inbox; a webhook's deferred ones are kept here.
+    keep = _inbox_keeper(uow) if settings.telegram.mode == "webhook" else None
     install_middlewares(
         dispatcher,
-        OrderingMiddleware(locks, merger),
-        DedupeMiddleware(uow),
+        OrderingMiddleware(locks, merger, keep),
+        DedupeMiddleware(uow, keep),
         ContextMiddleware(uow, i18n),
     )
-    dispatcher.include_routers(*get_routers())
+    dispatcher.include_routers(errors_router, *get_routers())
     routing = RoutingService(
         models,
         default_model=settings.chat.default_model,
@@ -161,19 +177,39 @@ async def build_application(settings: Settings, env: Mapping[str, str]) -> Appli
     tools = build_tools(settings, env)
     if await quotas.prune(QUOTA_USAGE_KEPT):
         logger.info("pruned quota usage older than %s", QUOTA_USAGE_KEPT)
+    lifecycle = Lifecycle()
+    outbox = TurnOutbox(uow)
+    generations = Generations()
+    answerer = Answerer(uow, generations, attachments, limits, outbox, lifecycle)
+    views = AnswerViewFactory(_view_context(settings, bot, pacer))
+    chat_service = ChatService(
+        uow,
+        routing,
+        generations,
+        answerer,
+        outbox,
+        blobs=blobs,
+        attachments=attachments,
+        default_system_prompt=settings.chat.system_prompt,
+        max_history_messages=settings.chat.max_history_messages,
+        characters=catalog,
+        limits=limits,
+        toolbox=tools.toolbox,
+    )
+    reliability = settings.reliability
+    recovery = Recovery(
+        uow,
+        chat_service,
+        outbox,
+        quotas,
+        views_for=_stored_views(views),
+        send_part=views.send_part,
+        translator=i18n.translator,
+        window=timedelta(seconds=reliability.recovery_window_seconds),
+        max_resumes=reliability.max_resumes,
+    )
     services: Services = {
-        "chat_service": ChatService(
-            uow,
-            routing,
-            Generations(),
-            blobs=blobs,
-            attachments=attachments,
-            default_system_prompt=settings.chat.system_prompt,
-            max_history_messages=settings.chat.max_history_messages,
-            characters=catalog,
-            limits=limits,
-            toolbox=tools.toolbox,
-        ),
+        "chat_service": chat_service,
         "chat_settings": chat_settings,
         "routing": routing,
         "characters": characters,
@@ -185,7 +221,7 @@ async def build_application(settings: Settings, env: Mapping[str, str]) -> Appli
         "merger": merger,
         "document_reader": DocumentReader(docs, worker),
         "album_window": docs.album_window_seconds,
-        "answer_views": AnswerViewFactory(_view_context(settings, bot, pacer)),
+        "answer_views": views,
         "i18n": i18n,
         "payments": payments,
         "quotas": quotas,
@@ -193,7 +229,22 @@ async def build_application(settings: Settings, env: Mapping[str, str]) -> Appli
     }
     dispatcher.workflow_data.update(services)
     return Application(
-        settings, bot, dispatcher, engine, models, merger, i18n, pacer, catalog, worker, tools
+        settings,
+        bot,
+        dispatcher,
+        engine,
+        models,
+        merger,
+        i18n,
+        pacer,
+        catalog,
+        worker,
+        tools,
+        uow,
+        locks,
+        lifecycle,
+        Intake(dispatcher, bot),
+        recovery,
     )
 
 
@@ -217,9 +268,11 @@ def _payments(
 
 
 def _view_context(settings: Settings, bot: Bot, pacer: Pacer) -> ViewContext:
+    sender = MessageSender(bot)
     return ViewContext(
         bot=bot,
-        sender=MessageSender(bot),
+        sender=sender,
+        parts=PartSender(bot, sender),
         pacing=pacer,
         feedback_markup=feedback_keyboard,
         settings=StreamSettings(
@@ -239,95 +292,43 @@ def _token(settings: Settings) -> str:
 def _build_bot(settings: Settings) -> Bot:
     token = _token(settings)
     api_base = settings.telegram.api_base
+    timeout = settings.telegram.request_timeout_seconds
     session = (
-        AiohttpSession(api=TelegramAPIServer.from_base(api_base)) if api_base else AiohttpSession()
+        AiohttpSession(api=TelegramAPIServer.from_base(api_base), timeout=timeout)
+        if api_base
+        else AiohttpSession(timeout=timeout)
     )
     return Bot(token, session=session)
 
 
-async def _prune_processed_updates(uow: UnitOfWorkFactory) -> None:
+def _stored_views(views: AnswerViewFactory) -> Callable[[TurnRecord, Translate], AnswerViews]:
+    """The views for a stored turn's answer: its chat and question, its stale messages."""
+
+    def make(turn: TurnRecord, t: Translate) -> AnswerViews:
+        return views.for_chat(
+            turn.chat_id, private=turn.private, reply_to=turn.reply_to, t=t, stale=turn.visible
+        )
+
+    return make
+
+
+def _inbox_keeper(uow: UnitOfWorkFactory) -> Keep:
+    """Keeps an update in the inbox (for a restart) while its turn waits for more parts."""
+
+    async def keep(update: Update) -> None:
+        raw: dict[str, Any] = update.model_dump(mode="json", exclude_none=True, by_alias=True)
+        async with uow() as unit:
+            await unit.updates.receive([(mark(update), raw)])
+            await unit.commit()
+
+    return keep
+
+
+async def _prune(uow: UnitOfWorkFactory) -> None:
+    now = datetime.now(UTC)
     async with uow() as unit:
-        removed = await unit.updates.prune(datetime.now(UTC) - PROCESSED_UPDATES_KEPT)
+        updates = await unit.updates.prune(now - PROCESSED_UPDATES_KEPT)
+        turns = await unit.turns.prune(now - TURNS_KEPT)
         await unit.commit()
-    if removed:
-        logger.info("pruned %d old processed-update records", removed)
-
-
-async def run(app: Application) -> None:
-    await register_commands(app.bot, app.i18n)
-    me = await app.bot.me()
-    logger.info("bot @%s starting in %s mode", me.username, app.settings.telegram.mode)
-    watcher = (
-        asyncio.create_task(app.characters.watch(_admin_notifier(app)), name="characters")
-        if app.settings.characters.watch
-        else None
-    )
-    try:
-        if app.settings.telegram.mode == "webhook":
-            await _run_webhook(app)
-        else:
-            # A webhook left from an earlier webhook deployment would make polling fail (409).
-            await app.bot.delete_webhook(drop_pending_updates=False)
-            await app.dispatcher.start_polling(
-                app.bot,
-                allowed_updates=app.dispatcher.resolve_used_update_types(),
-                close_bot_session=False,
-            )
-    finally:
-        if watcher is not None:
-            watcher.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await watcher
-        await app.aclose()
-
-
-def _admin_notifier(app: Application) -> Callable[[str], Awaitable[None]]:
-    """Tells every operator (the `admins` of the configuration) about a broken file."""
-    t = app.i18n.translator(app.i18n.default_locale)
-
-    async def notify(problem: str) -> None:
-        for admin in app.settings.admins:
-            try:
-                await app.bot.send_message(admin, t("character-file-error", error=problem))
-            except TelegramAPIError as exc:  # an admin who never started the bot, say
-                logger.warning("could not tell admin %s about %s: %s", admin, problem, exc)
-
-    return notify
-
-
-async def _run_webhook(app: Application) -> None:
-    cfg = app.settings.telegram
-    secret = (
-        app.settings.webhook_secret.get_secret_value()
-        if app.settings.webhook_secret
-        else secrets.token_urlsafe(32)
-    )
-    web_app = web.Application()
-    # handle_in_background=False: Telegram sends a chat's next update only after this one is
-    # answered, which keeps each chat in order even across several replicas.
-    SimpleRequestHandler(
-        app.dispatcher, app.bot, handle_in_background=False, secret_token=secret
-    ).register(web_app, path=cfg.webhook_path)
-    setup_application(web_app, app.dispatcher, bot=app.bot)
-    runner = web.AppRunner(web_app)
-    await runner.setup()
-    await web.TCPSite(runner, cfg.webhook_host, cfg.webhook_port).start()
-    await app.bot.set_webhook(
-        cfg.webhook_url or "",  # Settings require it in webhook mode
-        secret_token=secret,
-        max_connections=cfg.webhook_max_connections,
-        allowed_updates=app.dispatcher.resolve_used_update_types(),
-    )
-    logger.info("webhook server on %s:%s%s", cfg.webhook_host, cfg.webhook_port, cfg.webhook_path)
-    try:
-        await _wait_for_signal()
-    finally:
-        await runner.cleanup()
-
-
-async def _wait_for_signal() -> None:
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
-    await stop.wait()
+    if updates or turns:
+        logger.info("pruned %d old update records and %d finished turns", updates, turns)

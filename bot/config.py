@@ -43,6 +43,7 @@ from bot.config_sections import (
     ModelConfig,
     ModelId,
     ProviderConfig,
+    ReliabilityConfig,
     RoutingConfig,
     StorageConfig,
     TelegramConfig,
@@ -62,6 +63,7 @@ __all__ = [
     "LLMConfig",
     "ModelConfig",
     "ProviderConfig",
+    "ReliabilityConfig",
     "RoutingConfig",
     "Settings",
     "StorageConfig",
@@ -101,6 +103,7 @@ class Settings(BaseSettings):
     routing: RoutingConfig = RoutingConfig()
     characters: CharactersConfig = CharactersConfig()
     documents: DocumentsConfig = DocumentsConfig()
+    reliability: ReliabilityConfig = ReliabilityConfig()
     admins: list[int] = Field(default_factory=list)
     plans: dict[PlanId, PlanConfig] = Field(default_factory=dict)
     quotas: QuotasConfig = QuotasConfig()
@@ -291,3 +294,18 @@ def _deep_merge(base: Mapping[str, Any], extra: Mapping[str, Any]) -> dict[str, 
 
 def provider_api_key(provider: ProviderConfig, env: Mapping[str, str]) -> str | None:
     return env.get(provider.api_key_env) if provider.api_key_env else None
+
+
+def secret_values(settings: Settings, env: Mapping[str, str]) -> list[str]:
+    """Every secret the configuration uses (kept out of the logs)."""
+    secrets = [
+        value.get_secret_value()
+        for value in (
+            settings.telegram_bot_token,
+            settings.webhook_secret,
+            settings.payments_secret,
+        )
+        if value is not None
+    ]
+    secrets += [key for p in settings.providers.values() if (key := provider_api_key(p, env))]
+    return secrets

@@ -95,6 +95,23 @@ class TelegramConfig(StrictModel):
     draft_interval_seconds: float = Field(default=0.4, ge=0.1, le=5)
     # Groups allow about 20 messages a minute, edits included.
     group_edit_interval_seconds: float = Field(default=3.0, ge=1, le=30)
+    # One Bot API call may take this long before it counts as timed out (and is retried).
+    request_timeout_seconds: float = Field(default=60.0, ge=1, le=600)
+
+
+class ReliabilityConfig(StrictModel):
+    """What the bot does when Telegram, the model or the process itself fails."""
+
+    # A final message (each part of an answer, a notice that ends a turn) is retried on
+    # Telegram's 5xx, time-outs and network errors for this long.
+    delivery_deadline_seconds: float = Field(default=600.0, ge=10, le=86400)
+    # Answers that a crash or a shutdown left unfinished are answered at the next start when
+    # they were asked at most this long ago; older ones get an honest notice instead.
+    recovery_window_seconds: float = Field(default=600.0, ge=0, le=86400)
+    # On SIGTERM or SIGINT, answers in flight may finish for this long.
+    shutdown_grace_seconds: float = Field(default=20.0, ge=0, le=600)
+    # An answer whose resumption failed this many times (a restart loop) is given up.
+    max_resumes: int = Field(default=2, ge=1, le=10)
 
 
 class StorageConfig(StrictModel):

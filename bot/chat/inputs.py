@@ -7,6 +7,7 @@ from typing import Any
 
 from bot.documents.images import PreparedImage
 from bot.documents.reading import ReadDocument
+from bot.storage.dto import UpdateMark
 
 
 @dataclass(frozen=True, slots=True)
@@ -15,13 +16,17 @@ class UserInput:
     user_id: int
     text: str
     message_id: int | None = None
-    update_ids: tuple[int, ...] = field(default=())
+    updates: tuple[UpdateMark, ...] = field(default=())  # recorded as handled with the turn
     images: tuple[PreparedImage, ...] = field(default=())
     documents: tuple[ReadDocument, ...] = field(default=())
     # An album (Telegram media group): its parts arrive as separate messages and are
     # collected into one turn; `attachment_refs` are the files still to be downloaded.
     album_id: str | None = None
     attachment_refs: tuple[str, ...] = field(default=())
+
+    @property
+    def update_ids(self) -> tuple[int, ...]:
+        return tuple(mark.update_id for mark in self.updates)
 
     @property
     def needs_vision(self) -> bool:
@@ -52,7 +57,7 @@ class UserInput:
         return replace(
             self,
             text=text,
-            update_ids=self.update_ids + other.update_ids,
+            updates=self.updates + other.updates,
             attachment_refs=self.attachment_refs + other.attachment_refs,
         )
 

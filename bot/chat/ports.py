@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 
 @dataclass(frozen=True, slots=True)
@@ -13,6 +13,24 @@ class Button:
 
     text: str
     data: str
+
+
+Part = dict[str, Any]
+"""One final message of an answer as the view planned it (JSON, stored in the turn's outbox
+before it is sent; opaque here)."""
+
+
+class DeliveryError(Exception):
+    """A part could not be delivered. `permanent` when Telegram refused it for good (the user
+    blocked the bot, the chat is gone); otherwise a later attempt may succeed."""
+
+    def __init__(self, detail: str, *, permanent: bool) -> None:
+        super().__init__(detail)
+        self.permanent = permanent
+
+
+Journal = Callable[[Sequence[int]], Awaitable[None]]
+"""Records the messages an answer shows while it is produced (the whole list each time)."""
 
 
 class AnswerView(Protocol):
@@ -27,15 +45,27 @@ class AnswerView(Protocol):
     async def update(self, text: str) -> None:
         """The answer so far (Markdown). Implementations may skip or merge updates."""
 
-    async def finish(self, markdown: str, answer_id: int | None = None) -> list[int]:
-        """Deliver the complete answer; returns the ids of the messages it occupies.
+    async def settle(self) -> None:
+        """Stop showing progress; messages shown while streaming stay (see `visible`)."""
 
-        `answer_id` identifies the stored answer (for feedback buttons under it).
-        """
+    @property
+    def visible(self) -> tuple[int, ...]:
+        """Messages the answer shows so far (placeholders, parts sent while streaming)."""
 
-    async def notice(self, text: str, buttons: Sequence[Button] = ()) -> list[int]:
-        """Deliver a short plain-text notice (errors, warnings, limits), with buttons under
-        it (one per row)."""
+    async def record_visible(self, journal: Journal, recorded: Sequence[int] = ()) -> None:
+        """Record the visible messages with `journal` whenever they change (now, unless they
+        are `recorded` already)."""
+
+    def final_parts(self, markdown: str, answer_id: int | None = None) -> list[Part]:
+        """The complete answer as the messages to send, after `settle`. `answer_id`
+        identifies the stored answer (for feedback buttons under it)."""
+
+    def notice_parts(self, text: str, buttons: Sequence[Button] = ()) -> list[Part]:
+        """A short plain-text notice (errors, warnings, limits) as the messages to send, with
+        buttons under it (one per row), after `settle`."""
+
+    async def send(self, part: Part) -> list[int]:
+        """Send one part; returns the ids of the messages it became. Raises DeliveryError."""
 
     async def photo(self, data: bytes, caption: str = "") -> int:
         """Send a picture made during the answer (a generated image); returns its id."""

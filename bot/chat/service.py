@@ -1,39 +1,37 @@
 """ChatService: one conversational turn, from the user's message to the stored answer.
 
 Each database step is its own short unit of work: nothing holds a transaction open while a
-model streams, so one slow answer never blocks other chats' writes. The answer's row is
-written before streaming starts (so a crash leaves it marked interrupted, and buttons under
-the answer can refer to it) and completed at the end with the provider-reported usage.
+model streams, so one slow answer never blocks other chats' writes. The question, the
+answer's row and the turn (see `bot.chat.outbox`) are written in one transaction before
+streaming starts, so a crash leaves a turn that the next start finishes; the answer itself is
+delivered by `Answerer`.
 """
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
+import dataclasses
 import logging
 from collections.abc import AsyncIterator
 
 from bot.characters.catalog import CharacterCatalog
 from bot.characters.files import Character
 from bot.characters.service import with_character
+from bot.chat.answering import Answerer, AnswerJob
 from bot.chat.attachments import AttachmentLoader
-from bot.chat.context import ContextTooLongError
-from bot.chat.delivery import deliver
 from bot.chat.generations import Generation, Generations
 from bot.chat.inputs import UserInput
 from bot.chat.limits import TurnLimits
+from bot.chat.outbox import TurnOutbox
 from bot.chat.ports import AnswerView, AnswerViews, Translate
-from bot.chat.records import TurnContext, document_note, record_attachments
-from bot.chat.tooling import AnswerToolContext, TurnTools, offered_tools, request_with_tools
-from bot.chat.transcript import answer_content
-from bot.chat.turn import Outcome, stream_answer
-from bot.llm.base import ChatModel
+from bot.chat.records import TurnContext, record_attachments
+from bot.chat.tooling import AnswerToolContext, TurnTools, offered_tools
 from bot.llm.spec import ModelSpec
-from bot.llm.types import LLMError, LLMErrorKind
 from bot.payments.quotas import QuotaExceededError, Reservation
+from bot.routing.router import Decision
 from bot.routing.service import RoutingService, TurnPlan
 from bot.storage.blobs import BlobStore
-from bot.storage.dto import Chat, MessageStatus, Role, RouteDecisionRecord
+from bot.storage.dto import Chat, MessageStatus, Role, RouteDecisionRecord, TurnRecord
 from bot.storage.uow import UnitOfWork, UnitOfWorkFactory
 from bot.tools.executor import Toolbox
 
@@ -49,12 +47,46 @@ class NeedsVisionError(Exception):
         self.vision_models = vision_models
 
 
+class ResumeError(Exception):
+    """A stored turn can no longer be answered (its chat or question is gone)."""
+
+
+class Opened:
+    """A turn being opened: whose answer, and the messages its view already shows."""
+
+    def __init__(
+        self,
+        answer_id: int,
+        chat: Chat,
+        user_id: int | None,
+        reply_to: int | None,
+        view: AnswerView,
+        t: Translate,
+    ) -> None:
+        self.answer_id = answer_id
+        self.chat = chat
+        self.user_id = user_id
+        self.reply_to = reply_to
+        self.t = t
+        self.visible = view.visible  # a group's placeholder, if it is there already
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Stored:
+    """Where a turn's question and answer are, as the answer needs them."""
+
+    context: TurnContext
+    reservation: Reservation | None
+
+
 class ChatService:
     def __init__(
         self,
         uow: UnitOfWorkFactory,
         routing: RoutingService,
         generations: Generations,
+        answerer: Answerer,
+        outbox: TurnOutbox,
         *,
         blobs: BlobStore,
         attachments: AttachmentLoader,
@@ -72,12 +104,15 @@ class ChatService:
         self._characters = characters
         self._routing = routing
         self._generations = generations
+        self._answerer = answerer
+        self._outbox = outbox
         self._default_system_prompt = default_system_prompt
         self._max_history = max_history_messages
 
     async def reply(self, chat: Chat, turn: UserInput, views: AnswerViews, t: Translate) -> None:
-        """Raises NeedsVisionError (before anything is shown or stored) for images that no
-        model of this chat can see."""
+        """Answer `turn`; when this returns, its updates are recorded as handled. Raises
+        NeedsVisionError (before anything is shown or stored) for images that no model of this
+        chat can see."""
         needs = frozenset({"vision"}) if turn.needs_vision else frozenset[str]()
         if needs:
             self.ensure_can_see(chat)
@@ -90,16 +125,24 @@ class ChatService:
                 plan, reservation = await self._limits.reserve(turn.user_id, plan, needs)
             except QuotaExceededError as exc:  # nothing is stored: the user may ask again
                 await self._refuse(exc, generation, view, t)
+                await self.dismiss(turn)
                 return
             try:
                 await self._store_blobs(turn)
-                context = await self._record_user_message(chat, turn, plan)
+                context = await self._record_user_message(chat, turn, plan, reservation, view, t)
             except BaseException:  # nothing was answered: the reservation does not count
                 await self._limits.release(reservation)
                 raise
-        system = self._system_prompt(chat, character, t)
-        tools = self._tools(chat, plan, character, view, t, turn.user_id)
-        await self._answer(chat, plan, system, context, (generation, view, tools), t, reservation)
+        stored = Stored(context, reservation)
+        await self._answer(chat, character, plan, stored, (generation, view), t, turn.user_id)
+
+    async def dismiss(self, turn: UserInput) -> None:
+        """The turn ends without a stored question (refused, unreadable): its updates are
+        handled all the same (a restarted bot must not take them up again)."""
+        if turn.updates:
+            async with self._uow() as uow:
+                await uow.updates.mark(turn.updates)
+                await uow.commit()
 
     async def retry(
         self, chat: Chat, views: AnswerViews, t: Translate, user_id: int | None = None
@@ -131,13 +174,53 @@ class ChatService:
                 await uow.messages.set_status([a.id for a in answers], MessageStatus.SUPERSEDED)
                 history = await uow.messages.history(conversation_id, limit=self._max_history)
                 documents = await uow.documents.pinned(conversation_id)
-                answer_id = await self._open_answer(uow, conversation_id, plan.model)
+                answer_id = await self._open_answer(uow, conversation_id, plan)
+                asked = question.telegram_message_ids[0] if question.telegram_message_ids else None
+                opened = Opened(answer_id, chat, user_id, asked, view, t)
+                await self._open_turn(uow, opened, question.id, reservation)
                 await uow.commit()
-        system = self._system_prompt(chat, character, t)
-        context = TurnContext(history, documents, answer_id, None)
-        tools = self._tools(chat, plan, character, view, t, user_id)
-        await self._answer(chat, plan, system, context, (generation, view, tools), t, reservation)
+            await view.record_visible(self._outbox.journal(answer_id), opened.visible)
+        stored = Stored(TurnContext(history, documents, answer_id, None), reservation)
+        await self._answer(chat, character, plan, stored, (generation, view), t, user_id)
         return True
+
+    async def resume(self, turn: TurnRecord, views: AnswerViews, t: Translate) -> None:
+        """Answer a turn that a stopped or crashed process left unfinished, from the stored
+        conversation, on its route and model; its quota reservation is settled, not taken
+        again. Raises ResumeError when its chat or question is gone."""
+        async with self._uow() as uow:
+            chat = await uow.chats.get(turn.chat_id)
+            question = await uow.messages.get(turn.question_id) if turn.question_id else None
+            answer = await uow.messages.get(turn.answer_id)
+            if chat is None or question is None or answer is None:
+                raise ResumeError(f"turn {turn.answer_id}: its chat or question is gone")
+            route = await uow.decisions.route_of(question.id)
+            history = await uow.messages.history_until(
+                question.conversation_id, question.id, limit=self._max_history
+            )
+            documents = await uow.documents.pinned(question.conversation_id)
+            await uow.turns.count_resume(turn.answer_id)
+            await uow.commit()
+        needs = frozenset({"vision"}) if question.has_images else frozenset[str]()
+        chat, character = self._as_seen(chat)
+        async with self._preparing(chat.id, views, t) as (generation, view):
+            plan = await self._routing.plan(chat, question.text, needs, route=route)
+            model = self._routing.model(answer.model) if answer.model else None
+            if model is not None:  # the model the answer was started on
+                plan = dataclasses.replace(plan, model=model)
+            await view.record_visible(self._outbox.journal(turn.answer_id), turn.visible)
+        reservation = Reservation(**turn.reservation) if turn.reservation else None
+        stored = Stored(TurnContext(history, documents, turn.answer_id, question.id), reservation)
+        await self._answer(
+            chat,
+            character,
+            plan,
+            stored,
+            (generation, view),
+            t,
+            turn.user_id,
+            notes=(t("answer-resumed"),),
+        )
 
     async def _refuse(
         self, exc: QuotaExceededError, generation: Generation, view: AnswerView, t: Translate
@@ -146,7 +229,9 @@ class ChatService:
         self._generations.end(generation)
         text, buttons = self._limits.notice(exc, t)
         try:
-            await view.notice(text, buttons)
+            await view.settle()
+            for part in view.notice_parts(text, buttons):
+                await view.send(part)
         finally:
             await view.close()
 
@@ -210,7 +295,9 @@ class ChatService:
         except Exception:
             self._generations.end(generation)
             with contextlib.suppress(Exception):
-                await view.notice(t("error-internal"))
+                await view.settle()
+                for part in view.notice_parts(t("error-internal")):
+                    await view.send(part)
             await view.close()
             raise
         except BaseException:  # cancelled (shutdown): nothing more to say
@@ -236,54 +323,30 @@ class ChatService:
     async def _answer(
         self,
         chat: Chat,
+        character: Character | None,
         plan: TurnPlan,
-        system: str,
-        context: TurnContext,
-        answering: tuple[Generation, AnswerView, TurnTools | None],
+        stored: Stored,
+        answering: tuple[Generation, AnswerView],
         t: Translate,
-        reservation: Reservation | None,
+        user_id: int | None,
+        *,
+        notes: tuple[str, ...] = (),
     ) -> None:
-        """Stream and deliver the answer; the view has started, the generation is this
-        answer's, the tools (if any) are what the model may call."""
-        generation, view, tools = answering
-        model, answer_id = plan.model, context.answer_id
-        if plan.instructions:  # the character's or chat's own prompt stays first and primary
-            system = f"{system}\n\n{plan.instructions}"
-        try:
-            loaded = await self._attachments.load(
-                model.spec, context.history, context.documents, context.question_id
+        generation, view = answering
+        await self._answerer.run(
+            AnswerJob(
+                chat=chat,
+                plan=plan,
+                system=self._system_prompt(chat, character, t),
+                context=stored.context,
+                generation=generation,
+                view=view,
+                tools=self._tools(chat, plan, character, view, t, user_id),
+                t=t,
+                reservation=stored.reservation,
+                notes=notes,
             )
-            request, tools = request_with_tools(chat, model.spec, system, context, loaded, tools)
-        except Exception as exc:  # nothing was asked yet: say why and close the answer
-            if isinstance(exc, ContextTooLongError):
-                notice = t("error-too-long", limit=exc.limit)
-            else:
-                logger.exception("chat %s: the request could not be assembled", chat.id)
-                notice = t("error-internal")
-            self._generations.end(generation)
-            ids = await view.notice(notice)
-            await view.close()
-            failed = Outcome(error=LLMError(LLMErrorKind.REJECTED, type(exc).__name__))
-            await self._close_answer(answer_id, model, failed, ids, reservation)
-            return
-        outcome = Outcome()
-        message_ids: list[int] = []
-        try:
-            outcome = await stream_answer(model, request, view, generation, tools)
-            outcome.pictures = len(tools.context.photo_ids) if tools else 0
-            notes = [document_note(note, t) for note in loaded.notes]
-            message_ids = await deliver(chat, plan, view, outcome, answer_id, t, notes)
-        except asyncio.CancelledError:
-            outcome.error = outcome.error or LLMError(LLMErrorKind.INTERRUPTED, "cancelled")
-            raise
-        finally:
-            if tools is not None:  # pictures sent during the answer belong to it
-                message_ids = [*tools.context.photo_ids, *message_ids]
-            self._generations.end(generation)
-            await view.close()
-            await asyncio.shield(
-                self._close_answer(answer_id, model, outcome, message_ids, reservation)
-            )
+        )
 
     async def _store_blobs(self, turn: UserInput) -> None:
         """Images and files on disk before their rows are written (a blob without a row is
@@ -294,10 +357,16 @@ class ChatService:
             await self._blobs.put(document.data, document.sha256)
 
     async def _record_user_message(
-        self, chat: Chat, turn: UserInput, plan: TurnPlan
+        self,
+        chat: Chat,
+        turn: UserInput,
+        plan: TurnPlan,
+        reservation: Reservation | None,
+        view: AnswerView,
+        t: Translate,
     ) -> TurnContext:
-        """The user's message with its images and documents, its update ids and the
-        answer's row: one transaction."""
+        """The user's message with its images and documents, its updates, the answer's row
+        and the turn: one transaction."""
         async with self._uow() as uow:
             current = await uow.chats.get(chat.id)
             conversation_id = current.current_conversation_id if current else None
@@ -312,23 +381,15 @@ class ChatService:
                 telegram_message_ids=[turn.message_id] if turn.message_id else [],
             )
             await record_attachments(uow, conversation_id, question.id, turn)
-            for update_id in turn.update_ids:  # every part of a merged paste, atomically
-                await uow.updates.mark(update_id)
+            await uow.updates.mark(turn.updates)  # every part of a merged paste, atomically
             if plan.decision is not None:
-                decision = plan.decision
-                await uow.decisions.add(
-                    RouteDecisionRecord(
-                        message_id=question.id,
-                        chat_id=chat.id,
-                        route=decision.route,
-                        stage=decision.stage.value,
-                        confidence=decision.confidence,
-                        latency_ms=decision.seconds * 1000,
-                        model=plan.model.spec.id,
-                    )
-                )
-            answer_id = await self._open_answer(uow, conversation_id, plan.model)
+                record = _decision_record(question.id, chat.id, plan.decision, plan.model.spec.id)
+                await uow.decisions.add(record)
+            answer_id = await self._open_answer(uow, conversation_id, plan)
+            opened = Opened(answer_id, chat, turn.user_id, turn.message_id, view, t)
+            await self._open_turn(uow, opened, question.id, reservation)
             await uow.commit()
+        await view.record_visible(self._outbox.journal(answer_id), opened.visible)
         # Read after the commit, outside the write gate (the chat's lock keeps it consistent).
         async with self._uow(read_only=True) as uow:
             history = await uow.messages.history(conversation_id, limit=self._max_history)
@@ -337,41 +398,47 @@ class ChatService:
         return TurnContext(history, documents, answer_id, question.id)
 
     @staticmethod
-    async def _open_answer(uow: UnitOfWork, conversation_id: int, model: ChatModel) -> int:
+    async def _open_turn(
+        uow: UnitOfWork, opened: Opened, question_id: int, reservation: Reservation | None
+    ) -> None:
+        """The turn that lets a restarted bot finish this answer."""
+        await uow.turns.open(
+            opened.answer_id,
+            chat_id=opened.chat.id,
+            question_id=question_id,
+            user_id=opened.user_id,
+            reply_to=opened.reply_to,
+            private=opened.chat.is_private,
+            locale=opened.t.locale,
+            reservation=dataclasses.asdict(reservation) if reservation is not None else None,
+            visible=opened.visible,
+        )
+
+    @staticmethod
+    async def _open_answer(uow: UnitOfWork, conversation_id: int, plan: TurnPlan) -> int:
         """The answer's row, written before streaming: interrupted until completed."""
         row = await uow.messages.add(
             conversation_id,
             Role.ASSISTANT,
             [],
             status=MessageStatus.INTERRUPTED,
-            model=model.spec.id,
+            model=plan.model.spec.id,
         )
         return row.id
 
-    async def _close_answer(
-        self,
-        answer_id: int,
-        model: ChatModel,
-        outcome: Outcome,
-        message_ids: list[int],
-        reservation: Reservation | None,
-    ) -> None:
-        error = (
-            "stopped" if outcome.stopped else (outcome.error.kind.value if outcome.error else None)
-        )
-        async with self._uow() as uow:
-            await uow.messages.update_answer(
-                answer_id,
-                content=answer_content(outcome.parts),
-                status=outcome.status,
-                model=model.spec.id,
-                input_tokens=outcome.usage.input_tokens if outcome.usage else None,
-                output_tokens=outcome.usage.output_tokens if outcome.usage else None,
-                telegram_message_ids=message_ids,
-                error=error,
-            )
-            await self._limits.settle(uow, reservation, outcome)
-            await uow.commit()
+
+def _decision_record(
+    message_id: int, chat_id: int, decision: Decision, model_id: str
+) -> RouteDecisionRecord:
+    return RouteDecisionRecord(
+        message_id=message_id,
+        chat_id=chat_id,
+        route=decision.route,
+        stage=decision.stage.value,
+        confidence=decision.confidence,
+        latency_ms=decision.seconds * 1000,
+        model=model_id,
+    )
 
 
 def _document_notes(turn: UserInput) -> list[dict[str, object]]:

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from aiogram import Bot, F, Router
-from aiogram.types import Message, Update
+from aiogram.types import Message
 
 from bot.characters.service import CharacterService
 from bot.chat.inputs import UserInput
 from bot.chat.ordering import PasteMerger
 from bot.chat.service import ChatService
-from bot.handlers.common import text_for_bot, without_retired_character
+from bot.handlers.common import is_blank, text_for_bot, without_retired_character
 from bot.i18n import Translator
 from bot.middlewares.dedupe import UpdateReceipt
 from bot.storage.dto import Chat
@@ -28,7 +28,6 @@ async def on_text(
     merger: PasteMerger,
     answer_views: AnswerViewFactory,
     characters: CharacterService,
-    event_update: Update,
     update_receipt: UpdateReceipt,
 ) -> None:
     if message.from_user is None or message.text is None:
@@ -36,13 +35,16 @@ async def on_text(
     text = await text_for_bot(message, bot, chat_record)
     if text is None:
         return  # not for the bot: nothing is stored
+    if is_blank(text):
+        await message.answer(t("message-unreadable"))
+        return
     chat_record = await without_retired_character(message, chat_record, characters, t)
     turn = UserInput(
         chat_id=message.chat.id,
         user_id=message.from_user.id,
         text=text,
         message_id=message.message_id,
-        update_ids=(event_update.update_id,),
+        updates=(update_receipt.mark,),
     )
 
     async def run(merged: UserInput) -> None:
@@ -53,6 +55,7 @@ async def on_text(
 
     if merger.looks_split(turn.text):
         merger.defer(turn, run)
+        update_receipt.deferred = True  # recorded with the merged turn
         return
     await run(turn)
     update_receipt.recorded = True  # stored with the user's message, in one transaction

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import unicodedata
+
 from aiogram import Bot
 from aiogram.types import Message
 
@@ -27,3 +29,8 @@ async def text_for_bot(message: Message, bot: Bot, chat: Chat) -> str | None:
     if chat.is_private:
         return text
     return addressed_text(message, await bot.me(), chat.short_name)
+
+
+def is_blank(text: str) -> bool:
+    """Nothing to read: only spaces, line breaks, control or invisible format characters."""
+    return all(unicodedata.category(char)[0] in "CZ" for char in text)

@@ -10,7 +10,8 @@ import logging
 from dataclasses import replace
 
 from aiogram import Bot, F, Router
-from aiogram.types import Document, Message, Update
+from aiogram.exceptions import TelegramAPIError
+from aiogram.types import Document, Message
 
 from bot.characters.service import CharacterService
 from bot.chat.inputs import UserInput
@@ -45,7 +46,6 @@ async def on_photo(
     merger: PasteMerger,
     album_window: float,
     answer_views: AnswerViewFactory,
-    event_update: Update,
     update_receipt: UpdateReceipt,
 ) -> None:
     """A photo, or the first photo of an album: the album's other photos join it (see the
@@ -65,21 +65,25 @@ async def on_photo(
         user_id=message.from_user.id,
         text=caption,
         message_id=message.message_id,
-        update_ids=(event_update.update_id,),
+        updates=(update_receipt.mark,),
         album_id=message.media_group_id,
         attachment_refs=(message.photo[-1].file_id,),  # the largest size
     )
 
     async def run(collected: UserInput) -> None:
         images = await _photos(message, bot, collected.attachment_refs, document_reader, t)
-        if images is None:
-            return
-        text = collected.text or t("photo-default-question")
-        ready = replace(collected, text=text, images=images, attachment_refs=())
-        await _reply(message, chat_record, ready, chat_service, chat_settings, answer_views, t)
+        if images is not None:
+            text = collected.text or t("photo-default-question")
+            ready = replace(collected, text=text, images=images, attachment_refs=())
+            if await _reply(
+                message, chat_record, ready, chat_service, chat_settings, answer_views, t
+            ):
+                return
+        await chat_service.dismiss(collected)  # the user was told why
 
     if message.media_group_id is not None:
         merger.defer(turn, run, window=album_window)
+        update_receipt.deferred = True  # recorded with the album's turn
         return
     await run(turn)
     update_receipt.recorded = True
@@ -96,7 +100,6 @@ async def on_document(
     characters: CharacterService,
     document_reader: DocumentReader,
     answer_views: AnswerViewFactory,
-    event_update: Update,
     update_receipt: UpdateReceipt,
 ) -> None:
     document = message.document
@@ -123,7 +126,7 @@ async def on_document(
         user_id=message.from_user.id,
         text=caption or t(default),
         message_id=message.message_id,
-        update_ids=(event_update.update_id,),
+        updates=(update_receipt.mark,),
         images=images,
         documents=documents,
     )
@@ -158,7 +161,12 @@ async def _read(
         await message.answer(t("file-too-large", limit=reader.max_file_mb))
     except FileRejectedError as exc:
         await message.answer(t(exc.key, **exc.args_))
-    except Exception:  # a failed download, a full disk...: the user hears something
+    except TelegramAPIError as exc:  # gone, expired, or Telegram kept failing
+        logger.warning(
+            "chat %s: the file %s could not be downloaded: %s", message.chat.id, name, exc
+        )
+        await message.answer(t("file-download-failed"))
+    except Exception:  # a full disk, a bug...: the user hears something
         logger.exception("chat %s: the file %s could not be read", message.chat.id, name)
         await message.answer(t("error-internal"))
     finally:
@@ -180,7 +188,11 @@ async def _photos(
     except FileRejectedError as exc:
         await message.answer(t(exc.key, **exc.args_))
         return None
-    except Exception:  # a failed download...: the user hears something
+    except TelegramAPIError as exc:  # gone, expired, or Telegram kept failing
+        logger.warning("chat %s: a photo could not be downloaded: %s", message.chat.id, exc)
+        await message.answer(t("file-download-failed"))
+        return None
+    except Exception:  # a full disk, a bug...: the user hears something
         logger.exception("chat %s: a photo could not be read", message.chat.id)
         await message.answer(t("error-internal"))
         return None

@@ -11,6 +11,8 @@ from aiogram.types import TelegramObject, Update
 
 from bot.chat.inputs import UserInput
 from bot.chat.ordering import ChatLocks, PasteMerger
+from bot.middlewares.dedupe import Keep
+from bot.telegram.updates import mark
 
 Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
 
@@ -33,9 +35,11 @@ class RecentUpdates:
 
 
 class OrderingMiddleware(BaseMiddleware):
-    def __init__(self, locks: ChatLocks, merger: PasteMerger) -> None:
+    def __init__(self, locks: ChatLocks, merger: PasteMerger, keep: Keep | None = None) -> None:
+        """`keep`: see DedupeMiddleware (a part joined to a deferred turn is kept too)."""
         self._locks = locks
         self._merger = merger
+        self._keep = keep
         self._recent = RecentUpdates()
 
     async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
@@ -52,6 +56,8 @@ class OrderingMiddleware(BaseMiddleware):
             # sees the turn that the first part's handler deferred.
             continuation = _continuation(event)
             if continuation is not None and self._merger.try_append(continuation):
+                if self._keep is not None:
+                    await self._keep(event)
                 return None
             await self._merger.flush(key, _user_id(event))
             return await handler(event, data)
@@ -73,8 +79,8 @@ def is_control_update(update: Update) -> bool:
     if query is not None and (query.data or "").startswith(CONTROL_CALLBACK_PREFIX):
         return True
     text = update.message.text if update.message is not None else None
-    command = (text or "").split(maxsplit=1)[0].split("@", 1)[0].lower() if text else ""
-    return command in CONTROL_COMMANDS
+    words = (text or "").split(maxsplit=1)
+    return bool(words) and words[0].split("@", 1)[0].lower() in CONTROL_COMMANDS
 
 
 def _chat_key(update: Update) -> int | None:
@@ -108,7 +114,7 @@ def _continuation(update: Update) -> UserInput | None:
             user_id=message.from_user.id,
             text=message.caption or "",
             message_id=message.message_id,
-            update_ids=(update.update_id,),
+            updates=(mark(update),),
             album_id=message.media_group_id,
             attachment_refs=(message.photo[-1].file_id,),
         )
@@ -119,5 +125,5 @@ def _continuation(update: Update) -> UserInput | None:
         user_id=message.from_user.id,
         text=message.text,
         message_id=message.message_id,
-        update_ids=(update.update_id,),
+        updates=(mark(update),),
     )

@@ -56,9 +56,10 @@ class PayloadSigner:
             return None
         try:
             user_id, price, issued = int(parts[2]), int(parts[3]), int(parts[4])
-        except ValueError:
+            issued_at = datetime.fromtimestamp(issued, UTC)
+        except (ValueError, OverflowError, OSError):
             return None
-        return Payload(parts[1], user_id, price, datetime.fromtimestamp(issued, UTC))
+        return Payload(parts[1], user_id, price, issued_at)
 
     def is_fresh(self, payload: Payload, now: datetime) -> bool:
         return (

@@ -16,8 +16,10 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from bot.bootstrap import build_application, run
-from bot.config import load_settings, read_environment
+from bot.bootstrap import build_application
+from bot.config import load_settings, read_environment, secret_values
+from bot.logs import redact_secrets
+from bot.runtime import run
 from bot.sandbox.llm import ScriptedLLM
 from bot.sandbox.telegram import TelegramSandbox
 from bot.sandbox.web import FakeWeb
@@ -94,7 +96,7 @@ async def run_sandbox(
     """Run until stopped; `on_ready` gets the chat page's URL once everything is up."""
     with config_path.open("rb") as fh:
         raw = tomllib.load(fh)
-    telegram = TelegramSandbox(SANDBOX_TOKEN)
+    telegram = TelegramSandbox(SANDBOX_TOKEN, data_dir=data_dir)
     llm = ScriptedLLM()
     fake_web = FakeWeb()
     async with contextlib.AsyncExitStack() as servers:
@@ -112,6 +114,7 @@ async def run_sandbox(
             environ=env,
             overrides=sandbox_overrides(raw, telegram_url, llm_url, database_url, web_url),
         )
+        redact_secrets(secret_values(settings, env))
         app = await build_application(settings, env)
         logger.info(
             "sandbox: scripted LLM at %s, fake web (SearXNG and pages) at %s, data in %s",

@@ -21,6 +21,50 @@ class MessageStatus(StrEnum):
 
 
 @dataclass(frozen=True, slots=True)
+class UpdateMark:
+    """A Telegram update as the deduplication log records it."""
+
+    update_id: int
+    fingerprint: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PendingUpdate:
+    """An update received (its raw JSON kept) whose effects were never committed."""
+
+    update_id: int
+    raw: dict[str, Any]
+    received_at: datetime
+
+
+class TurnState(StrEnum):
+    STREAMING = "streaming"  # the question is stored; the answer is being generated
+    GENERATED = "generated"  # the final parts are stored; delivering them
+    DELIVERED = "delivered"
+    ABANDONED = "abandoned"  # could not be finished; the user was told (or could not be)
+
+
+@dataclass(frozen=True, slots=True)
+class TurnRecord:
+    """An answer on its way: what a restarted bot needs to finish it (see models.TurnRow)."""
+
+    answer_id: int
+    chat_id: int
+    question_id: int | None
+    user_id: int | None
+    reply_to: int | None
+    private: bool
+    locale: str
+    state: TurnState
+    visible: tuple[int, ...] = ()
+    parts: tuple[dict[str, Any], ...] | None = None
+    delivered: tuple[tuple[int, ...] | None, ...] = ()
+    reservation: dict[str, Any] | None = None
+    resumes: int = 0
+    created_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class User:
     id: int
     username: str | None

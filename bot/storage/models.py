@@ -137,11 +137,50 @@ class FeedbackRow(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
-class ProcessedUpdateRow(Base):
-    __tablename__ = "processed_updates"
+class UpdateRow(Base):
+    """A Telegram update: `received` (an inbox row with its raw JSON, so that a restarted bot
+    can handle it) until its effects are committed, then `handled` (deduplication)."""
+
+    __tablename__ = "updates"
 
     update_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
-    processed_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
+    # Tells a redelivery of this update from another update that reuses its id (a new token,
+    # a reset Telegram server): see bot.telegram.updates.fingerprint.
+    fingerprint: Mapped[str | None] = mapped_column(String(24))
+    state: Mapped[str] = mapped_column(String(10), default="handled")
+    raw: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
+
+
+class TurnRow(Base):
+    """An answer on its way to the user, kept so that any process can finish it.
+
+    `streaming` from the moment the question is stored; `generated` once the final text and
+    its split into messages (`parts`, the outbox) are committed; `delivered` when every part
+    has its message ids in `delivered`; `abandoned` when it could not be finished.
+    """
+
+    __tablename__ = "turns"
+
+    answer_id: Mapped[int] = mapped_column(
+        ForeignKey("messages.id", ondelete="CASCADE"), primary_key=True, autoincrement=False
+    )
+    chat_id: Mapped[int] = mapped_column(BigInteger)
+    question_id: Mapped[int | None] = mapped_column(ForeignKey("messages.id", ondelete="SET NULL"))
+    user_id: Mapped[int | None] = mapped_column(BigInteger)
+    reply_to: Mapped[int | None] = mapped_column(BigInteger)  # the question's Telegram message
+    private: Mapped[bool] = mapped_column(Boolean, default=True)
+    locale: Mapped[str] = mapped_column(String(8))
+    state: Mapped[str] = mapped_column(String(12), default="streaming", index=True)
+    # Messages shown while answering (a group's placeholders, parts sent while streaming):
+    # a resumed answer replaces them.
+    visible: Mapped[list[int]] = mapped_column(JSON, default=list)
+    parts: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
+    delivered: Mapped[list[list[int] | None]] = mapped_column(JSON, default=list)
+    reservation: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # the quota's usage row
+    resumes: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
 
 
 class RouteDecisionRow(Base):

@@ -17,9 +17,10 @@ from bot.storage.repositories import (
     FeedbackRepository,
     LedgerRepository,
     MessageRepository,
-    ProcessedUpdateRepository,
     QuotaRepository,
     RouteDecisionRepository,
+    TurnRepository,
+    UpdateRepository,
     UserRepository,
 )
 
@@ -61,7 +62,8 @@ class UnitOfWork:
     conversations: ConversationRepository
     messages: MessageRepository
     feedback: FeedbackRepository
-    updates: ProcessedUpdateRepository
+    updates: UpdateRepository
+    turns: TurnRepository
     decisions: RouteDecisionRepository
     revisions: CharacterRevisionRepository
     blobs: BlobRepository
@@ -93,7 +95,8 @@ class UnitOfWork:
         self.conversations = ConversationRepository(session)
         self.messages = MessageRepository(session)
         self.feedback = FeedbackRepository(session)
-        self.updates = ProcessedUpdateRepository(session)
+        self.updates = UpdateRepository(session)
+        self.turns = TurnRepository(session)
         self.decisions = RouteDecisionRepository(session)
         self.revisions = CharacterRevisionRepository(session)
         self.blobs = BlobRepository(session)

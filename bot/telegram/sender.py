@@ -1,19 +1,19 @@
 """Deliver formatted text: send or edit chunks, fall back to plain text on entity errors,
 send rich messages when enabled (falling back to text + entities when refused).
 
-Flood control (429, per-chat and global rates) is the pacer's job: every call made here goes
-through it as a session middleware. Final messages are never dropped.
+Flood control (429, per-chat and global rates) is the pacer's job and retries of 5xx,
+time-outs and network errors are `DeliveryRetry`'s: every call made here goes through both as
+session middlewares. Final messages are never dropped.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Sequence
 
 import telegramify_markdown
 from aiogram import Bot
-from aiogram.exceptions import TelegramBadRequest, TelegramNetworkError
+from aiogram.exceptions import TelegramBadRequest
 from aiogram.types import (
     BufferedInputFile,
     InlineKeyboardMarkup,
@@ -26,8 +26,6 @@ from bot.telegram.formatting import Chunk, plain_fallback
 
 logger = logging.getLogger(__name__)
 
-NETWORK_ATTEMPTS = 3
-NETWORK_BACKOFF_SECONDS = 1.0
 RICH_BYTE_LIMIT = 32768
 RICH_BLOCK_LIMIT = 500
 
@@ -100,36 +98,35 @@ class MessageSender:
                 raise
         return await self.send_chunks(chat_id, rest, markup=markup) if rest else []
 
-    async def send_rich(
+    @staticmethod
+    def rich_pieces(markdown: str) -> list[str]:
+        """The answer as rich-message pieces within Telegram's size limits."""
+        rich = telegramify_markdown.richify(markdown, mode="markdown")
+        parts = telegramify_markdown.split_rich(
+            rich, byte_limit=RICH_BYTE_LIMIT, block_limit=RICH_BLOCK_LIMIT
+        )
+        return [part.markdown for part in parts if part.markdown]
+
+    async def send_rich_piece(
         self,
         chat_id: int,
         markdown: str,
         *,
         reply_to: int | None = None,
         markup: InlineKeyboardMarkup | None = None,
-    ) -> list[int] | None:
+    ) -> int | None:
         """Send Markdown for Telegram to render; None if Telegram refused it (fall back)."""
-        rich = telegramify_markdown.richify(markdown, mode="markdown")
-        parts = telegramify_markdown.split_rich(
-            rich, byte_limit=RICH_BYTE_LIMIT, block_limit=RICH_BLOCK_LIMIT
-        )
-        ids: list[int] = []
-        for index, part in enumerate(parts):
-            last = index == len(parts) - 1
-            try:
-                message = await self._bot.send_rich_message(
-                    chat_id=chat_id,
-                    rich_message=InputRichMessage(markdown=part.markdown),
-                    reply_parameters=_reply(reply_to if index == 0 else None),
-                    reply_markup=markup if last else None,
-                )
-            except TelegramBadRequest as exc:
-                if ids:
-                    raise  # half sent: the rest must not be re-sent as text
-                logger.warning("chat %s: rich message refused (%s); using text", chat_id, exc)
-                return None
-            ids.append(message.message_id)
-        return ids
+        try:
+            message = await self._bot.send_rich_message(
+                chat_id=chat_id,
+                rich_message=InputRichMessage(markdown=markdown),
+                reply_parameters=_reply(reply_to),
+                reply_markup=markup,
+            )
+        except TelegramBadRequest as exc:
+            logger.warning("chat %s: rich message refused (%s); using text", chat_id, exc)
+            return None
+        return message.message_id
 
     async def _send_formatted(
         self, chat_id: int, chunk: Chunk, reply_to: int | None, markup: InlineKeyboardMarkup | None
@@ -152,20 +149,13 @@ class MessageSender:
     async def _send(
         self, chat_id: int, chunk: Chunk, reply_to: int | None, markup: InlineKeyboardMarkup | None
     ) -> Message:
-        for attempt in range(1, NETWORK_ATTEMPTS + 1):
-            try:
-                return await self._bot.send_message(
-                    chat_id=chat_id,
-                    text=chunk.text,
-                    entities=chunk.entities or None,
-                    reply_parameters=_reply(reply_to),
-                    reply_markup=markup,
-                )
-            except TelegramNetworkError:
-                if attempt == NETWORK_ATTEMPTS:
-                    raise
-                await asyncio.sleep(NETWORK_BACKOFF_SECONDS * attempt)
-        raise AssertionError("unreachable")  # pragma: no cover
+        return await self._bot.send_message(
+            chat_id=chat_id,
+            text=chunk.text,
+            entities=chunk.entities or None,
+            reply_parameters=_reply(reply_to),
+            reply_markup=markup,
+        )
 
     async def _edit(
         self, chat_id: int, message_id: int, chunk: Chunk, markup: InlineKeyboardMarkup | None

@@ -11,7 +11,6 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.storage.engine import create_engine
-from bot.storage.models import Base
 
 POSTGRES_URL = os.environ.get(
     "TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
@@ -35,16 +34,14 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(skip)
 
 
-# Every table of the schema (new migrations included), then Alembic's own.
-TABLES = (*(t.name for t in reversed(Base.metadata.sorted_tables)), "alembic_version")
-
-
 @pytest.fixture
 async def fresh_engine() -> AsyncIterator[AsyncEngine]:
     """An engine on a PostgreSQL database emptied of the bot's tables."""
     engine = create_engine(POSTGRES_URL)
     async with engine.begin() as conn:
-        for table in TABLES:
-            await conn.execute(text(f"DROP TABLE IF EXISTS {table} CASCADE"))
+        # Every table, those of earlier schema versions too (a migration may have dropped
+        # them from the models): the schema starts empty.
+        await conn.execute(text("DROP SCHEMA public CASCADE"))
+        await conn.execute(text("CREATE SCHEMA public"))
     yield engine
     await engine.dispose()

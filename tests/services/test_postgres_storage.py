@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.storage.dto import MessageStatus, Role
+from bot.storage.dto import MessageStatus, Role, UpdateMark
 from bot.storage.engine import create_session_factory
 from bot.storage.migrate import head_revision, upgrade
 from bot.storage.uow import UnitOfWorkFactory
@@ -29,13 +29,14 @@ async def test_migrations_and_repositories_work_on_postgresql(
         await unit.messages.add(
             conv, Role.ASSISTANT, [{"type": "text", "text": "hi"}], status=MessageStatus.INTERRUPTED
         )
-        await unit.updates.mark(7)
-        await unit.updates.mark(7)
+        await unit.updates.receive([(UpdateMark(7, "a"), {"update_id": 7})])
+        await unit.updates.mark([UpdateMark(7)])
+        await unit.updates.mark([UpdateMark(7)])
         await unit.commit()
     async with uow() as unit:
         chat = await unit.chats.get(-100_123_456_789)
         history = await unit.messages.history(conv, limit=10)
-        assert await unit.updates.seen(7)
+        assert await unit.updates.lookup(7) == ("handled", "a")
     assert chat is not None
     assert chat.current_conversation_id == conv
     assert [(m.text, m.status) for m in history] == [

@@ -12,6 +12,7 @@ from bot.config import ProviderConfig
 from bot.documents.reading import DOCX_TYPE, Kind, kind_of
 from bot.llm.registry import input_limits
 from bot.llm.spec import InputLimits
+from bot.storage.dto import UpdateMark
 
 
 def photo(
@@ -21,14 +22,14 @@ def photo(
         chat_id=1,
         user_id=user,
         text=caption,
-        update_ids=(update,),
+        updates=(UpdateMark(update),),
         album_id=album,
         attachment_refs=(ref,),
     )
 
 
 def text(body: str, user: int = 1, update: int = 1) -> UserInput:
-    return UserInput(chat_id=1, user_id=user, text=body, update_ids=(update,))
+    return UserInput(chat_id=1, user_id=user, text=body, updates=(UpdateMark(update),))
 
 
 # UserInput

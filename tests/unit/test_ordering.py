@@ -6,10 +6,11 @@ import asyncio
 
 from bot.chat.inputs import UserInput
 from bot.chat.ordering import ChatLocks, PasteMerger
+from bot.storage.dto import UpdateMark
 
 
 def part(text: str, user: int = 1, chat: int = 1, update: int = 1) -> UserInput:
-    return UserInput(chat_id=chat, user_id=user, text=text, update_ids=(update,))
+    return UserInput(chat_id=chat, user_id=user, text=text, updates=(UpdateMark(update),))
 
 
 async def test_one_chat_runs_in_arrival_order_while_others_proceed() -> None:

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
-from bot.storage.dto import MessageStatus, Role, RouteDecisionRecord
+from bot.storage.dto import MessageStatus, Role, RouteDecisionRecord, TurnState, UpdateMark
 from bot.storage.engine import create_engine, create_session_factory
 from bot.storage.migrate import head_revision, upgrade
 from bot.storage.uow import UnitOfWorkFactory
@@ -78,18 +78,82 @@ async def test_without_commit_nothing_is_stored(uow: UnitOfWorkFactory) -> None:
         assert await unit.chats.get(5) is not None
 
 
-async def test_processed_updates_are_idempotent_and_pruned(uow: UnitOfWorkFactory) -> None:
+async def test_the_update_log_keeps_the_inbox_until_handled(uow: UnitOfWorkFactory) -> None:
+    raw = {"update_id": 42, "message": {"text": "hi"}}
+    first = UpdateMark(42, "aaa")
     async with uow() as unit:
-        await unit.updates.mark(42)
-        await unit.updates.mark(42)
+        await unit.updates.receive([(first, raw)])
+        await unit.updates.receive([(first, raw)])  # fetched again: nothing changes
         await unit.commit()
     async with uow() as unit:
-        assert await unit.updates.seen(42)
-        assert not await unit.updates.seen(43)
-        assert await unit.updates.prune(datetime.now(UTC) + timedelta(seconds=1)) == 1
+        assert await unit.updates.lookup(42) == ("received", "aaa")
+        assert [(p.update_id, p.raw) for p in await unit.updates.pending()] == [(42, raw)]
+        await unit.updates.mark([UpdateMark(42), UpdateMark(43, "ccc")])
+        await unit.commit()
+    async with uow() as unit:  # handled: out of the inbox, the fingerprint kept
+        assert await unit.updates.lookup(42) == ("handled", "aaa")
+        assert await unit.updates.lookup(43) == ("handled", "ccc")
+        assert await unit.updates.lookup(44) is None
+        assert await unit.updates.pending() == []
+        # Another update that reuses id 42 (a reset server) is taken into the inbox again.
+        await unit.updates.receive([(UpdateMark(42, "bbb"), raw)])
         await unit.commit()
     async with uow() as unit:
-        assert not await unit.updates.seen(42)
+        assert await unit.updates.lookup(42) == ("received", "bbb")
+        assert await unit.updates.prune(datetime.now(UTC) + timedelta(seconds=1)) == 2
+        await unit.commit()
+    async with uow() as unit:
+        assert await unit.updates.lookup(42) is None
+
+
+async def test_a_turn_records_its_outbox_until_delivered(uow: UnitOfWorkFactory) -> None:
+    async with uow() as unit:
+        await unit.chats.upsert(8, type_="group", title="G")
+        conv = await unit.conversations.create(8)
+        question = await unit.messages.add(conv, Role.USER, [{"type": "text", "text": "q"}])
+        answer = await unit.messages.add(conv, Role.ASSISTANT, [])
+        await unit.turns.open(
+            answer.id,
+            chat_id=8,
+            question_id=question.id,
+            user_id=5,
+            reply_to=77,
+            private=False,
+            locale="ru",
+            reservation={"usage_id": 3, "user_id": 5, "bucket": "gpt"},
+            visible=[100],
+        )
+        await unit.commit()
+    async with uow() as unit:
+        [turn] = await unit.turns.unfinished()
+        assert (turn.state, turn.visible, turn.reply_to, turn.locale) == (
+            TurnState.STREAMING,
+            (100,),
+            77,
+            "ru",
+        )
+        assert turn.reservation == {"usage_id": 3, "user_id": 5, "bucket": "gpt"}
+        await unit.turns.set_visible(answer.id, [100, 101])
+        await unit.turns.generated(answer.id, [{"op": "edit"}, {"op": "send"}])
+        await unit.turns.delivered(answer.id, [[100], None], done=False)
+        await unit.turns.count_resume(answer.id)
+        await unit.commit()
+    async with uow() as unit:
+        [turn] = await unit.turns.unfinished()
+        assert turn.state is TurnState.GENERATED
+        assert (turn.visible, turn.delivered, turn.resumes) == ((100, 101), ((100,), None), 1)
+        assert turn.parts == ({"op": "edit"}, {"op": "send"})
+        await unit.turns.delivered(answer.id, [[100], [102, 103]], done=True)
+        await unit.commit()
+    async with uow() as unit:
+        assert await unit.turns.unfinished() == []
+        finished = await unit.turns.get(answer.id)
+        assert finished is not None
+        assert finished.state is TurnState.DELIVERED
+        assert await unit.turns.prune(datetime.now(UTC) + timedelta(seconds=1)) == 1
+        await unit.commit()
+    async with uow() as unit:
+        assert await unit.turns.get(answer.id) is None
 
 
 async def test_deleting_a_chat_cascades_to_its_conversations(uow: UnitOfWorkFactory) -> None:

@@ -7,6 +7,7 @@ import html
 import time
 from collections import defaultdict
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -19,6 +20,7 @@ from aiogram.webhook.aiohttp_server import SimpleRequestHandler
 from aiohttp import web
 
 from bot.sandbox.telegram import SandboxClient, TelegramSandbox
+from bot.sandbox.telegram.delivery import UpdateIds
 
 TOKEN = "123456:sandbox-test-token"
 SECRET = "s3cr3t-token"
@@ -247,3 +249,13 @@ async def test_many_chats_round_trip_through_polling(bot: Bot, client: SandboxCl
         messages[0]["text"] == f"answer {user}" for user, messages in zip(users, done, strict=True)
     )
     assert time.monotonic() - started < 20
+
+
+def test_update_ids_go_on_after_a_restart(tmp_path: Path) -> None:
+    path = tmp_path / "data" / "telegram-update-id"
+    first = UpdateIds(path, block=10)
+    taken = [first.take() for _ in range(25)]
+    assert taken == list(range(UpdateIds.FIRST, UpdateIds.FIRST + 25))
+    again = UpdateIds(path, block=10)  # a restart (or a crash: the leased block is skipped)
+    assert again.take() > taken[-1]
+    assert UpdateIds().take() == UpdateIds.FIRST  # without a file: as before

@@ -16,7 +16,7 @@ from pydantic import Field
 
 from bot.chat.generations import Generation, Generations
 from bot.chat.limits import TurnLimits
-from bot.chat.ports import Button
+from bot.chat.ports import Button, Journal, Part
 from bot.chat.tooling import AnswerToolContext, TurnTools, offered_tools
 from bot.chat.turn import Outcome, stream_answer
 from bot.llm.spec import ModelCapabilities, ModelSpec
@@ -87,11 +87,24 @@ class RecordingView:
     async def update(self, text: str) -> None:
         self.updates.append(text)
 
-    async def finish(self, markdown: str, answer_id: int | None = None) -> list[int]:
-        return [1]
+    async def settle(self) -> None:
+        return None
 
-    async def notice(self, text: str, buttons: Sequence[Button] = ()) -> list[int]:
-        return [2]
+    @property
+    def visible(self) -> tuple[int, ...]:
+        return ()
+
+    async def record_visible(self, journal: Journal, recorded: Sequence[int] = ()) -> None:
+        return None
+
+    def final_parts(self, markdown: str, answer_id: int | None = None) -> list[Part]:
+        return [{"op": "send", "text": markdown}]
+
+    def notice_parts(self, text: str, buttons: Sequence[Button] = ()) -> list[Part]:
+        return [{"op": "send", "text": text}]
+
+    async def send(self, part: Part) -> list[int]:
+        return [1]
 
     async def photo(self, data: bytes, caption: str = "") -> int:
         self.photos.append((data, caption))

@@ -14,7 +14,8 @@ from bot.storage.repositories.payments import (
     QuotaRepository,
 )
 from bot.storage.repositories.routing import RouteDecisionRepository
-from bot.storage.repositories.updates import ProcessedUpdateRepository
+from bot.storage.repositories.turns import TurnRepository
+from bot.storage.repositories.updates import UpdateRepository
 
 __all__ = [
     "BlobRepository",
@@ -26,8 +27,9 @@ __all__ = [
     "FeedbackRepository",
     "LedgerRepository",
     "MessageRepository",
-    "ProcessedUpdateRepository",
     "QuotaRepository",
     "RouteDecisionRepository",
+    "TurnRepository",
+    "UpdateRepository",
     "UserRepository",
 ]

@@ -87,6 +87,34 @@ class MessageRepository:
             )
         )
 
+    async def set_telegram_ids(self, message_id: int, telegram_ids: Sequence[int]) -> None:
+        """The Telegram messages a stored message became (an answer, once delivered)."""
+        await self._session.execute(
+            update(MessageRow)
+            .where(MessageRow.id == message_id)
+            .values(telegram_message_ids=list(telegram_ids))
+        )
+
+    async def get(self, message_id: int) -> StoredMessage | None:
+        row = await self._session.get(MessageRow, message_id)
+        return message_dto(row) if row is not None else None
+
+    async def history_until(
+        self, conversation_id: int, message_id: int, *, limit: int
+    ) -> list[StoredMessage]:
+        """As `history`, ending with the message `message_id` (a resumed turn's question)."""
+        rows = await self._session.scalars(
+            select(MessageRow)
+            .where(
+                MessageRow.conversation_id == conversation_id,
+                MessageRow.id <= message_id,
+                MessageRow.status.not_in(_HIDDEN_STATUSES),
+            )
+            .order_by(MessageRow.id.desc())
+            .limit(limit)
+        )
+        return [message_dto(row) for row in reversed(rows.all())]
+
     async def set_status(self, message_ids: Sequence[int], status: MessageStatus) -> None:
         if message_ids:
             await self._session.execute(

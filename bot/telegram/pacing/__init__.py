@@ -46,6 +46,15 @@ Waiting is ``await sleep(...)`` on the injected clock; the pacer is safe for con
 within one event loop.
 """
 
-from .pacer import Pacer, PacerStats, PacingDropped
+from .pacer import Pacer, PacerStats, PacingDropped, is_droppable
+from .retry import DeliveryRetry, is_transient, retry_for
 
-__all__ = ["Pacer", "PacerStats", "PacingDropped"]
+__all__ = [
+    "DeliveryRetry",
+    "Pacer",
+    "PacerStats",
+    "PacingDropped",
+    "is_droppable",
+    "is_transient",
+    "retry_for",
+]

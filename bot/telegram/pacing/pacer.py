@@ -35,6 +35,11 @@ GROUP_FINAL_RESERVE = 4
 Next = NextRequestMiddlewareType[TelegramType]
 
 
+def is_droppable() -> bool:
+    """Whether the current call was marked droppable (``Pacer.droppable``)."""
+    return _max_wait.get() is not None
+
+
 class PacingDropped(Exception):
     """A droppable call was not sent (no budget in time, a final call waiting, or a 429)."""
 

@@ -6,7 +6,9 @@ stream by editing a placeholder (`PlaceholderAnswerView`).
 
 from __future__ import annotations
 
-from bot.chat.ports import AnswerView, AnswerViews, Translate
+from collections.abc import Sequence
+
+from bot.chat.ports import AnswerView, AnswerViews, Part, Translate
 from bot.telegram.views.base import ViewContext
 from bot.telegram.views.draft import DraftAnswerView
 from bot.telegram.views.placeholder import PlaceholderAnswerView
@@ -24,22 +26,40 @@ class AnswerViewFactory:
         reply_to: int | None,
         generation_id: int,
         t: Translate,
+        stale: Sequence[int] = (),
     ) -> AnswerView:
+        """`stale`: messages of an earlier, interrupted attempt at this answer (deleted when
+        the answer is delivered)."""
         if private:
-            return DraftAnswerView(self._context, chat_id, reply_to, generation_id, t)
-        return PlaceholderAnswerView(self._context, chat_id, reply_to, generation_id, t)
+            return DraftAnswerView(self._context, chat_id, reply_to, generation_id, t, stale)
+        return PlaceholderAnswerView(self._context, chat_id, reply_to, generation_id, t, stale)
 
     def for_chat(
-        self, chat_id: int, *, private: bool, reply_to: int | None, t: Translate
+        self,
+        chat_id: int,
+        *,
+        private: bool,
+        reply_to: int | None,
+        t: Translate,
+        stale: Sequence[int] = (),
     ) -> AnswerViews:
         """Views for the answers to one message: ChatService supplies the generation id."""
 
         def make(generation_id: int) -> AnswerView:
             return self(
-                chat_id, private=private, reply_to=reply_to, generation_id=generation_id, t=t
+                chat_id,
+                private=private,
+                reply_to=reply_to,
+                generation_id=generation_id,
+                t=t,
+                stale=stale,
             )
 
         return make
+
+    async def send_part(self, chat_id: int, part: Part) -> list[int]:
+        """One stored part of an answer that has no view (delivered after a restart)."""
+        return await self._context.parts(chat_id, part)
 
 
 __all__ = ["AnswerViewFactory", "ViewContext"]

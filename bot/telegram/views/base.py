@@ -1,19 +1,30 @@
-"""What the streaming views share: settings, the pacer's drop policy, keyboards, translator."""
+"""What the streaming views share: settings, the pacer's drop policy, keyboards, translator,
+and the life of a view (progress, the answer's messages, delivery of the final parts)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import abc
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable, Coroutine, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 from aiogram import Bot
 from aiogram.filters.callback_data import CallbackData
 from aiogram.types import InlineKeyboardMarkup
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
-from bot.chat.ports import Button, Translate
+from bot.chat.ports import Button, Part, Translate
+from bot.telegram.formatting import render_markdown, render_plain
+from bot.telegram.outbox import PartSender
 from bot.telegram.sender import MessageSender
+from bot.telegram.views.final import AnswerMessages, Journal
+from bot.telegram.views.ticker import Ticker
+
+logger = logging.getLogger(__name__)
 
 
 class DropPolicy(Protocol):
@@ -42,6 +53,7 @@ FeedbackMarkup = Callable[[int, Translate], InlineKeyboardMarkup]
 class ViewContext:
     bot: Bot
     sender: MessageSender
+    parts: PartSender
     pacing: DropPolicy
     settings: StreamSettings
     feedback_markup: FeedbackMarkup | None = None
@@ -70,3 +82,86 @@ def buttons_markup(buttons: Sequence[Button]) -> InlineKeyboardMarkup | None:
         builder.button(text=button.text, callback_data=button.data)
     builder.adjust(1)
     return builder.as_markup()
+
+
+class AnswerViewBase(abc.ABC):
+    """Progress on a ticker (subclasses show it), the answer's messages, final delivery."""
+
+    def __init__(
+        self,
+        ctx: ViewContext,
+        chat_id: int,
+        reply_to: int | None,
+        t: Translate,
+        stale: Sequence[int],
+        interval: float,
+        first_delay: float = 0.0,
+    ) -> None:
+        self._ctx = ctx
+        self._chat_id = chat_id
+        self._t = t
+        self.messages = AnswerMessages(chat_id, reply_to, stale)
+        self._ticker = Ticker(interval, self._show, first_delay=first_delay)
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._settled = False
+
+    @property
+    def visible(self) -> tuple[int, ...]:
+        return tuple(self.messages.ids)
+
+    async def record_visible(self, journal: Journal, recorded: Sequence[int] = ()) -> None:
+        await self.messages.bind(journal, recorded)
+
+    async def update(self, text: str) -> None:
+        self._ticker.push(text)
+
+    async def settle(self) -> None:
+        """Stop showing progress; what was shown stays for the final parts to reuse."""
+        if not self._settled:
+            self._settled = True
+            await self._stop_progress()
+
+    async def send(self, part: Part) -> list[int]:
+        return await self._ctx.parts(self._chat_id, part)
+
+    async def photo(self, data: bytes, caption: str = "") -> int:
+        return await self._ctx.sender.send_photo(
+            self._chat_id, data, caption, reply_to=self.messages.question
+        )
+
+    async def close(self) -> None:
+        try:
+            await self.settle()
+        except Exception as exc:  # closing must not hide how the answer ended
+            logger.warning("chat %s: progress display did not stop cleanly: %s", self._chat_id, exc)
+
+    @abc.abstractmethod
+    async def start(self) -> None:
+        """Show that an answer is on its way."""
+
+    def final_parts(self, markdown: str, answer_id: int | None = None) -> list[Part]:
+        """The complete answer as parts to send (see `bot.telegram.outbox`)."""
+        markup = feedback_for(self._ctx, answer_id, self._t)
+        return self.messages.parts(render_markdown(markdown) or render_plain(markdown), markup)
+
+    def notice_parts(self, text: str, buttons: Sequence[Button] = ()) -> list[Part]:
+        """A short plain-text notice as parts to send."""
+        return self.messages.parts(render_plain(text), buttons_markup(buttons))
+
+    @abc.abstractmethod
+    async def _show(self, markdown: str) -> None:
+        """Show the answer so far (called by the ticker)."""
+
+    @abc.abstractmethod
+    async def _stop_progress(self) -> None:
+        """Stop the progress display; wait for a call in flight."""
+
+    def _background(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.create_task(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _settle_background(self) -> None:
+        for task in list(self._tasks):
+            with contextlib.suppress(Exception):
+                await task

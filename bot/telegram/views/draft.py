@@ -13,10 +13,10 @@ from collections.abc import Sequence
 
 from aiogram.types import MessageEntity
 
-from bot.chat.ports import Button, Translate
-from bot.telegram.formatting import render_markdown, render_plain
-from bot.telegram.views.base import ViewContext, buttons_markup, feedback_for
-from bot.telegram.views.ticker import Ticker
+from bot.chat.ports import Part, Translate
+from bot.telegram.formatting import render_markdown
+from bot.telegram.pacing import retry_for
+from bot.telegram.views.base import AnswerViewBase, ViewContext, feedback_for
 
 logger = logging.getLogger(__name__)
 
@@ -24,20 +24,22 @@ START_MAX_WAIT = 1.0
 # A text draft may wait this long for the draft budget rather than be dropped: the first
 # text of an answer should not wait a whole interval because the previous answer used the budget.
 DRAFT_MAX_WAIT = 0.15
+# A part sent while streaming is retried briefly; the final delivery sends it if it failed.
+PART_RETRY_SECONDS = 5.0
 
 
-class DraftAnswerView:
+class DraftAnswerView(AnswerViewBase):
     def __init__(
-        self, ctx: ViewContext, chat_id: int, reply_to: int | None, draft_id: int, t: Translate
+        self,
+        ctx: ViewContext,
+        chat_id: int,
+        reply_to: int | None,
+        draft_id: int,
+        t: Translate,
+        stale: Sequence[int] = (),
     ) -> None:
-        self._ctx = ctx
-        self._chat_id = chat_id
-        self._reply_to = reply_to
+        super().__init__(ctx, chat_id, reply_to, t, stale, ctx.settings.draft_interval)
         self._draft_id = draft_id
-        self._t = t
-        self._ticker = Ticker(ctx.settings.draft_interval, self._show)
-        self._sent: list[int] = []  # ids of parts already sent as real messages
-        self._parts_sent = 0
         self._thinking: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
@@ -52,39 +54,11 @@ class DraftAnswerView:
         except Exception as exc:  # the thinking state is cosmetic
             logger.debug("chat %s: thinking draft skipped: %s", self._chat_id, exc)
 
-    async def update(self, text: str) -> None:
-        self._ticker.push(text)
-
-    async def finish(self, markdown: str, answer_id: int | None = None) -> list[int]:
-        await self._stop_progress()
-        markup = feedback_for(self._ctx, answer_id, self._t)
-        if self._ctx.settings.rich_messages and not self._sent:
-            ids = await self._ctx.sender.send_rich(
-                self._chat_id, markdown, reply_to=self._reply_to, markup=markup
-            )
-            if ids is not None:
-                return ids
-        chunks = render_markdown(markdown) or render_plain(markdown)
-        rest = chunks[self._parts_sent :]
-        reply_to = None if self._sent else self._reply_to
-        return self._sent + await self._ctx.sender.send_chunks(
-            self._chat_id, rest, reply_to=reply_to, markup=markup
-        )
-
-    async def photo(self, data: bytes, caption: str = "") -> int:
-        return await self._ctx.sender.send_photo(
-            self._chat_id, data, caption, reply_to=self._reply_to
-        )
-
-    async def notice(self, text: str, buttons: Sequence[Button] = ()) -> list[int]:
-        await self._stop_progress()
-        reply_to = None if self._sent else self._reply_to
-        return self._sent + await self._ctx.sender.send_chunks(
-            self._chat_id, render_plain(text), reply_to=reply_to, markup=buttons_markup(buttons)
-        )
-
-    async def close(self) -> None:
-        await self._stop_progress()
+    def final_parts(self, markdown: str, answer_id: int | None = None) -> list[Part]:
+        if self._ctx.settings.rich_messages and not self.messages.ids:
+            markup = feedback_for(self._ctx, answer_id, self._t)
+            return self.messages.rich_parts(self._ctx.sender.rich_pieces(markdown), markup)
+        return super().final_parts(markdown, answer_id)
 
     async def _stop_progress(self) -> None:
         await self._ticker.stop()
@@ -99,14 +73,14 @@ class DraftAnswerView:
         chunks = render_markdown(markdown)
         if not chunks:
             return
-        complete = chunks[self._parts_sent : -1]
-        if complete and not self._ctx.settings.rich_messages:
-            # These parts can no longer change: send them for good (never dropped).
-            reply_to = None if self._sent else self._reply_to
-            self._sent += await self._ctx.sender.send_chunks(
-                self._chat_id, complete, reply_to=reply_to
-            )
-            self._parts_sent += len(complete)
+        if not self._ctx.settings.rich_messages:
+            # Parts that can no longer change are sent as messages now.
+            for chunk in chunks[len(self.messages.ids) : -1]:
+                with retry_for(PART_RETRY_SECONDS):
+                    ids = await self._ctx.sender.send_chunks(
+                        self._chat_id, [chunk], reply_to=self.messages.reply_to
+                    )
+                await self.messages.add(ids, chunk, None)
         tail = chunks[-1]
         with self._ctx.pacing.droppable(max_wait=DRAFT_MAX_WAIT):
             await self._draft(tail.text, tail.entities or None)

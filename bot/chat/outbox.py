@@ -1,0 +1,88 @@
+"""A turn in the database, so that a restarted bot can finish it (see models.TurnRow).
+
+Opened with the question (in its transaction); the messages shown while streaming are
+recorded as they appear; the final parts are committed (with the answer) before the first is
+sent; each delivered part's message ids are recorded as it is sent, so that nothing
+delivered is sent again and nothing committed is lost.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+
+from bot.chat.ports import DeliveryError, Journal, Part
+from bot.storage.dto import TurnState
+from bot.storage.uow import UnitOfWorkFactory
+
+logger = logging.getLogger(__name__)
+
+SendPart = Callable[[int, Part], Awaitable[list[int]]]
+
+
+class TurnOutbox:
+    def __init__(self, uow: UnitOfWorkFactory) -> None:
+        self._uow = uow
+
+    def journal(self, answer_id: int) -> Journal:
+        """Records the answer's visible messages (a restarted bot replaces them)."""
+
+        async def record(message_ids: Sequence[int]) -> None:
+            async with self._uow() as uow:
+                await uow.turns.set_visible(answer_id, message_ids)
+                await uow.commit()
+
+        return record
+
+    async def deliver(
+        self,
+        send: Callable[[Part], Awaitable[list[int]]],
+        answer_id: int,
+        parts: Sequence[Part],
+        delivered: Sequence[Sequence[int] | None] | None = None,
+        *,
+        before: Sequence[int] = (),
+    ) -> list[int]:
+        """Send the parts not delivered yet, recording each; returns every message id of the
+        answer (`before`: pictures sent during the answer). A part that cannot be sent stops
+        the delivery: the turn stays undelivered (the next start tries again) unless Telegram
+        refused it for good, which abandons it."""
+        done: list[list[int] | None] = [
+            list(ids) if ids is not None else None
+            for ids in (delivered if delivered is not None else [None] * len(parts))
+        ]
+        recorded = False
+        for index, part in enumerate(parts):
+            if done[index] is not None:
+                continue
+            try:
+                done[index] = await send(part)
+            except DeliveryError as exc:
+                if not exc.permanent:
+                    logger.error("answer %s: part %d not delivered yet: %s", answer_id, index, exc)
+                    raise
+                logger.error("answer %s: part %d refused by Telegram: %s", answer_id, index, exc)
+                await self.abandon(answer_id)
+                raise
+            await self._record(answer_id, done, before)
+            recorded = True
+        if not recorded:  # nothing was left to send: the turn is delivered all the same
+            await self._record(answer_id, done, before)
+        return [*before, *itertools.chain.from_iterable(d or [] for d in done)]
+
+    async def abandon(self, answer_id: int) -> None:
+        async with self._uow() as uow:
+            await uow.turns.set_state(answer_id, TurnState.ABANDONED)
+            await uow.commit()
+
+    async def _record(
+        self, answer_id: int, done: Sequence[Sequence[int] | None], before: Sequence[int]
+    ) -> None:
+        complete = all(ids is not None for ids in done)
+        async with self._uow() as uow:
+            await uow.turns.delivered(answer_id, done, done=complete)
+            if complete:
+                ids = [*before, *itertools.chain.from_iterable(d or [] for d in done)]
+                await uow.messages.set_telegram_ids(answer_id, ids)
+            await uow.commit()
