@@ -46,6 +46,7 @@ webhook_host = "127.0.0.1"
 webhook_port = {webhook_port}
 rich_messages = {rich}
 group_edit_interval_seconds = {edit_interval}
+request_timeout_seconds = {request_timeout}
 
 [storage]
 url = "sqlite+aiosqlite:///{database}"
@@ -126,9 +127,16 @@ capabilities = {{ context_tokens = 8000, max_output_tokens = 100 }}
 {extra_models}
 {payments_settings}
 {tools_settings}
+{extra}
 """
 JUDGE_TIMEOUT = 1.0
 PAYMENTS_SECRET = "e2e-payments-secret"
+OPENAI_KEY = "openai-key-e2e-7d3f9a"
+ANTHROPIC_KEY = "anthropic-key-e2e-41c2be"
+SECRETS = (TOKEN, OPENAI_KEY, ANTHROPIC_KEY, PAYMENTS_SECRET)
+"""Configured secret values: no bot log may contain them (checked when a stack stops)."""
+# A Bot API call taking longer than this times out (and a final one is retried).
+REQUEST_TIMEOUT = 5.0
 
 # The payments stack: a free plan with 3 GPT messages a day and no Claude, a 7-day pass and a
 # monthly subscription. Gemma is unlimited on every plan.
@@ -257,8 +265,8 @@ def bot_environment(**extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("BOT_")}
     env.update(
         TELEGRAM_BOT_TOKEN=TOKEN,
-        E2E_OPENAI_KEY="openai-key",
-        E2E_ANTHROPIC_KEY="anthropic-key",
+        E2E_OPENAI_KEY=OPENAI_KEY,
+        E2E_ANTHROPIC_KEY=ANTHROPIC_KEY,
         BOT_LOG_LEVEL="INFO",
         PAYMENTS_SECRET=PAYMENTS_SECRET,
         PYTHONUNBUFFERED="1",
@@ -275,14 +283,21 @@ class BotProcess:
     def log(self) -> str:
         return self.log_path.read_text(encoding="utf-8", errors="replace")
 
-    async def stop(self) -> None:
+    async def stop(self, timeout: float = 30.0) -> None:  # noqa: ASYNC109
+        """SIGTERM (a graceful stop: answers in flight may finish), then SIGKILL."""
         if self.process.returncode is None:
             self.process.send_signal(signal.SIGTERM)
             try:
-                await asyncio.wait_for(self.process.wait(), 10)
+                await asyncio.wait_for(self.process.wait(), timeout)
             except TimeoutError:
                 self.process.kill()
                 await self.process.wait()
+
+    async def kill(self) -> None:
+        """SIGKILL: the process dies at once, as in a crash."""
+        if self.process.returncode is None:
+            self.process.kill()
+            await self.process.wait()
 
 
 async def start_bot(
@@ -323,15 +338,25 @@ class Stack:
         """The character folder this bot serves (and watches)."""
         return self.bot.log_path.parent / "characters"
 
-    async def restart(self) -> None:
-        """Stop the bot process and start a new one on the same database and sandbox."""
+    async def restart(self, *, extra: str | None = None) -> None:
+        """Stop the bot process (if it runs) and start a new one on the same database and
+        sandbox; `extra` replaces the configuration's extra tables."""
         await self.bot.stop()
         await self.telegram.clear_calls()  # readiness is seen from the new process's calls
         folder = self.bot.log_path.parent
+        config = folder / "config.toml"
+        if extra is not None:
+            base = config.read_text(encoding="utf-8").split(EXTRA_MARK, 1)[0]
+            config.write_text(f"{base}{EXTRA_MARK}\n{extra}\n", encoding="utf-8")
         restarts = len(list(folder.glob("bot*.log")))
-        self.bot = await start_bot(
-            folder / "config.toml", folder / f"bot.{restarts}.log", self.telegram, "getUpdates"
-        )
+        ready = "setWebhook" if self.mode == "webhook" else "getUpdates"
+        self.bot = await start_bot(config, folder / f"bot.{restarts}.log", self.telegram, ready)
+
+    def logs(self) -> str:
+        """Every log this stack's bot processes wrote, in order."""
+        folder = self.bot.log_path.parent
+        paths = sorted(folder.glob("bot*.log"), key=lambda p: p.stat().st_mtime)
+        return "\n".join(p.read_text(encoding="utf-8", errors="replace") for p in paths)
 
 
 @pytest.fixture(scope="session")
@@ -355,6 +380,12 @@ def _fresh_llm_script(request: pytest.FixtureRequest) -> Iterator[None]:
 
 
 GROUP_EDIT_INTERVAL = 1.0
+EXTRA_MARK = "# --- extra ---"
+
+
+def assert_no_secrets(log: str) -> None:
+    leaked = [secret for secret in SECRETS if secret in log]
+    assert not leaked, f"the bot log contains configured secrets: {leaked}"
 
 
 async def make_stack(
@@ -369,6 +400,7 @@ async def make_stack(
     documents: bool = False,
     payments: bool = False,
     web: FakeWeb | None = None,
+    extra: str = "",
 ) -> AsyncIterator[Stack]:
     sandbox = TelegramSandbox(TOKEN, enforce_limits=True)
     telegram_url = await sandbox.start()
@@ -401,6 +433,8 @@ async def make_stack(
             payments_settings=PAYMENTS_SETTINGS if payments else "",
             tools_settings=_tools_settings(web),
             default_model="gpt-tools" if web else "gpt",
+            request_timeout=REQUEST_TIMEOUT,
+            extra=f"{EXTRA_MARK}\n{extra}",
         ),
         encoding="utf-8",
     )
@@ -412,6 +446,7 @@ async def make_stack(
         await stack.bot.stop()
         await client.close()
         await sandbox.stop()
+    assert_no_secrets(stack.logs())
 
 
 @pytest.fixture(scope="session")

@@ -18,7 +18,7 @@ from PIL import Image
 from bot.routing.routes import Route, load_route
 from tests.e2e.conftest import ADMIN_ID, JUDGE_TIMEOUT, PROJECT_ROOT, SYSTEM_PROMPT, Stack
 from tests.e2e.test_chat import ask, openai_messages, requests_mentioning
-from tests.e2e.test_commands import button_data, press
+from tests.e2e.test_commands import button_data, message_by_id, press
 
 pytestmark = pytest.mark.e2e
 
@@ -51,6 +51,11 @@ async def choose_auto(stack: Stack, user_id: int) -> None:
     assert labels[0] == "🧭 Auto: the best model for each message"
     answer, edited = await press(stack, user_id, user_id, menu["message_id"], "model:auto")
     assert answer["text"] == "Model switched to Auto (the best model for each message)."
+    for _ in range(100):  # the callback is answered first, then the menu edited
+        if next(iter(button_data(edited))).startswith("✅"):
+            break
+        await asyncio.sleep(0.05)
+        edited = await message_by_id(stack, user_id, menu["message_id"])
     assert next(iter(button_data(edited))) == "✅ 🧭 Auto: the best model for each message"
 
 
