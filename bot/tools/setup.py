@@ -1,10 +1,12 @@
-"""Build the bot's toolbox from `[tools]`: each tool whose backend is configured."""
+"""Build the bot's toolbox from `[tools]` (each tool whose backend is configured) and `[mcp]`
+(the tools of MCP servers, started with `ToolSet.start`)."""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import openai
 
@@ -17,17 +19,31 @@ from bot.tools.fetch import UrlFetcher
 from bot.tools.images import ImageGenerator
 from bot.tools.web_search import SearxngBackend, WebSearch
 
+if TYPE_CHECKING:
+    from bot.tools.mcp.hub import McpHub
+    from bot.tools.mcp.server import Announce
+
 logger = logging.getLogger(__name__)
 
 
 @dataclass
 class ToolSet:
-    """The toolbox and what must be closed at shutdown (HTTP sessions, clients)."""
+    """The toolbox, its MCP servers and what must be closed at shutdown (HTTP sessions,
+    clients, server processes)."""
 
     toolbox: Toolbox | None
     closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
+    mcp: McpHub | None = None
+
+    async def start(self, announce: Announce | None = None) -> None:
+        """Start the MCP servers and list their tools; `announce` tells the operators when a
+        server fails or comes back."""
+        if self.mcp is not None:
+            await self.mcp.start(announce)
 
     async def close(self) -> None:
+        if self.mcp is not None:
+            await self.mcp.close()
         for close in self.closers:
             try:
                 await close()
@@ -64,4 +80,10 @@ def build_tools(settings: Settings, env: Mapping[str, str]) -> ToolSet:
         tools.append(ImageGenerator(client, image).tool(image.timeout_seconds + 5))
     limits = ToolLimits(config.max_steps, config.max_calls_per_step, config.max_result_chars)
     logger.info("tools: %s", ", ".join(tool.name for tool in tools))
-    return ToolSet(Toolbox(tools, limits), closers)
+    hub = None
+    if settings.mcp.active:
+        from bot.tools.mcp.hub import McpHub  # the SDK is imported only when it is used
+
+        hub = McpHub(settings.mcp, env, config.max_result_chars)
+        logger.info("tools: MCP servers %s", ", ".join(settings.mcp.active))
+    return ToolSet(Toolbox(tools, limits, [hub] if hub else []), closers, hub)
