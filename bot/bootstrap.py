@@ -63,6 +63,7 @@ from bot.telegram.pacing import Pacer
 from bot.telegram.sender import MessageSender
 from bot.telegram.views import AnswerViewFactory, ViewContext
 from bot.telegram.views.base import StreamSettings
+from bot.tools.mcp.announce import Announce
 from bot.tools.setup import ToolSet, build_tools
 
 logger = logging.getLogger(__name__)
@@ -144,7 +145,11 @@ async def build_application(settings: Settings, env: Mapping[str, str]) -> Appli
     chat_settings = ChatSettingsService(
         uow, models, routing, routing_available=settings.routing.enabled
     )
-    catalog = CharacterCatalog(settings.characters.directory, models=[m.spec.id for m in models])
+    catalog = CharacterCatalog(
+        settings.characters.directory,
+        models=[m.spec.id for m in models],
+        tool_servers=list(settings.mcp.servers),
+    )
     report = await asyncio.to_thread(catalog.scan)
     for problem in report.problems:  # at start: logged; the watcher tells admins of later edits
         logger.error("characters: %s", problem)
@@ -192,9 +197,11 @@ async def build_application(settings: Settings, env: Mapping[str, str]) -> Appli
         "toolbox": tools.toolbox,
     }
     dispatcher.workflow_data.update(services)
-    return Application(
+    app = Application(
         settings, bot, dispatcher, engine, models, merger, i18n, pacer, catalog, worker, tools
     )
+    await tools.start(_admin_announcer(app))  # MCP servers: started, their tools listed
+    return app
 
 
 def _payments(
@@ -283,16 +290,26 @@ async def run(app: Application) -> None:
 
 def _admin_notifier(app: Application) -> Callable[[str], Awaitable[None]]:
     """Tells every operator (the `admins` of the configuration) about a broken file."""
-    t = app.i18n.translator(app.i18n.default_locale)
+    announce = _admin_announcer(app)
 
     async def notify(problem: str) -> None:
-        for admin in app.settings.admins:
-            try:
-                await app.bot.send_message(admin, t("character-file-error", error=problem))
-            except TelegramAPIError as exc:  # an admin who never started the bot, say
-                logger.warning("could not tell admin %s about %s: %s", admin, problem, exc)
+        await announce("character-file-error", error=problem)
 
     return notify
+
+
+def _admin_announcer(app: Application) -> Announce:
+    """Tells every operator a localized message (a broken file, an MCP server down or back)."""
+    t = app.i18n.translator(app.i18n.default_locale)
+
+    async def announce(key: str, **args: str) -> None:
+        for admin in app.settings.admins:
+            try:
+                await app.bot.send_message(admin, t(key, **args))
+            except TelegramAPIError as exc:  # an admin who never started the bot, say
+                logger.warning("could not tell admin %s (%s %s): %s", admin, key, args, exc)
+
+    return announce
 
 
 async def _run_webhook(app: Application) -> None:

@@ -13,7 +13,9 @@ import hashlib
 import re
 from collections.abc import Collection, Container
 from dataclasses import dataclass, field
-from typing import Literal, get_args
+from typing import Annotated, Literal, get_args
+
+from pydantic import AfterValidator
 
 BuiltinToolName = Literal["web_search", "fetch_url", "calculator", "current_time", "generate_image"]
 BUILTIN_TOOLS: tuple[str, ...] = get_args(BuiltinToolName)
@@ -54,6 +56,10 @@ def check_reference(value: str) -> str:
         f"'{value}' is not a tool: write one of {', '.join(BUILTIN_TOOLS)}, or "
         "<server>.<tool> / <server>.* for the tools of an MCP server of config.toml"
     )
+
+
+ToolReference = Annotated[str, AfterValidator(check_reference)]
+"""A tool reference in an operator file, checked as it is read."""
 
 
 def reference_server(reference: str) -> str | None:

@@ -17,11 +17,11 @@ from bot.tools.clock import Clock
 from bot.tools.executor import Toolbox, ToolLimits
 from bot.tools.fetch import UrlFetcher
 from bot.tools.images import ImageGenerator
+from bot.tools.mcp.announce import Announce
 from bot.tools.web_search import SearxngBackend, WebSearch
 
 if TYPE_CHECKING:
     from bot.tools.mcp.hub import McpHub
-    from bot.tools.mcp.server import Announce
 
 logger = logging.getLogger(__name__)
 

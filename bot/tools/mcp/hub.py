@@ -10,8 +10,9 @@ from collections.abc import Mapping
 
 from bot.tools.base import Tool
 from bot.tools.executor import ToolGroup
+from bot.tools.mcp.announce import Announce
 from bot.tools.mcp.config import McpConfig
-from bot.tools.mcp.server import Announce, McpServer, Timing
+from bot.tools.mcp.server import McpServer, Timing
 
 logger = logging.getLogger(__name__)
 

@@ -13,7 +13,7 @@ import json
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
 import anyio
 import httpcore2
@@ -25,6 +25,7 @@ from pydantic import ValidationError
 
 from bot.llm.types import ToolSpec
 from bot.tools.base import Tool, ToolContext, ToolError
+from bot.tools.mcp.announce import Announce
 from bot.tools.mcp.config import McpConfig, McpServerConfig
 from bot.tools.mcp.results import result_text
 from bot.tools.mcp.transport import open_transport
@@ -44,12 +45,6 @@ _TRANSPORT_ERRORS = (
     httpcore2.NetworkError,
     OSError,
 )
-
-
-class Announce(Protocol):
-    """Tells the operators (in Telegram) about a server: a locale key and its arguments."""
-
-    async def __call__(self, key: str, **args: str) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)
