@@ -1,4 +1,4 @@
-"""Command line: `python -m bot [run|sandbox|migrate|check-config|routes|characters]`."""
+"""Command line: `python -m bot [run|sandbox|migrate|check-config|routes|characters|tools]`."""
 
 from __future__ import annotations
 
@@ -39,6 +39,10 @@ def main(argv: list[str] | None = None) -> int:
             return asyncio.run(_migrate(_settings(args)))
         if command == "characters":
             return _characters(args)
+        if command == "tools":
+            from bot.tools import cli as tools_cli
+
+            return tools_cli.run(_settings(args), read_environment(Path(".env")))
         if command == "routes":
             from bot.routing import cli as routes_cli
 
@@ -84,6 +88,9 @@ def _parser() -> argparse.ArgumentParser:
     from bot.routing.cli import add_parser as add_routes_parser
 
     add_routes_parser(sub, common)
+    from bot.tools.cli import add_parser as add_tools_parser
+
+    add_tools_parser(sub, common)
     characters = sub.add_parser("characters", parents=[common], help="character files")
     character_commands = characters.add_subparsers(dest="characters_command", required=True)
     card = character_commands.add_parser(

@@ -37,6 +37,7 @@ class ToolGroup:
     available: bool
     tools: tuple[Tool, ...] = ()
     problem: str = ""  # why it is unavailable
+    transport: str = ""  # "stdio" or "http"
 
     def describe(self, locale: str) -> str:
         return self.description.get(locale) or self.description.get("en") or ""

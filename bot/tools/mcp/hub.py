@@ -41,6 +41,7 @@ class McpHub:
                 available=server.available,
                 tools=server.tools,
                 problem=server.problem,
+                transport=server.config.transport,
             )
             for server in self._servers.values()
         ]
