@@ -55,7 +55,7 @@ def main(argv: list[str] | None = None) -> int:
             for line in check_summary(settings):
                 print(line)
             return 0
-        return _run(_settings(args))
+        return _run(_settings(args), _config_path(args))
     except ConfigError as exc:
         print(f"Configuration error:\n{exc}", file=sys.stderr)
         return 2
@@ -123,11 +123,12 @@ def _settings(args: argparse.Namespace) -> Settings:
     return load_settings(_config_path(args))
 
 
-def _run(settings: Settings) -> int:
+def _run(settings: Settings, config_path: Path) -> int:
     from bot.bootstrap import build_application, run
 
     async def main() -> None:
-        app = await build_application(settings, read_environment(Path(".env")))
+        env = read_environment(Path(".env"))
+        app = await build_application(settings, env, config_path=config_path)
         await run(app)
 
     asyncio.run(main())

@@ -101,7 +101,10 @@ class Application:
         await self.engine.dispose()
 
 
-async def build_application(settings: Settings, env: Mapping[str, str]) -> Application:
+async def build_application(
+    settings: Settings, env: Mapping[str, str], config_path: Path | None = None
+) -> Application:
+    """`config_path`: where SIGHUP re-reads the [mcp] servers from (None: no reload)."""
     sys.setswitchinterval(GIL_SWITCH_INTERVAL_SECONDS)
     bot = _build_bot(settings)
     pacer = Pacer()
@@ -201,6 +204,8 @@ async def build_application(settings: Settings, env: Mapping[str, str]) -> Appli
         settings, bot, dispatcher, engine, models, merger, i18n, pacer, catalog, worker, tools
     )
     await tools.start(_admin_announcer(app))  # MCP servers: started, their tools listed
+    if config_path is not None:
+        tools.reload_on_hangup(config_path)
     return app
 
 

@@ -6,11 +6,11 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from pathlib import Path
 
 import openai
 
-from bot.config import Settings, provider_api_key
+from bot.config import Settings, load_settings, provider_api_key, read_environment
 from bot.tools.base import Tool
 from bot.tools.calculator import Calculator
 from bot.tools.clock import Clock
@@ -18,10 +18,9 @@ from bot.tools.executor import Toolbox, ToolLimits
 from bot.tools.fetch import UrlFetcher
 from bot.tools.images import ImageGenerator
 from bot.tools.mcp.announce import Announce
+from bot.tools.mcp.config import McpConfig
+from bot.tools.mcp.hub import McpHub
 from bot.tools.web_search import SearxngBackend, WebSearch
-
-if TYPE_CHECKING:
-    from bot.tools.mcp.hub import McpHub
 
 logger = logging.getLogger(__name__)
 
@@ -40,6 +39,16 @@ class ToolSet:
         server fails or comes back."""
         if self.mcp is not None:
             await self.mcp.start(announce)
+
+    def reload_on_hangup(self, config_path: Path) -> None:
+        """SIGHUP re-reads `config_path` (and .env) and applies its [mcp] servers."""
+        if self.mcp is not None:
+
+            def read() -> tuple[McpConfig, dict[str, str]]:
+                env = read_environment(Path(".env"))
+                return load_settings(config_path, environ=env).mcp, env
+
+            self.mcp.reload_on_hangup(read)
 
     async def close(self) -> None:
         if self.mcp is not None:
@@ -80,10 +89,8 @@ def build_tools(settings: Settings, env: Mapping[str, str]) -> ToolSet:
         tools.append(ImageGenerator(client, image).tool(image.timeout_seconds + 5))
     limits = ToolLimits(config.max_steps, config.max_calls_per_step, config.max_result_chars)
     logger.info("tools: %s", ", ".join(tool.name for tool in tools))
-    hub = None
+    # Always there (a reload may add servers); the SDK is imported when a server starts.
+    hub = McpHub(settings.mcp, env, config.max_result_chars)
     if settings.mcp.active:
-        from bot.tools.mcp.hub import McpHub  # the SDK is imported only when it is used
-
-        hub = McpHub(settings.mcp, env, config.max_result_chars)
         logger.info("tools: MCP servers %s", ", ".join(settings.mcp.active))
-    return ToolSet(Toolbox(tools, limits, [hub] if hub else []), closers, hub)
+    return ToolSet(Toolbox(tools, limits, [hub]), closers, hub)

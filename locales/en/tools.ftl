@@ -33,3 +33,4 @@ tools-mcp-server-plain = 🔌 { $server }: { $tools }
 tools-mcp-unavailable = 🔌 { $server }: not available right now
 mcp-server-down = 🔌 The MCP server { $server } is not available: { $problem }. Its tools are withdrawn from new answers; the bot keeps trying to reach it and will say when it is back.
 mcp-server-back = 🔌 The MCP server { $server } is back with { $tools } tools.
+mcp-reload-failed = 🔌 The configuration was not reloaded (the MCP servers keep running as they were): { $error }

@@ -33,3 +33,4 @@ tools-mcp-server-plain = 🔌 { $server }: { $tools }
 tools-mcp-unavailable = 🔌 { $server }: сейчас недоступен
 mcp-server-down = 🔌 MCP-сервер { $server } недоступен: { $problem }. Его инструменты убраны из новых ответов; бот продолжает к нему подключаться и сообщит, когда сервер вернётся.
 mcp-server-back = 🔌 MCP-сервер { $server } снова работает, инструментов: { $tools }.
+mcp-reload-failed = 🔌 Конфигурация не перечитана (MCP-серверы работают как раньше): { $error }

@@ -5,8 +5,10 @@ on loopback as `remote`; the scripted model calls their tools. See `conftest.MCP
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
+import signal
 
 import pytest
 
@@ -166,3 +168,36 @@ async def test_a_server_killed_mid_call_gives_an_error_and_comes_back(
     assert (await ask(mcp_stack, user_id, f"#chat {back}"))["text"] == "It works again."
     _, second = requests_for(mcp_stack, back)
     assert tool_messages(second)[-1]["content"] == "echo: hello again"  # after the history's
+
+
+async def test_sighup_reloads_the_servers_from_the_configuration(
+    mcp_stack: Stack, user_id: int
+) -> None:
+    config = mcp_stack.bot.log_path.parent / "config.toml"
+    original = config.read_text(encoding="utf-8")
+    extra = original.replace("[mcp.servers.local]", "[mcp.servers.extra]", 1)
+    extra = extra[extra.index("[mcp.servers.extra]") : extra.index("[mcp.servers.remote]")]
+    config.write_text(original + "\n" + extra.replace('"local"]', '"extra"]'), encoding="utf-8")
+    try:
+        mcp_stack.bot.process.send_signal(signal.SIGHUP)
+        text = ""
+        for _ in range(100):
+            text = (await ask(mcp_stack, user_id, "/tools"))["text"]
+            if "🔌 extra: Local" in text:
+                break
+            await asyncio.sleep(0.2)
+        assert "🔌 extra: Local test tools — extra.echo" in text
+        assert "🔌 local: Local test tools — local.echo" in text  # still served
+    finally:
+        config.write_text(original, encoding="utf-8")
+    marker = "from the new server m6"
+    script(
+        mcp_stack,
+        marker,
+        {"tool_calls": [call("extra__add", {"a": 1, "b": 2})]},
+        {"text": "Three."},
+    )
+    await ask(mcp_stack, user_id, f"#chat {marker}")
+    _, second = requests_for(mcp_stack, marker)
+    assert tool_messages(second)[-1]["content"] == "1 + 2 = 3"
+    assert mcp_stack.bot.process.returncode is None  # SIGHUP no longer ends the bot

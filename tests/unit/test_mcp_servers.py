@@ -223,3 +223,26 @@ def test_results_keep_text_and_describe_the_rest() -> None:
     assert len(result_text(CallToolResult(content=[TextContent(text="x" * 50)]), 10)) == 11
     with pytest.raises(ToolError, match="no such table"):
         result_text(CallToolResult(content=[TextContent(text="no such table")], is_error=True), 99)
+
+
+async def test_a_broken_reload_changes_nothing_and_tells_the_operators(http_port: int) -> None:
+    remote = {"url": f"http://127.0.0.1:{http_port}/mcp", "private": True}
+    operators = Operators()
+    hub = McpHub(config(remote=remote), {}, 1000)
+
+    mistake = "config.toml: mcp.servers.x: give either command or url"
+
+    def broken() -> tuple[McpConfig, dict[str, str]]:
+        raise ValueError(mistake)
+
+    try:
+        await hub.start(operators)
+        before = [t.name for t in hub.tools()]
+        await hub.reload(broken)
+        assert [t.name for t in hub.tools()] == before
+        assert operators.told == [("mcp-reload-failed", {"error": mistake})]
+        await hub.reload(lambda: (config(), {}))  # every server removed
+        assert hub.tools() == []
+        assert hub.groups() == []
+    finally:
+        await hub.close()
