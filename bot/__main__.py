@@ -54,6 +54,9 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{_config_path(args)}: OK ({len(settings.models)} models)")
             for line in check_summary(settings):
                 print(line)
+            for server_id, server in settings.mcp.servers.items():
+                state = server.transport if server.enabled else "disabled"
+                print(f"mcp: {server_id} ({state}); `python -m bot tools list` lists its tools")
             return 0
         return _run(_settings(args), _config_path(args))
     except ConfigError as exc:
