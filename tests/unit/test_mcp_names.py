@@ -155,3 +155,41 @@ def test_a_character_file_denies_tools_of_configured_servers_only(tmp_path: Path
     assert load_character(path).deny_tools == frozenset({"db.*"})  # servers not known: syntax
     with pytest.raises(CharacterFileError, match=r"tutor.md: deny_tools: db is not an MCP"):
         load_character(path, tool_servers=["wiki"])
+
+
+def test_tools_list_shows_origin_and_who_may_use_each_tool() -> None:
+    from bot.tools.cli import table
+    from tests.unit.test_tool_loop import Tools
+
+    search, delete = mcp_tool("wiki", "search"), mcp_tool("wiki", "delete")
+
+    class Wiki(Servers):
+        def groups(self) -> list[ToolGroup]:
+            return [
+                ToolGroup("wiki", {"en": "Wiki"}, True, (search, delete), transport="stdio"),
+                ToolGroup("db", {}, False, problem="the command was not found (db-mcp)"),
+            ]
+
+    calculator = Tools().all()["calculator"]
+    box = Toolbox([calculator], ToolLimits(3, 4, 1000), [Wiki(search, delete)])
+    routes = {
+        "chat": ToolRule(),
+        "code": ToolRule(deny=frozenset({"wiki.*"})),
+        "math": ToolRule(allow=frozenset({"calculator"})),
+    }
+    characters = {"tutor": ToolRule(deny=frozenset({"wiki.delete"})), "poet": ToolRule()}
+    lines = table(box, routes, characters)
+    assert lines[0].split() == ["TOOL", "ORIGIN", "MODELS", "CALL", "IT", "ROUTES", "CHARACTERS"]
+    rows = {line.split()[0]: line for line in lines[1:4]}
+    assert rows["calculator"].split()[1:] == ["built", "in", "calculator", "all", "all"]
+    assert rows["wiki.search"].split()[1:] == [
+        "MCP",
+        "wiki",
+        "(stdio)",
+        "wiki__search",
+        "chat",
+        "all",
+    ]
+    assert rows["wiki.delete"].split()[-1] == "poet"
+    assert lines[4] == "MCP db: not available (the command was not found (db-mcp)); no tools listed"
+    assert "all (routing off)" in table(box, None, characters)[1]
