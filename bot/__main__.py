@@ -1,4 +1,4 @@
-"""Command line: `python -m bot [run|sandbox|migrate|check-config|routes|characters]`."""
+"""Command line: `python -m bot [run|sandbox|migrate|check-config|routes|characters|tools]`."""
 
 from __future__ import annotations
 
@@ -35,6 +35,10 @@ def main(argv: list[str] | None = None) -> int:
             return asyncio.run(_migrate(_settings(args)))
         if command == "characters":
             return _characters(args)
+        if command == "tools":
+            from bot.tools import cli as tools_cli
+
+            return tools_cli.run(_settings(args), read_environment(Path(".env")))
         if command == "routes":
             from bot.routing import cli as routes_cli
 
@@ -46,8 +50,11 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{_config_path(args)}: OK ({len(settings.models)} models)")
             for line in check_summary(settings):
                 print(line)
+            for server_id, server in settings.mcp.servers.items():
+                state = server.transport if server.enabled else "disabled"
+                print(f"mcp: {server_id} ({state}); `python -m bot tools list` lists its tools")
             return 0
-        return _run(_settings(args))
+        return _run(_settings(args), _config_path(args))
     except ConfigError as exc:
         print(f"Configuration error:\n{exc}", file=sys.stderr)
         return 2
@@ -80,6 +87,9 @@ def _parser() -> argparse.ArgumentParser:
     from bot.routing.cli import add_parser as add_routes_parser
 
     add_routes_parser(sub, common)
+    from bot.tools.cli import add_parser as add_tools_parser
+
+    add_tools_parser(sub, common)
     characters = sub.add_parser("characters", parents=[common], help="character files")
     character_commands = characters.add_subparsers(dest="characters_command", required=True)
     card = character_commands.add_parser(
@@ -112,7 +122,7 @@ def _settings(args: argparse.Namespace) -> Settings:
     return load_settings(_config_path(args))
 
 
-def _run(settings: Settings) -> int:
+def _run(settings: Settings, config_path: Path) -> int:
     from bot.bootstrap import build_application
     from bot.runtime import run
 
@@ -120,7 +130,7 @@ def _run(settings: Settings) -> int:
     redact_secrets(secret_values(settings, env))
 
     async def main() -> None:
-        app = await build_application(settings, env)
+        app = await build_application(settings, env, config_path=config_path)
         await run(app)
 
     asyncio.run(main())

@@ -14,6 +14,7 @@ from typing import Any
 from aiogram import Bot, Dispatcher
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
+from aiogram.exceptions import TelegramAPIError
 from aiogram.types import Update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -69,6 +70,7 @@ from bot.telegram.sender import MessageSender
 from bot.telegram.updates import mark
 from bot.telegram.views import AnswerViewFactory, ViewContext
 from bot.telegram.views.base import StreamSettings
+from bot.tools.mcp.announce import Announce
 from bot.tools.setup import ToolSet, build_tools
 
 logger = logging.getLogger(__name__)
@@ -112,7 +114,10 @@ class Application:
         await self.engine.dispose()
 
 
-async def build_application(settings: Settings, env: Mapping[str, str]) -> Application:
+async def build_application(
+    settings: Settings, env: Mapping[str, str], config_path: Path | None = None
+) -> Application:
+    """`config_path`: where SIGHUP re-reads the [mcp] servers from (None: no reload)."""
     sys.setswitchinterval(GIL_SWITCH_INTERVAL_SECONDS)
     bot = _build_bot(settings)
     pacer = Pacer()
@@ -160,7 +165,11 @@ async def build_application(settings: Settings, env: Mapping[str, str]) -> Appli
     chat_settings = ChatSettingsService(
         uow, models, routing, routing_available=settings.routing.enabled
     )
-    catalog = CharacterCatalog(settings.characters.directory, models=[m.spec.id for m in models])
+    catalog = CharacterCatalog(
+        settings.characters.directory,
+        models=[m.spec.id for m in models],
+        tool_servers=list(settings.mcp.servers),
+    )
     report = await asyncio.to_thread(catalog.scan)
     for problem in report.problems:  # at start: logged; the watcher tells admins of later edits
         logger.error("characters: %s", problem)
@@ -228,7 +237,7 @@ async def build_application(settings: Settings, env: Mapping[str, str]) -> Appli
         "toolbox": tools.toolbox,
     }
     dispatcher.workflow_data.update(services)
-    return Application(
+    app = Application(
         settings,
         bot,
         dispatcher,
@@ -246,6 +255,10 @@ async def build_application(settings: Settings, env: Mapping[str, str]) -> Appli
         Intake(dispatcher, bot),
         recovery,
     )
+    await tools.start(admin_announcer(app))  # MCP servers: started, their tools listed
+    if config_path is not None:
+        tools.reload_on_hangup(config_path)
+    return app
 
 
 def _payments(
@@ -332,3 +345,17 @@ async def _prune(uow: UnitOfWorkFactory) -> None:
         await unit.commit()
     if updates or turns:
         logger.info("pruned %d old update records and %d finished turns", updates, turns)
+
+
+def admin_announcer(app: Application) -> Announce:
+    """Tells every operator a localized message (a broken file, an MCP server down or back)."""
+    t = app.i18n.translator(app.i18n.default_locale)
+
+    async def announce(key: str, **args: str) -> None:
+        for admin in app.settings.admins:
+            try:
+                await app.bot.send_message(admin, t(key, **args))
+            except TelegramAPIError as exc:  # an admin who never started the bot, say
+                logger.warning("could not tell admin %s (%s %s): %s", admin, key, args, exc)
+
+    return announce

@@ -50,6 +50,7 @@ from bot.config_sections import (
 )
 from bot.payments.config import PaymentsConfig, PlanConfig, PlanId, QuotasConfig, plan_problems
 from bot.tools.config import ToolsConfig
+from bot.tools.mcp.config import McpConfig
 
 __all__ = [
     "AUTO_MODEL",
@@ -109,6 +110,7 @@ class Settings(BaseSettings):
     quotas: QuotasConfig = QuotasConfig()
     payments: PaymentsConfig = PaymentsConfig()
     tools: ToolsConfig = ToolsConfig()
+    mcp: McpConfig = McpConfig()
     providers: dict[ModelId, ProviderConfig]
     models: dict[ModelId, ModelConfig] = Field(min_length=1)
 
@@ -280,6 +282,13 @@ def _check_key_variables(path: Path, settings: Settings, env: Mapping[str, str])
                 f"set; set {var} in the environment or in .env, or remove api_key_env if this "
                 "server needs no key"
             )
+    for server_id, server in settings.mcp.active.items():
+        for field, var in server.variables():
+            if var not in env:
+                raise ConfigError(
+                    f"{path}: mcp.servers.{server_id}.{field}: the environment variable {var} "
+                    f"is not set; set {var} in the environment or in .env, or remove it"
+                )
 
 
 def _deep_merge(base: Mapping[str, Any], extra: Mapping[str, Any]) -> dict[str, Any]:

@@ -21,7 +21,7 @@ from datetime import timedelta
 from aiogram.exceptions import TelegramAPIError
 from aiohttp import web
 
-from bot.bootstrap import Application
+from bot.bootstrap import Application, admin_announcer
 from bot.storage.dto import PendingUpdate
 from bot.telegram.commands import register_commands
 from bot.telegram.intake import Poller, WebhookEndpoint, replay_inbox
@@ -136,13 +136,9 @@ def _lost_notice(app: Application) -> Callable[[PendingUpdate], Awaitable[None]]
 
 def _admin_notifier(app: Application) -> Callable[[str], Awaitable[None]]:
     """Tells every operator (the `admins` of the configuration) about a broken file."""
-    t = app.i18n.translator(app.i18n.default_locale)
+    announce = admin_announcer(app)
 
     async def notify(problem: str) -> None:
-        for admin in app.settings.admins:
-            try:
-                await app.bot.send_message(admin, t("character-file-error", error=problem))
-            except TelegramAPIError as exc:  # an admin who never started the bot, say
-                logger.warning("could not tell admin %s about %s: %s", admin, problem, exc)
+        await announce("character-file-error", error=problem)
 
     return notify

@@ -32,9 +32,15 @@ class ScanReport:
 
 
 class CharacterCatalog:
-    def __init__(self, directory: Path, models: Collection[str] | None = None) -> None:
+    def __init__(
+        self,
+        directory: Path,
+        models: Collection[str] | None = None,
+        tool_servers: Collection[str] | None = None,
+    ) -> None:
         self.directory = directory
         self._models = models
+        self.tool_servers = tool_servers  # the MCP servers tool references may name
         self._characters: dict[str, Character] = {}
         self._errors: dict[str, str] = {}  # file name -> the error last reported for it
         self._scanning = threading.Lock()  # the watcher and the editor both rescan
@@ -60,7 +66,7 @@ class CharacterCatalog:
         present = {path.stem for path in paths}
         for path in paths:
             try:
-                character = load_character(path, self._models)
+                character = load_character(path, self._models, self.tool_servers)
             except (CharacterFileError, OSError) as exc:
                 message = str(exc)
                 if self._errors.get(path.name) != message:

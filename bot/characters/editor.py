@@ -136,7 +136,7 @@ class CharacterEditor:
             probe = Path(scratch) / f"{character_id}.md"
             probe.write_text(text, encoding="utf-8")
             try:
-                load_character(probe, self._models)
+                load_character(probe, self._models, self._catalog.tool_servers)
             except CharacterFileError as exc:
                 message = str(exc).replace(str(probe), f"{character_id}.md")
                 raise EditError("character-admin-invalid", error=message) from None

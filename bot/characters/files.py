@@ -16,7 +16,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from bot.operator_files import OperatorFileError, check_id, parse
-from bot.tools.base import ToolName
+from bot.tools.names import ToolReference, unknown_servers
 
 LANGUAGES = ("en", "ru")
 CHARACTER_ID = re.compile(r"[a-z0-9][a-z0-9_-]{0,39}")
@@ -46,8 +46,10 @@ class _FrontMatter(BaseModel):
     sampling: _Sampling = _Sampling()
     tags: list[str] = Field(default_factory=list)
     routing: bool = True
-    # The tools this character may use; unset: whatever the route offers; []: none.
-    tools: list[ToolName] | None = None
+    # The tools this character may use; unset: whatever the route offers; []: none. Built-in
+    # names, `server.tool` or `server.*` for an MCP server's tools.
+    tools: list[ToolReference] | None = None
+    deny_tools: list[ToolReference] = Field(default_factory=list)  # never offered
     prompt_variants: dict[Language, str] = Field(default_factory=dict)
 
     @field_validator("name", "description", "greeting")
@@ -82,6 +84,7 @@ class Character:
     tags: tuple[str, ...] = ()
     routing: bool = True
     tools: frozenset[str] | None = None  # None: no restriction of its own
+    deny_tools: frozenset[str] = frozenset()
     digest: str = ""
 
     def text(self, texts: Mapping[str, str], locale: str) -> str:
@@ -96,8 +99,13 @@ def is_valid_id(value: str) -> bool:
     return CHARACTER_ID.fullmatch(value) is not None
 
 
-def load_character(path: Path, models: Collection[str] | None = None) -> Character:
-    """`models`: the configured model ids (a character's `model` must be one of them)."""
+def load_character(
+    path: Path,
+    models: Collection[str] | None = None,
+    tool_servers: Collection[str] | None = None,
+) -> Character:
+    """`models`: the configured model ids (a character's `model` must be one of them);
+    `tool_servers`: the configured MCP servers (its tool references must name those)."""
     if not is_valid_id(path.stem):
         raise CharacterFileError(
             f"{path}: the file name must be <id>.md with an id of lowercase letters, digits, "
@@ -111,6 +119,8 @@ def load_character(path: Path, models: Collection[str] | None = None) -> Charact
             f"{path}: model: '{meta.model}' is not a configured model (defined: "
             f"{', '.join(sorted(models))}); pick one of those or remove the line"
         )
+    if tool_servers is not None:
+        _check_tool_servers(path, meta, tool_servers)
     prompt = parsed.body
     if not prompt:
         raise CharacterFileError(
@@ -129,6 +139,19 @@ def load_character(path: Path, models: Collection[str] | None = None) -> Charact
         max_tokens=meta.sampling.max_tokens,
         tags=tuple(meta.tags),
         tools=None if meta.tools is None else frozenset(meta.tools),
+        deny_tools=frozenset(meta.deny_tools),
         routing=meta.routing,
         digest=hashlib.sha256(parsed.raw.encode()).hexdigest()[:16],
     )
+
+
+def _check_tool_servers(path: Path, meta: _FrontMatter, servers: Collection[str]) -> None:
+    for field_name, references in (("tools", meta.tools or ()), ("deny_tools", meta.deny_tools)):
+        missing = unknown_servers(references, servers)
+        if missing:
+            defined = ", ".join(sorted(servers)) or "none"
+            raise CharacterFileError(
+                f"{path}: {field_name}: {', '.join(missing)} is not an MCP server of the "
+                f"configuration ([mcp.servers.*] defines: {defined}); fix the name or add the "
+                "server"
+            )

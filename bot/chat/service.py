@@ -268,6 +268,7 @@ class ChatService:
             enabled=chat.tools_enabled,
             model_can=plan.model.spec.capabilities.tools,
             restrictions=(plan.tools, character.tools if character else None),
+            denials=(plan.deny_tools, character.deny_tools if character else frozenset()),
         )
         if not tools or self._toolbox is None:
             return None

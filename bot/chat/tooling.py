@@ -25,6 +25,7 @@ from bot.payments.quotas import QuotaExceededError
 from bot.storage.dto import Chat
 from bot.tools.base import Tool, ToolError
 from bot.tools.executor import Toolbox, ToolLimits, run_calls
+from bot.tools.names import matches
 
 
 @dataclass(slots=True)
@@ -100,12 +101,15 @@ class TurnTools:
         return self.limits.max_steps
 
     def status(self, calls: Sequence[ToolCallPart]) -> str:
-        """What the user sees while the calls run: one short line per kind of tool."""
+        """What the user sees while the calls run: one short line per kind of tool (per
+        server for MCP tools)."""
         keys = dict.fromkeys(
-            self.tools[c.name].status_key if c.name in self.tools else "tool-status-other"
+            (self.tools[c.name].status_key, self.tools[c.name].status_args)
+            if c.name in self.tools
+            else ("tool-status-other", ())
             for c in calls
         )
-        return " · ".join(self.t(key) for key in keys)
+        return " · ".join(self.t(key, **dict(args)) for key, args in keys)
 
     async def run(self, calls: Sequence[ToolCallPart]) -> list[ToolResultPart]:
         """The calls' results, each cut to its share of the room left."""
@@ -126,16 +130,25 @@ def offered_tools(
     enabled: bool,
     model_can: bool,
     restrictions: Collection[Collection[str] | None],
+    denials: Collection[Collection[str]] = (),
 ) -> dict[str, Tool]:
-    """The configured tools, unless the chat turned them off or the model cannot call tools;
-    each restriction (the route's, the character's) narrows the set when given."""
+    """The configured tools available now, unless the chat turned them off or the model
+    cannot call tools; each restriction (the route's, the character's `tools`) narrows the
+    set when given, each denial (their `deny_tools`) removes what it names. References are
+    built-in names, `server.tool` or `server.*`."""
     if toolbox is None or not enabled or not model_can:
         return {}
     tools = toolbox.select()
     for allowed in restrictions:
         if allowed is not None:
-            tools = {name: tool for name, tool in tools.items() if name in allowed}
+            tools = {name: tool for name, tool in tools.items() if _named(allowed, tool)}
+    for denied in denials:
+        tools = {name: tool for name, tool in tools.items() if not _named(denied, tool)}
     return tools
+
+
+def _named(references: Collection[str], tool: Tool) -> bool:
+    return any(matches(ref, tool.display_name, tool.server) for ref in references)
 
 
 def request_with_tools(

@@ -51,10 +51,27 @@ def _menu(
         return t("tools-none-configured"), None
     if not chat.tools_enabled:
         return t("tools-off"), tools_keyboard(False, t)
-    names = ", ".join(t(f"tool-name-{name}") for name in toolbox.names)
+    names = ", ".join(t(f"tool-name-{name}") for name in toolbox.builtin)
     lines = [t("tools-on", tools=names)]
+    servers = _servers(toolbox, t)
+    if servers:
+        lines.append("\n".join([t("tools-mcp-header"), *servers]))
     if chat_settings.is_auto(chat):
         lines.append(t("tools-auto"))
     elif not chat_settings.current_model(chat).capabilities.tools:
         lines.append(t("tools-model-cannot", model=chat_settings.current_model(chat).display_name))
     return "\n\n".join(lines), tools_keyboard(True, t)
+
+
+def _servers(toolbox: Toolbox, t: Translator) -> list[str]:
+    """One line per MCP server: its description and its tools, or that it is unavailable."""
+    lines = []
+    for group in toolbox.groups():
+        if not group.available:
+            lines.append(t("tools-mcp-unavailable", server=group.server))
+            continue
+        tools = ", ".join(tool.display_name for tool in group.tools) or "—"
+        description = group.describe(t.locale)
+        key = "tools-mcp-server" if description else "tools-mcp-server-plain"
+        lines.append(t(key, server=group.server, description=description, tools=tools))
+    return lines

@@ -14,7 +14,7 @@ from bot.routing.calibration import CalibrationError, calibrate
 from bot.routing.classifier import load_or_train
 from bot.routing.evaluate import EvalDataError, decide_all, read_examples, render, report
 from bot.routing.router import Router
-from bot.routing.routes import RouteBook, RouteFileError, load_routes
+from bot.routing.routes import RouteBook, RouteFileError, check_tool_servers, load_routes
 from bot.routing.service import reference_problems
 from bot.routing.setup import current_calibration, judge_model, stored_calibration
 
@@ -73,6 +73,7 @@ def check_summary(settings: Settings) -> list[str]:
     if not routing.enabled:
         return ["routing: off"]
     book = load_routes(routing.routes_dir, default=routing.default_route)
+    check_tool_servers(book, settings.mcp.servers)
     lines = [
         f"routes: {', '.join(book.ids)} ({routing.routes_dir}); {_calibration_state(book, routing)}"
     ]

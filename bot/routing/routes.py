@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -16,7 +16,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from bot.operator_files import OperatorFileError, check_id, parse
-from bot.tools.base import ToolName
+from bot.tools.names import ToolReference, unknown_servers
 
 LANGUAGES = ("en", "ru")
 MIN_EXAMPLES = 40
@@ -38,8 +38,10 @@ class _FrontMatter(BaseModel):
     description: dict[Literal["en", "ru"], str]
     preferred_models: list[str] = Field(default_factory=list)
     requires: list[Capability] = Field(default_factory=list)
-    # The tools offered on this route; unset: every tool the bot has; []: none.
-    tools: list[ToolName] | None = None
+    # The tools offered on this route; unset: every tool the bot has; []: none. Built-in
+    # names, `server.tool` or `server.*` for an MCP server's tools.
+    tools: list[ToolReference] | None = None
+    deny_tools: list[ToolReference] = Field(default_factory=list)  # never offered here
     error_target: float = Field(default=0.05, gt=0, lt=0.5)
     examples: dict[Literal["en", "ru"], list[str]]
 
@@ -77,6 +79,7 @@ class Route:
     instructions: str
     path: Path
     tools: frozenset[str] | None = None
+    deny_tools: frozenset[str] = frozenset()
 
     def labelled_examples(self) -> Iterator[tuple[str, str]]:
         """(text, language) pairs."""
@@ -167,4 +170,20 @@ def load_route(path: Path) -> Route:
         instructions=instructions,
         path=path,
         tools=None if meta.tools is None else frozenset(meta.tools),
+        deny_tools=frozenset(meta.deny_tools),
     )
+
+
+def check_tool_servers(book: RouteBook, servers: Collection[str]) -> None:
+    """RouteFileError when a route's `tools` or `deny_tools` names an MCP server that the
+    configuration does not define (a misspelt denial would deny nothing)."""
+    for route in book.routes.values():
+        for field, references in (("tools", route.tools or ()), ("deny_tools", route.deny_tools)):
+            missing = unknown_servers(references, servers)
+            if missing:
+                defined = ", ".join(sorted(servers)) or "none"
+                raise RouteFileError(
+                    f"{route.path}: {field}: {', '.join(missing)} is not an MCP server of the "
+                    f"configuration ([mcp.servers.*] defines: {defined}); fix the name or add "
+                    "the server"
+                )

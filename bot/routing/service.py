@@ -26,6 +26,7 @@ class TurnPlan:
     auto: bool  # the model was chosen by the route
     text: str  # the message as the model gets it (an explicit #route tag removed)
     tools: frozenset[str] | None = None  # the route's tools; None: no restriction
+    deny_tools: frozenset[str] = frozenset()  # tools the route never offers
 
 
 def unknown_references(
@@ -128,7 +129,13 @@ class RoutingService:
         model = self.choose_model(decision.route, needs) if auto else self.fixed_model(chat)
         chosen = router.book[decision.route]
         return TurnPlan(
-            model, decision, chosen.instructions, auto, decision.text or text, chosen.tools
+            model,
+            decision,
+            chosen.instructions,
+            auto,
+            decision.text or text,
+            chosen.tools,
+            chosen.deny_tools,
         )
 
     def model(self, model_id: str) -> ChatModel | None:

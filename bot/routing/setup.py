@@ -15,7 +15,7 @@ from bot.routing.calibration import Calibration, CalibrationError, calibrate
 from bot.routing.classifier import LocalClassifier, load_cached, load_or_train
 from bot.routing.judge import LLMJudge
 from bot.routing.router import Router
-from bot.routing.routes import RouteBook, load_routes
+from bot.routing.routes import RouteBook, check_tool_servers, load_routes
 
 logger = logging.getLogger(__name__)
 
@@ -75,6 +75,7 @@ def build_router_blocking(settings: Settings, models: ModelRegistry | None) -> R
     """
     config = settings.routing
     book = load_routes(config.routes_dir, default=config.default_route)
+    check_tool_servers(book, settings.mcp.servers)
     calibration = stored_calibration(book, config)
     classifier = load_cached(book, config.cache_dir)
     if calibration is None or classifier is None:

@@ -12,15 +12,16 @@ import inspect
 from collections.abc import Awaitable, Callable, Mapping
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
-from typing import Any, Literal, Protocol, get_args, get_type_hints
+from typing import Any, Protocol, get_type_hints
 
 from pydantic import BaseModel, ConfigDict, ValidationError, create_model
 
 from bot.llm.types import ToolSpec
+from bot.tools.names import BUILTIN_TOOLS, BuiltinToolName
 
-ToolName = Literal["web_search", "fetch_url", "calculator", "current_time", "generate_image"]
-TOOL_NAMES: tuple[str, ...] = get_args(ToolName)
-"""Every tool the bot knows (offered only where configured and allowed)."""
+ToolName = BuiltinToolName
+TOOL_NAMES: tuple[str, ...] = BUILTIN_TOOLS
+"""Every built-in tool (offered only where configured and allowed); MCP servers add theirs."""
 
 
 class ToolError(Exception):
@@ -49,20 +50,35 @@ ToolFunction = Callable[..., Awaitable[str]]
 
 @dataclass(frozen=True, slots=True)
 class Tool:
-    """One tool: what the model sees (`spec`), how to run it, what the user sees meanwhile."""
+    """One tool: what the model sees (`spec`), how to run it, what the user sees meanwhile.
+
+    Built-in tools validate their arguments with the model made from their signature. A tool
+    without one (`arguments` None: an MCP server's, which validates its own) gets the
+    arguments as one dict: `function(ctx, arguments)`.
+    """
 
     spec: ToolSpec
     function: ToolFunction
-    arguments: type[BaseModel]
+    arguments: type[BaseModel] | None
     status_key: str  # locale key of the short status shown while it runs
     timeout: float
+    label: str = ""  # what people see: the built-in name, or `server.tool`
+    server: str | None = None  # the MCP server it comes from; None: built in
+    status_args: tuple[tuple[str, str], ...] = ()  # the status message's arguments
 
     @property
     def name(self) -> str:
+        """The name models call it by (provider-safe)."""
         return self.spec.name
+
+    @property
+    def display_name(self) -> str:
+        return self.label or self.spec.name
 
     def validate(self, raw: Mapping[str, Any]) -> dict[str, Any]:
         """Keyword arguments for the function; raises ToolError naming each bad field."""
+        if self.arguments is None:
+            return dict(raw)
         try:
             model = self.arguments.model_validate(dict(raw))
         except ValidationError as exc:
@@ -74,6 +90,8 @@ class Tool:
         return {name: getattr(model, name) for name in type(model).model_fields}
 
     async def call(self, ctx: ToolContext, raw: Mapping[str, Any]) -> str:
+        if self.arguments is None:
+            return await self.function(ctx, dict(raw))
         return await self.function(ctx=ctx, **self.validate(raw))
 
 

@@ -11,6 +11,7 @@ import asyncio
 import logging
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 from bot.llm.types import ToolCallPart, ToolResultPart
 from bot.tools.base import Tool, ToolContext, ToolError
@@ -27,22 +28,61 @@ class ToolLimits:
     max_result_chars: int
 
 
-class Toolbox:
-    """The tools this bot offers (configured ones), by name."""
+@dataclass(frozen=True, slots=True)
+class ToolGroup:
+    """The tools of one MCP server, as people see them (/tools, `tools list`)."""
 
-    def __init__(self, tools: Sequence[Tool], limits: ToolLimits) -> None:
+    server: str
+    description: Mapping[str, str]  # by locale; "" for a locale without one
+    available: bool
+    tools: tuple[Tool, ...] = ()
+    problem: str = ""  # why it is unavailable
+    transport: str = ""  # "stdio" or "http"
+
+    def describe(self, locale: str) -> str:
+        return self.description.get(locale) or self.description.get("en") or ""
+
+
+class ToolSource(Protocol):
+    """Tools that come and go while the bot runs (MCP servers)."""
+
+    def tools(self) -> Sequence[Tool]:
+        """The tools available now (those of servers that are up)."""
+
+    def groups(self) -> Sequence[ToolGroup]:
+        """Every configured server, available or not."""
+
+
+class Toolbox:
+    """The tools this bot offers: the configured built-in ones, then those of its sources
+    that are available now, by the name models call them."""
+
+    def __init__(
+        self, tools: Sequence[Tool], limits: ToolLimits, sources: Sequence[ToolSource] = ()
+    ) -> None:
         self._tools = {tool.name: tool for tool in tools}
+        self._sources = tuple(sources)
         self.limits = limits
 
     @property
-    def names(self) -> tuple[str, ...]:
+    def builtin(self) -> tuple[str, ...]:
         return tuple(self._tools)
 
+    @property
+    def names(self) -> tuple[str, ...]:
+        return tuple(self.select())
+
+    def groups(self) -> list[ToolGroup]:
+        return [group for source in self._sources for group in source.groups()]
+
     def select(self, allowed: Collection[str] | None = None) -> dict[str, Tool]:
-        """The tools a turn may offer: all, or those `allowed` (a route's or character's)."""
+        """The tools a turn may offer: all, or those `allowed` (by the names models use)."""
+        tools = dict(self._tools)
+        for source in self._sources:
+            tools.update((tool.name, tool) for tool in source.tools() if tool.name not in tools)
         if allowed is None:
-            return dict(self._tools)
-        return {name: tool for name, tool in self._tools.items() if name in allowed}
+            return tools
+        return {name: tool for name, tool in tools.items() if name in allowed}
 
 
 async def run_calls(
@@ -80,16 +120,20 @@ async def _run(
         async with asyncio.timeout(tool.timeout):
             text = await tool.call(ctx, arguments)
     except ToolError as exc:
-        return _error(call, str(exc))
+        return _error(call, _cut(str(exc), max_chars))
     except TimeoutError:
         logger.warning("tool %s timed out after %.0f s", call.name, tool.timeout)
         return _error(call, f"timed out after {tool.timeout:g} s; try something simpler")
     except Exception as exc:
         logger.exception("tool %s failed", call.name)
         return _error(call, f"the tool failed unexpectedly ({type(exc).__name__})")
+    return ToolResultPart(call.id, call.name, _cut(text, max_chars))
+
+
+def _cut(text: str, max_chars: int) -> str:
     if len(text) > max_chars:
-        text = text[:max_chars] + TRUNCATED_NOTE.format(limit=max_chars)
-    return ToolResultPart(call.id, call.name, text)
+        return text[:max_chars] + TRUNCATED_NOTE.format(limit=max_chars)
+    return text
 
 
 def _error(call: ToolCallPart, reason: str) -> ToolResultPart:

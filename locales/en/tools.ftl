@@ -23,3 +23,14 @@ tool-status-current-time = 🕒 Checking the time…
 tool-status-generate-image = 🎨 Drawing the picture…
 tool-status-other = 🧰 Using a tool…
 answer-pictures-only = 🎨 Here is the picture.
+
+## Tools of MCP servers (the operator's own: a wiki, a database, a ticket system…)
+
+tool-status-mcp = 🔌 Asking { $server }…
+tools-mcp-header = Tools of the bot's servers:
+tools-mcp-server = 🔌 { $server }: { $description } — { $tools }
+tools-mcp-server-plain = 🔌 { $server }: { $tools }
+tools-mcp-unavailable = 🔌 { $server }: not available right now
+mcp-server-down = 🔌 The MCP server { $server } is not available: { $problem }. Its tools are withdrawn from new answers; the bot keeps trying to reach it and will say when it is back.
+mcp-server-back = 🔌 The MCP server { $server } is back with { $tools } tools.
+mcp-reload-failed = 🔌 The configuration was not reloaded (the MCP servers keep running as they were): { $error }

@@ -23,3 +23,14 @@ tool-status-current-time = 🕒 Смотрю время…
 tool-status-generate-image = 🎨 Рисую картинку…
 tool-status-other = 🧰 Работаю с инструментом…
 answer-pictures-only = 🎨 Вот картинка.
+
+## Инструменты MCP-серверов (свои у оператора: вики, база данных, система заявок…)
+
+tool-status-mcp = 🔌 Обращаюсь к { $server }…
+tools-mcp-header = Инструменты серверов бота:
+tools-mcp-server = 🔌 { $server }: { $description } — { $tools }
+tools-mcp-server-plain = 🔌 { $server }: { $tools }
+tools-mcp-unavailable = 🔌 { $server }: сейчас недоступен
+mcp-server-down = 🔌 MCP-сервер { $server } недоступен: { $problem }. Его инструменты убраны из новых ответов; бот продолжает к нему подключаться и сообщит, когда сервер вернётся.
+mcp-server-back = 🔌 MCP-сервер { $server } снова работает, инструментов: { $tools }.
+mcp-reload-failed = 🔌 Конфигурация не перечитана (MCP-серверы работают как раньше): { $error }

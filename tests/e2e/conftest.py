@@ -270,6 +270,7 @@ def bot_environment(**extra: str) -> dict[str, str]:
         BOT_LOG_LEVEL="INFO",
         PAYMENTS_SECRET=PAYMENTS_SECRET,
         PYTHONUNBUFFERED="1",
+        E2E_MCP_VISIBLE="passed on by name",  # the MCP stack's server may see this one
     )
     env.update(extra)
     return env
@@ -401,7 +402,10 @@ async def make_stack(
     payments: bool = False,
     web: FakeWeb | None = None,
     extra: str = "",
+    mcp: str = "",
+    routes_dir: Path | None = None,
 ) -> AsyncIterator[Stack]:
+    """`mcp`: [mcp] settings (the stack's default model then calls tools)."""
     sandbox = TelegramSandbox(TOKEN, enforce_limits=True)
     telegram_url = await sandbox.start()
     client = SandboxClient(telegram_url)
@@ -423,16 +427,16 @@ async def make_stack(
             llm_url=llm.base_url,
             routing="true" if routing else "false",
             admin_id=ADMIN_ID,
-            routes_dir=PROJECT_ROOT / "routes",
+            routes_dir=routes_dir or PROJECT_ROOT / "routes",
             cache_dir=routing_cache or tmp / "cache",
             judge_timeout=JUDGE_TIMEOUT,
             characters_dir=characters,
             blob_dir=tmp / "blobs",
             documents_settings=DOCUMENTS_SETTINGS if documents else "",
-            extra_models=DOCUMENT_MODELS if documents else (TOOL_MODELS if web else ""),
+            extra_models=DOCUMENT_MODELS if documents else (TOOL_MODELS if web or mcp else ""),
             payments_settings=PAYMENTS_SETTINGS if payments else "",
-            tools_settings=_tools_settings(web),
-            default_model="gpt-tools" if web else "gpt",
+            tools_settings=_tools_settings(web) + mcp,
+            default_model="gpt-tools" if web or mcp else "gpt",
             request_timeout=REQUEST_TIMEOUT,
             extra=f"{EXTRA_MARK}\n{extra}",
         ),
@@ -553,3 +557,82 @@ def stack(request: pytest.FixtureRequest) -> Stack:
 
 async def last_requests(llm: ScriptedLLM, count: int = 1) -> list[dict[str, Any]]:
     return llm.requests[-count:]
+
+
+# The MCP stack: a real MCP server of the test suite (tests/mcp_server.py) started by the bot
+# over stdio ("local"), the same server over streamable HTTP on loopback in this process
+# ("remote", marked private: the address guard would refuse loopback), and two routes, one
+# of which denies the local server's tools.
+MCP_SETTINGS = """
+[mcp]
+startup_timeout_seconds = 30
+restart_backoff_seconds = 3
+max_backoff_seconds = 6
+
+[mcp.servers.local]
+description = {{ en = "Local test tools", ru = "Локальные тестовые инструменты" }}
+command = "{python}"
+args = ["-m", "tests.mcp_server", "local"]
+cwd = "{root}"
+pass_env = ["E2E_MCP_VISIBLE"]
+
+[mcp.servers.remote]
+url = "http://127.0.0.1:{port}/mcp"
+private = true
+timeout_seconds = 10
+"""
+
+
+def write_mcp_routes(directory: Path) -> Path:
+    """Two routes: `chat` (the default) and `payroll`, which denies the local server."""
+    directory.mkdir(parents=True, exist_ok=True)
+    topics = {"chat": ("the weather", "погоду", ""), "payroll": ("salaries", "зарплаты", "")}
+    topics["payroll"] = ("salaries", "зарплаты", "deny_tools: [local.*]\n")
+    for route_id, (en, ru, extra) in topics.items():
+        lines = [f"id: {route_id}", "description:", f"  en: about {en}", f"  ru: про {ru}"]
+        lines += [extra.rstrip()] if extra else []
+        lines += ["examples:", "  en:"] + [f'    - "tell me about {en} {n}"' for n in range(40)]
+        lines += ["  ru:"] + [f'    - "расскажи про {ru} {n}"' for n in range(40)]
+        text = "---\n" + "\n".join(lines) + f"\n---\nAnswer questions about {en}.\n"
+        (directory / f"{route_id}.md").write_text(text, encoding="utf-8")
+    return directory
+
+
+@pytest.fixture(scope="session")
+async def mcp_http_port() -> AsyncIterator[int]:
+    from tests.mcp_server import serve_http
+
+    port = free_port()
+    async with serve_http(port, "remote"):
+        yield port
+
+
+@pytest.fixture(scope="session")
+async def mcp_stack(
+    tmp_path_factory: pytest.TempPathFactory, llm: ScriptedLLM, mcp_http_port: int
+) -> AsyncIterator[Stack]:
+    tmp = tmp_path_factory.mktemp("mcp")
+    settings = MCP_SETTINGS.format(python=sys.executable, root=PROJECT_ROOT, port=mcp_http_port)
+    routes = write_mcp_routes(tmp / "routes")
+    # Trained here (the bot would spawn a process for it): its start then measures the bot.
+    await asyncio.to_thread(_train_routes, routes, tmp / "cache")
+    async for stack in make_stack(
+        tmp,
+        llm,
+        "polling",
+        routing=True,
+        routes_dir=routes,
+        routing_cache=tmp / "cache",
+        mcp=settings,
+    ):
+        yield stack
+
+
+def _train_routes(routes: Path, cache: Path) -> None:
+    from bot.routing.calibration import calibrate
+    from bot.routing.classifier import load_or_train
+    from bot.routing.routes import load_routes
+
+    book = load_routes(routes, default="chat")
+    load_or_train(book, cache)
+    calibrate(book).save(routes / "calibration.json")
