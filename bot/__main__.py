@@ -136,9 +136,26 @@ def _sandbox(args: argparse.Namespace) -> int:
     config = _config_path(args, sandbox=True)
 
     def ready(url: str) -> None:
-        print(f"\n  Sandbox ready. Open {url} in a browser to chat with the bot.\n", flush=True)
+        print(
+            f"\n  Sandbox ready. Open {url} in a browser to chat with the bot.\n"
+            "  (Messages wait until the bot has started; the page shows its progress.\n"
+            "  Stop with Ctrl+C; delete the sandbox-data folder to start afresh.)\n",
+            flush=True,
+        )
 
-    asyncio.run(run_sandbox(config, host=host, port=port, data_dir=data_dir, on_ready=ready))
+    def progress(what: str) -> None:
+        print(f"  sandbox: {what}", flush=True)
+
+    asyncio.run(
+        run_sandbox(
+            config,
+            host=host,
+            port=port,
+            data_dir=data_dir,
+            on_ready=ready,
+            on_progress=progress,
+        )
+    )
     return 0
 
 
