@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import importlib
 import logging
 import os
 import sys
@@ -11,7 +12,7 @@ from pathlib import Path
 
 from bot.config import Settings, load_settings, read_environment
 from bot.config_errors import ConfigError
-from bot.routing.routes import RouteFileError
+from bot.routing.routes import RouteFileError, load_routes
 
 DEFAULT_CONFIG = Path("config.toml")
 EXAMPLE_CONFIG = Path("config.example.toml")
@@ -117,13 +118,24 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 
 def _run(settings: Settings) -> int:
-    from bot.bootstrap import build_application, run
+    from bot.startup import StartupError, preflight
+
+    env = read_environment(Path(".env"))
+
+    if settings.routing.enabled:  # operator files first: a broken route file is named
+        load_routes(settings.routing.routes_dir, default=settings.routing.default_route)
 
     async def main() -> None:
-        app = await build_application(settings, read_environment(Path(".env")))
-        await run(app)
+        await preflight(settings, env)  # before the bot's code loads: a wrong token fails fast
+        bootstrap = await asyncio.to_thread(importlib.import_module, "bot.bootstrap")
+        await bootstrap.run(await bootstrap.build_application(settings, env))
 
-    asyncio.run(main())
+    try:
+        asyncio.run(main())
+    except StartupError as exc:
+        for line in str(exc).splitlines():
+            print(f"error: {line}", file=sys.stderr)
+        return 2
     return 0
 
 

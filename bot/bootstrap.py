@@ -52,8 +52,8 @@ from bot.payments.catalog import Catalog
 from bot.payments.payload import PayloadSigner, secret_from_token
 from bot.payments.quotas import QuotaService, utcnow
 from bot.payments.service import PaymentService
-from bot.routing.service import RoutingService, reference_problems
-from bot.routing.setup import build_router, fallback_model_id
+from bot.routing.service import RoutingService
+from bot.routing.setup import fallback_model_id, start_router
 from bot.storage.blobs import BlobStore
 from bot.storage.engine import create_engine, create_session_factory
 from bot.storage.migrate import upgrade
@@ -101,14 +101,40 @@ class Application:
 
 
 async def build_application(settings: Settings, env: Mapping[str, str]) -> Application:
+    """Build everything; if a step fails, what was opened before it is closed again."""
+    opened: list[Callable[[], Awaitable[object]]] = []
+    try:
+        return await _build_application(settings, env, opened)
+    except BaseException:
+        for close in reversed(opened):
+            with contextlib.suppress(Exception):
+                await close()
+        raise
+
+
+async def _build_application(
+    settings: Settings, env: Mapping[str, str], opened: list[Callable[[], Awaitable[object]]]
+) -> Application:
     sys.setswitchinterval(GIL_SWITCH_INTERVAL_SECONDS)
     bot = _build_bot(settings)
+    opened.append(bot.session.close)
     pacer = Pacer()
     bot.session.middleware(pacer)  # every outgoing call, handlers' replies included
     models = build_registry(settings, env)
+    opened.append(models.close)
+    routing = RoutingService(
+        models,
+        default_model=settings.chat.default_model,
+        fallback_model=fallback_model_id(settings),
+        preferred_overrides=settings.routing.preferred_models,
+        followup_window_seconds=settings.routing.followup_window_seconds,
+    )
     # Operator files first: a broken route file stops the bot before anything else happens.
-    router = await build_router(settings, models) if settings.routing.enabled else None
+    # The classifier then loads in the background; turns wait for it.
+    if settings.routing.enabled:
+        await start_router(settings, models, routing)
     engine = create_engine(settings.storage.url)
+    opened.append(engine.dispose)
     await upgrade(engine)
     uow = UnitOfWorkFactory(create_session_factory(engine))
     await _prune_processed_updates(uow)
@@ -119,6 +145,7 @@ async def build_application(settings: Settings, env: Mapping[str, str]) -> Appli
         window=settings.chat.merge_window_seconds,
         threshold=settings.chat.split_paste_threshold,
     )
+    opened.append(merger.close)
     dispatcher = Dispatcher()
     install_middlewares(
         dispatcher,
@@ -127,20 +154,6 @@ async def build_application(settings: Settings, env: Mapping[str, str]) -> Appli
         ContextMiddleware(uow, i18n),
     )
     dispatcher.include_routers(*get_routers())
-    routing = RoutingService(
-        models,
-        default_model=settings.chat.default_model,
-        fallback_model=fallback_model_id(settings),
-        preferred_overrides=settings.routing.preferred_models,
-        followup_window_seconds=settings.routing.followup_window_seconds,
-    )
-    if router is not None:
-        routing.install(router)
-        problems = reference_problems(
-            router.book, settings.routing.preferred_models, list(settings.models)
-        )
-        for problem in problems:
-            logger.warning("routing: %s", problem)
     chat_settings = ChatSettingsService(
         uow, models, routing, routing_available=settings.routing.enabled
     )
@@ -153,12 +166,14 @@ async def build_application(settings: Settings, env: Mapping[str, str]) -> Appli
     worker = DocumentWorker(
         workers=docs.worker_processes, timeout_seconds=docs.worker_timeout_seconds
     )
+    opened.append(worker.close)
     blobs = BlobStore(docs.blob_dir)
     attachments = AttachmentLoader(
         blobs, image_history_turns=docs.image_history_turns, context_share=docs.context_share
     )
     payments, quotas, limits = _payments(settings, uow, routing, chat_settings)
     tools = build_tools(settings, env)
+    opened.append(tools.close)
     if await quotas.prune(QUOTA_USAGE_KEPT):
         logger.info("pruned quota usage older than %s", QUOTA_USAGE_KEPT)
     services: Services = {

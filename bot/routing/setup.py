@@ -16,8 +16,10 @@ from bot.routing.classifier import LocalClassifier, load_cached, load_or_train
 from bot.routing.judge import LLMJudge
 from bot.routing.router import Router
 from bot.routing.routes import RouteBook, load_routes
+from bot.routing.service import RoutingService, reference_problems
 
 logger = logging.getLogger(__name__)
+SLOW_START_SECONDS = 2.0  # longer than this, the log says what the start-up is doing
 
 
 def fallback_model_id(settings: Settings) -> str:
@@ -79,14 +81,13 @@ def build_router_blocking(settings: Settings, models: ModelRegistry | None) -> R
     classifier = load_cached(book, config.cache_dir)
     if calibration is None or classifier is None:
         logger.info(
-            "routing: training the classifier for these route files (first start after a "
-            "change; cached in %s for the next starts)",
+            "routing: training the message classifier for these route files (first start "
+            "after a change, about 15-30 s; cached in %s for the next starts); messages wait "
+            "for it",
             config.cache_dir,
         )
-        started = time.monotonic()
         with ProcessPoolExecutor(max_workers=1, mp_context=get_context("spawn")) as pool:
             book, classifier, calibration = pool.submit(prepare, config).result()
-        logger.info("routing: ready in %.1f s", time.monotonic() - started)
     judge = None
     if config.judge and models is not None:
         judge = LLMJudge(judge_model(config, models), book, config.judge_timeout_seconds)
@@ -97,3 +98,38 @@ def build_router_blocking(settings: Settings, models: ModelRegistry | None) -> R
 
 async def build_router(settings: Settings, models: ModelRegistry) -> Router:
     return await asyncio.to_thread(build_router_blocking, settings, models)
+
+
+async def start_router(
+    settings: Settings, models: ModelRegistry, routing: RoutingService
+) -> asyncio.Task[Router]:
+    """Check the route files now (a broken one stops the start), then load the classifier in
+    the background: the bot starts at once, and turns wait for the router (RoutingService)."""
+    config = settings.routing
+    await asyncio.to_thread(load_routes, config.routes_dir, default=config.default_route)
+    task = asyncio.create_task(_load_router(settings, models, routing), name="routing")
+    routing.install_later(task)
+    return task
+
+
+async def _load_router(
+    settings: Settings, models: ModelRegistry, routing: RoutingService
+) -> Router:
+    started = time.monotonic()
+    loading = asyncio.ensure_future(build_router(settings, models))
+    try:
+        done, _ = await asyncio.wait({loading}, timeout=SLOW_START_SECONDS)
+        if not done:
+            logger.info("routing: still loading the message classifier; messages wait for it")
+        router = await loading
+    except Exception:
+        logger.exception("routing: the classifier could not be loaded; messages go unrouted")
+        raise
+    routing.install(router)
+    problems = reference_problems(
+        router.book, settings.routing.preferred_models, list(settings.models)
+    )
+    for problem in problems:
+        logger.warning("routing: %s", problem)
+    logger.info("routing: ready in %.1f s", time.monotonic() - started)
+    return router

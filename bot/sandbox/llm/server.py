@@ -152,8 +152,8 @@ class ScriptedLLM(LoopbackServer):
     async def _list_models(self, request: web.Request) -> web.Response:
         anthropic = "anthropic-version" in request.headers or "x-api-key" in request.headers
         dialect = ANTHROPIC if anthropic else OPENAI
-        if dialect.api_key(request.headers) is None:
-            return web.json_response(dialect.error_body(401, "Missing API key."), status=401)
+        if (denied := self._check_key(dialect, request)) is not None:
+            return web.json_response(dialect.error_body(401, denied), status=401)
         names = self.known_models()
         if anthropic:
             data: list[dict[str, Any]] = [
