@@ -82,7 +82,7 @@ def _parser() -> argparse.ArgumentParser:
     sandbox.add_argument("--data-dir", type=Path, default=Path("sandbox-data"))
     sub.add_parser("migrate", parents=[common], help="apply database migrations and exit")
     sub.add_parser("check-config", parents=[common], help="validate the configuration and exit")
-    from bot.routing.cli import add_parser as add_routes_parser
+    from bot.routing.cli_args import add_parser as add_routes_parser
 
     add_routes_parser(sub, common)
     characters = sub.add_parser("characters", parents=[common], help="character files")
