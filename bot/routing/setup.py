@@ -68,36 +68,50 @@ def prepare(config: RoutingConfig) -> tuple[RouteBook, LocalClassifier, Calibrat
     return book, load_or_train(book, config.cache_dir), current_calibration(book, config)
 
 
-def build_router_blocking(settings: Settings, models: ModelRegistry | None) -> Router:
-    """Blocking (seconds on first start): run it in a worker thread.
-
-    With a cached classifier and a current calibration this only reads them. Otherwise
-    training and calibration run in a child process: they need a few hundred MB for a few
-    seconds, which the bot would otherwise keep as its peak memory for its whole life.
-    """
-    config = settings.routing
+def _cached_parts(config: RoutingConfig) -> tuple[RouteBook, LocalClassifier, Calibration] | None:
+    """The route files with their cached classifier and current calibration, if both exist
+    (blocking: reading them takes a second or two; run it in a worker thread)."""
     book = load_routes(config.routes_dir, default=config.default_route)
     calibration = stored_calibration(book, config)
     classifier = load_cached(book, config.cache_dir)
     if calibration is None or classifier is None:
+        return None
+    return book, classifier, calibration
+
+
+async def _train_in_child(config: RoutingConfig) -> tuple[RouteBook, LocalClassifier, Calibration]:
+    """Training and calibration in a child process: they need a few hundred MB for a few
+    seconds, which the bot would otherwise keep as its peak memory for its whole life. If the
+    start is cancelled (Ctrl+C during the first start), the child is ended, not waited for."""
+    pool = ProcessPoolExecutor(max_workers=1, mp_context=get_context("spawn"))
+    try:
+        return await asyncio.get_running_loop().run_in_executor(pool, prepare, config)
+    finally:
+        for process in list(pool._processes.values()):  # no public way before Python 3.14
+            process.terminate()
+        pool.shutdown(wait=False, cancel_futures=True)
+
+
+async def build_router(settings: Settings, models: ModelRegistry | None) -> Router:
+    """With a cached classifier and a current calibration this only reads them; otherwise
+    they are made (seconds on a first start)."""
+    config = settings.routing
+    parts = await asyncio.to_thread(_cached_parts, config)
+    if parts is None:
         logger.info(
             "routing: training the message classifier for these route files (first start "
             "after a change, about 15-30 s; cached in %s for the next starts); messages wait "
             "for it",
             config.cache_dir,
         )
-        with ProcessPoolExecutor(max_workers=1, mp_context=get_context("spawn")) as pool:
-            book, classifier, calibration = pool.submit(prepare, config).result()
+        parts = await _train_in_child(config)
+    book, classifier, calibration = parts
     judge = None
     if config.judge and models is not None:
         judge = LLMJudge(judge_model(config, models), book, config.judge_timeout_seconds)
     return Router(
         book, classifier, calibration, judge, followup_max_words=config.followup_max_words
     )
-
-
-async def build_router(settings: Settings, models: ModelRegistry) -> Router:
-    return await asyncio.to_thread(build_router_blocking, settings, models)
 
 
 async def start_router(
