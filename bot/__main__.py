@@ -140,7 +140,7 @@ def _run(settings: Settings) -> int:
 
 
 def _sandbox(args: argparse.Namespace) -> int:
-    from bot.sandbox.runner import run_sandbox
+    from bot.sandbox.runner import importing, run_sandbox
 
     host = getattr(args, "host", "127.0.0.1")
     port = getattr(args, "port", 8765)
@@ -158,16 +158,23 @@ def _sandbox(args: argparse.Namespace) -> int:
     def progress(what: str) -> None:
         print(f"  sandbox: {what}", flush=True)
 
-    asyncio.run(
-        run_sandbox(
-            config,
-            host=host,
-            port=port,
-            data_dir=data_dir,
-            on_ready=ready,
-            on_progress=progress,
+    try:
+        asyncio.run(
+            run_sandbox(
+                config,
+                host=host,
+                port=port,
+                data_dir=data_dir,
+                on_ready=ready,
+                on_progress=progress,
+            )
         )
-    )
+    except KeyboardInterrupt:
+        if importing():  # Ctrl+C while the bot's code still loads: nothing to finish
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(0)  # an interpreter shutdown would wait for (or trip over) the import
+        raise
     return 0
 
 

@@ -17,9 +17,11 @@ import asyncio
 import contextlib
 import importlib
 import logging
+import threading
 import tomllib
 from collections.abc import Callable
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -131,7 +133,7 @@ async def run_sandbox(
         )
         panel.status = "loading the bot's code (the first start also compiles it)"
         on_progress(panel.status)
-        bootstrap = await asyncio.to_thread(importlib.import_module, "bot.bootstrap")
+        bootstrap = await import_in_background("bot.bootstrap")
         panel.status = "starting the bot: database, characters, tools"
         app = await bootstrap.build_application(settings, env)
         logger.info(
@@ -146,6 +148,43 @@ async def run_sandbox(
             panel.status, panel.ready = "ready", True
         on_progress("the bot is up")
         await bootstrap.run(app)
+
+
+IMPORT_THREAD = "sandbox-import"
+
+
+def importing() -> bool:
+    """Whether a background import is still running (see `import_in_background`)."""
+    return any(t.name.startswith(IMPORT_THREAD) and t.is_alive() for t in threading.enumerate())
+
+
+async def import_in_background(name: str) -> ModuleType:
+    """Import a module on a daemon thread while the event loop serves the page.
+
+    Not the default executor: Ctrl+C during the first start (which also compiles the code)
+    would wait for the import to finish; a daemon thread is simply left behind at exit."""
+    loop = asyncio.get_running_loop()
+    done: asyncio.Future[ModuleType] = loop.create_future()
+
+    def settle(result: ModuleType | None, error: BaseException | None) -> None:
+        if done.done():
+            return
+        if error is not None:
+            done.set_exception(error)
+        else:
+            assert result is not None
+            done.set_result(result)
+
+    def work() -> None:
+        try:
+            module, error = importlib.import_module(name), None
+        except BaseException as exc:  # handed to the awaiting task
+            module, error = None, exc
+        with contextlib.suppress(RuntimeError):  # the loop is gone: nobody waits any more
+            loop.call_soon_threadsafe(settle, module, error)
+
+    threading.Thread(target=work, name=f"{IMPORT_THREAD} {name}", daemon=True).start()
+    return await done
 
 
 def _merged(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
