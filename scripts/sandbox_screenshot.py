@@ -34,8 +34,8 @@ def free_port() -> int:
 
 def sample_picture(path: Path) -> Path:
     """A small picture for the demo model to describe: a sunset of orange over blue."""
-    image = Image.new("RGB", (800, 600), (40, 80, 210))
-    image.paste((245, 140, 30), (0, 0, 800, 260))
+    image = Image.new("RGB", (480, 200), (40, 80, 210))
+    image.paste((245, 140, 30), (0, 0, 480, 90))
     out = io.BytesIO()
     image.save(out, "PNG")
     path.write_bytes(out.getvalue())

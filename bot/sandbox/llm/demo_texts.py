@@ -8,9 +8,9 @@ TEXTS: dict[str, dict[str, str]] = {
         "not a real language model.",
         "quote": "You wrote: «{text}»",
         "instructions": "**Instructions I follow** (from the system prompt):",
-        "persona": "- the chat's prompt or character: «{line}»",
-        "route": "- the route's instructions: «{line}»",
-        "no_system": "- no system prompt reached me.",
+        "persona": "The chat's prompt or character: «{line}»",
+        "route": "The route's instructions: «{line}»",
+        "no_system": "No system prompt reached me.",
         "try": "**Try:** `what is 17*23+5`, `what time is it in Tokyo`, "
         "`search for python asyncio`, `read the page about telegram bots`, `draw a red cat`, "
         "`write a long story`; send a photo or a PDF; /setcharacter, /setmodel, /subscribe, "
@@ -47,9 +47,9 @@ TEXTS: dict[str, dict[str, str]] = {
         "а не настоящая языковая модель.",
         "quote": "Вы написали: «{text}»",
         "instructions": "**Инструкции, которым я следую** (из системного промпта):",
-        "persona": "- промпт чата или персонажа: «{line}»",
-        "route": "- инструкции маршрута: «{line}»",
-        "no_system": "- системный промпт до меня не дошёл.",
+        "persona": "Промпт чата или персонажа: «{line}»",
+        "route": "Инструкции маршрута: «{line}»",
+        "no_system": "Системный промпт до меня не дошёл.",
         "try": "**Попробуйте:** `сколько будет 17*23+5`, `который час в Токио`, "
         "`найди python asyncio`, `прочитай страницу про telegram bots`, "
         "`нарисуй красного кота`, `напиши длинный рассказ`; отправьте фото или PDF; "
