@@ -35,6 +35,7 @@ def _types() -> Any:
         ReplyKeyboardRemove=ReplyKeyboardRemove,
     )
 
+
 MAX_TEXT = 4096
 MAX_CAPTION = 1024
 MAX_CALLBACK_DATA = 64
