@@ -28,10 +28,11 @@ SPEEDS: dict[str, dict[str, float | int]] = {
     "slow": {"ttft_ms": 1500, "token_delay_ms": 100, "chunk_chars": 4},  # 10 tokens/s
 }
 DEFAULT_SPEED = "realistic"
-# kind -> the fault of the scripted LLM (what a real provider does in that case)
+# kind -> the fault of the scripted LLM (what a real provider does in that case); "times" of
+# the status faults is set to outlast the bot's retries (llm.max_retries), so the user sees it
 FAULTS: dict[str, dict[str, Any]] = {
     "error": {"kind": "status", "status": 500, "message": "Sandbox: injected server error."},
-    "overloaded": {"kind": "status", "status": 429, "retry_after": 1, "times": 5},
+    "overloaded": {"kind": "status", "status": 429, "retry_after": 1},
     "disconnect": {"kind": "disconnect", "after_chunks": 8},
 }
 
@@ -43,6 +44,7 @@ class Panel:
     status: str = "starting"
     ready: bool = False
     speed: str = DEFAULT_SPEED
+    retries: int = 2  # the bot's llm.max_retries (the runner sets it)
     notes: list[str] = field(default_factory=list)
 
     def set_speed(self, speed: str) -> None:
@@ -106,6 +108,8 @@ async def post_fault(request: web.Request) -> web.Response:
     if kind not in FAULTS:
         raise web.HTTPBadRequest(text=f"kind must be one of {', '.join(FAULTS)}")
     fault = dict(FAULTS[kind])
+    if fault["kind"] == "status":
+        fault["times"] = panel.retries + 1
     panel.llm.add_fault(fault.pop("kind"), **fault)
     return web.json_response(panel.snapshot())
 

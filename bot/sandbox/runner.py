@@ -131,6 +131,7 @@ async def run_sandbox(
         settings = load_settings(
             config_path, environ=env, overrides=_merged(overrides, showcase_overrides(raw))
         )
+        panel.retries = settings.llm.max_retries
         panel.status = "loading the bot's code (the first start also compiles it)"
         on_progress(panel.status)
         bootstrap = await import_in_background("bot.bootstrap")

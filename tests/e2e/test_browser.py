@@ -194,3 +194,44 @@ async def test_7_the_page_is_usable_375_pixels_wide(page: Page) -> None:
         await page.click("#menu")
     finally:
         await page.set_viewport_size({"width": 1280, "height": 860})
+
+
+async def test_8_the_page_user_is_an_operator_until_switched_off(page: Page) -> None:
+    before = await bot_count(page)
+    await send(page, "/route how do I reverse a list in Python")
+    await expect(page.locator(BOT)).to_have_count(before + 1, timeout=15_000)
+    await expect(page.locator(BOT).last).to_contain_text("Route: code")
+    await page.uncheck("#operator")  # now user 1002, an ordinary user, in a chat of its own
+    await expect(page.locator("#uid")).to_have_value("1002")
+    await send(page, "/route how do I reverse a list in Python")
+    await expect(page.locator(BOT).last).to_contain_text(
+        "This command is for the bot's operators.", timeout=15_000
+    )
+    await page.check("#operator")
+    await expect(page.locator("#uid")).to_have_value("1001")
+    await expect(page.locator("#log .msg.user").first).to_contain_text("hello there")  # 1001's
+
+
+async def test_9_the_panel_fails_the_next_answer_or_scripts_it(page: Page) -> None:
+    before = await bot_count(page)
+    await page.click("button[data-fault=error]")
+    await send(page, "hello again")
+    await expect(page.locator(BOT)).to_have_count(before + 1, timeout=15_000)
+    await expect(page.locator(BOT).last).to_contain_text("temporarily unavailable")
+    await page.fill("#nexttext", "Exactly **these** words.")
+    await page.click("#scriptbtn")
+    await send(page, "say something")
+    await expect(page.locator(BOT)).to_have_count(before + 2, timeout=15_000)
+    await expect(page.locator(BOT).last).to_contain_text("Exactly these words.")
+    await expect(page.locator(BOT).last.locator("b")).to_have_text("these")
+    await shot(page, "09-panel")
+
+
+async def test_10_export_transcript_downloads_the_chat(page: Page) -> None:
+    href = await page.get_attribute("#export", "href")
+    assert href == "/sandbox/chats/1001/transcript.md"
+    response = await page.request.get(page.url.rstrip("/") + href)
+    text = await response.text()
+    assert response.headers["content-disposition"].startswith("attachment")
+    assert "what is on this picture?" in text
+    assert "[photo]" in text

@@ -127,6 +127,9 @@ async def test_a_sandbox_turn_in_the_images_layout(tmp_path: Path, routing_cache
         process.send_signal(signal.SIGINT)
         output, _ = await asyncio.wait_for(process.communicate(), 30)
     assert "42" in answer["text"], output.decode()
+    log = output.decode()
+    # the page's URL is printed before the bot has loaded, and the message sent then waited
+    assert log.index("Open http://127.0.0.1:") < log.index("sandbox: the bot is up")
     assert " ERROR " not in output.decode()  # no missing file, no broken character
 
 
