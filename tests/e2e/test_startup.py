@@ -27,7 +27,12 @@ async def run_bot(*args: str, **env: str) -> tuple[int, str]:
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.STDOUT,
     )
-    output, _ = await asyncio.wait_for(process.communicate(), 60)
+    try:
+        output, _ = await asyncio.wait_for(process.communicate(), 60)
+    except TimeoutError:  # a bot that started instead of stopping: do not leave it running
+        process.kill()
+        await process.wait()
+        raise
     return process.returncode or 0, output.decode()
 
 
