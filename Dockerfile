@@ -30,20 +30,26 @@ RUN --mount=type=cache,target=/root/.cache/uv \
     uv sync --frozen --no-dev --extra postgres --no-install-project
 
 # The project itself. README.md is needed to build it (pyproject.toml names it as the readme).
-# The install stays editable (uv's default): the bot finds locales/ next to bot/ in /app.
+# The install stays editable (uv's default): the bot finds locales/, routes/ and characters/
+# next to bot/ in /app (the migrations are in bot/storage/migrations/). A test
+# (tests/e2e/test_image_layout.py) installs just what these COPY lines name and runs
+# check-config and a sandbox turn there, so a file the bot reads cannot be left out.
 COPY README.md config.example.toml ./
 COPY bot/ ./bot/
 COPY locales/ ./locales/
+COPY routes/ ./routes/
+COPY characters/ ./characters/
 RUN --mount=type=cache,target=/root/.cache/uv \
     uv sync --frozen --no-dev --extra postgres
 
-# Run as an unprivileged user. Only data/ (the database) and sandbox-data/ (used by
-# `sandbox`, and by `run` when TELEGRAM_BOT_TOKEN is missing) are writable by it.
+# Run as an unprivileged user. Only data/ (the database, the classifier's cache) and
+# sandbox-data/ (used by `sandbox`, and by `run` when TELEGRAM_BOT_TOKEN is missing) are
+# writable by it; characters/ too, for operators who edit characters from Telegram.
 RUN groupadd --system --gid 10001 bot \
     && useradd --system --uid 10001 --gid bot --home-dir /app --no-create-home \
         --shell /usr/sbin/nologin bot \
     && mkdir -p /app/data /app/sandbox-data \
-    && chown bot:bot /app/data /app/sandbox-data
+    && chown bot:bot /app/data /app/sandbox-data /app/characters
 USER bot
 
 VOLUME /app/data

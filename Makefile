@@ -7,7 +7,7 @@ UV := $(shell command -v uv 2>/dev/null || echo .tools/bin/uv)
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: install run sandbox test test-unit test-e2e lint format typecheck bench migrate clean
+.PHONY: install run sandbox reset-sandbox screenshot test test-unit test-e2e lint format typecheck bench migrate clean
 
 install: $(VENV)/.installed
 
@@ -24,6 +24,14 @@ run: install
 
 sandbox: install
 	$(BIN)/python -m bot sandbox
+
+# Forget the sandbox's conversations, payments and settings (stop `make run` first).
+reset-sandbox:
+	rm -rf sandbox-data
+
+# docs/sandbox.png, the README's picture (needs /usr/bin/chromium: apt-get install chromium).
+screenshot: install
+	$(BIN)/python -m scripts.sandbox_screenshot
 
 migrate: install
 	$(BIN)/python -m bot migrate

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import importlib
 import logging
 import os
 import sys
@@ -12,7 +13,7 @@ from pathlib import Path
 from bot.config import Settings, load_settings, read_environment, secret_values
 from bot.config_errors import ConfigError
 from bot.logs import redact_secrets, setup_logging
-from bot.routing.routes import RouteFileError
+from bot.routing.routes import RouteFileError, load_routes
 
 DEFAULT_CONFIG = Path("config.toml")
 EXAMPLE_CONFIG = Path("config.example.toml")
@@ -84,7 +85,7 @@ def _parser() -> argparse.ArgumentParser:
     sandbox.add_argument("--data-dir", type=Path, default=Path("sandbox-data"))
     sub.add_parser("migrate", parents=[common], help="apply database migrations and exit")
     sub.add_parser("check-config", parents=[common], help="validate the configuration and exit")
-    from bot.routing.cli import add_parser as add_routes_parser
+    from bot.routing.cli_args import add_parser as add_routes_parser
 
     add_routes_parser(sub, common)
     from bot.tools.cli import add_parser as add_tools_parser
@@ -123,22 +124,31 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 
 def _run(settings: Settings, config_path: Path) -> int:
-    from bot.bootstrap import build_application
-    from bot.runtime import run
+    from bot.startup import StartupError, preflight
 
     env = read_environment(Path(".env"))
     redact_secrets(secret_values(settings, env))
+    if settings.routing.enabled:  # operator files first: a broken route file is named
+        load_routes(settings.routing.routes_dir, default=settings.routing.default_route)
 
     async def main() -> None:
-        app = await build_application(settings, env, config_path=config_path)
-        await run(app)
+        await preflight(settings, env)  # before the bot's code loads: a wrong token fails fast
+        bootstrap = await asyncio.to_thread(importlib.import_module, "bot.bootstrap")
+        runtime = await asyncio.to_thread(importlib.import_module, "bot.runtime")
+        app = await bootstrap.build_application(settings, env, config_path=config_path)
+        await runtime.run(app)
 
-    asyncio.run(main())
+    try:
+        asyncio.run(main())
+    except StartupError as exc:
+        for line in str(exc).splitlines():
+            print(f"error: {line}", file=sys.stderr)
+        return 2
     return 0
 
 
 def _sandbox(args: argparse.Namespace) -> int:
-    from bot.sandbox.runner import run_sandbox
+    from bot.sandbox.runner import importing, run_sandbox
 
     host = getattr(args, "host", "127.0.0.1")
     port = getattr(args, "port", 8765)
@@ -146,9 +156,33 @@ def _sandbox(args: argparse.Namespace) -> int:
     config = _config_path(args, sandbox=True)
 
     def ready(url: str) -> None:
-        print(f"\n  Sandbox ready. Open {url} in a browser to chat with the bot.\n", flush=True)
+        print(
+            f"\n  Sandbox ready. Open {url} in a browser to chat with the bot.\n"
+            "  (Messages wait until the bot has started; the page shows its progress.\n"
+            "  Stop with Ctrl+C; delete the sandbox-data folder to start afresh.)\n",
+            flush=True,
+        )
 
-    asyncio.run(run_sandbox(config, host=host, port=port, data_dir=data_dir, on_ready=ready))
+    def progress(what: str) -> None:
+        print(f"  sandbox: {what}", flush=True)
+
+    try:
+        asyncio.run(
+            run_sandbox(
+                config,
+                host=host,
+                port=port,
+                data_dir=data_dir,
+                on_ready=ready,
+                on_progress=progress,
+            )
+        )
+    except KeyboardInterrupt:
+        if importing():  # Ctrl+C while the bot's code still loads: nothing to finish
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(0)  # an interpreter shutdown would wait for (or trip over) the import
+        raise
     return 0
 
 

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import sys
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -56,8 +57,8 @@ from bot.payments.catalog import Catalog
 from bot.payments.payload import PayloadSigner, secret_from_token
 from bot.payments.quotas import QuotaService, utcnow
 from bot.payments.service import PaymentService
-from bot.routing.service import RoutingService, reference_problems
-from bot.routing.setup import build_router, fallback_model_id
+from bot.routing.service import RoutingService
+from bot.routing.setup import fallback_model_id, start_router
 from bot.storage.blobs import BlobStore
 from bot.storage.dto import TurnRecord
 from bot.storage.engine import create_engine, create_session_factory
@@ -117,17 +118,46 @@ class Application:
 async def build_application(
     settings: Settings, env: Mapping[str, str], config_path: Path | None = None
 ) -> Application:
-    """`config_path`: where SIGHUP re-reads the [mcp] servers from (None: no reload)."""
+    """Build everything; if a step fails, what was opened before it is closed again.
+    `config_path`: where SIGHUP re-reads the [mcp] servers from (None: no reload)."""
+    opened: list[Callable[[], Awaitable[object]]] = []
+    try:
+        return await _build_application(settings, env, opened, config_path)
+    except BaseException:
+        for close in reversed(opened):
+            with contextlib.suppress(Exception):
+                await close()
+        raise
+
+
+async def _build_application(
+    settings: Settings,
+    env: Mapping[str, str],
+    opened: list[Callable[[], Awaitable[object]]],
+    config_path: Path | None,
+) -> Application:
     sys.setswitchinterval(GIL_SWITCH_INTERVAL_SECONDS)
     bot = _build_bot(settings)
+    opened.append(bot.session.close)
     pacer = Pacer()
     # Every outgoing call, handlers' replies included: retried (outermost), then paced.
     bot.session.middleware(DeliveryRetry(deadline=settings.reliability.delivery_deadline_seconds))
     bot.session.middleware(pacer)
     models = build_registry(settings, env)
+    opened.append(models.close)
+    routing = RoutingService(
+        models,
+        default_model=settings.chat.default_model,
+        fallback_model=fallback_model_id(settings),
+        preferred_overrides=settings.routing.preferred_models,
+        followup_window_seconds=settings.routing.followup_window_seconds,
+    )
     # Operator files first: a broken route file stops the bot before anything else happens.
-    router = await build_router(settings, models) if settings.routing.enabled else None
+    # The classifier then loads in the background; turns wait for it.
+    if settings.routing.enabled:
+        await start_router(settings, models, routing)
     engine = create_engine(settings.storage.url)
+    opened.append(engine.dispose)
     await upgrade(engine)
     uow = UnitOfWorkFactory(create_session_factory(engine))
     await _prune(uow)
@@ -138,6 +168,7 @@ async def build_application(
         window=settings.chat.merge_window_seconds,
         threshold=settings.chat.split_paste_threshold,
     )
+    opened.append(merger.close)
     dispatcher = Dispatcher()
     # Polling keeps every update in its inbox; a webhook's deferred ones are kept here.
     keep = _inbox_keeper(uow) if settings.telegram.mode == "webhook" else None
@@ -148,20 +179,6 @@ async def build_application(
         ContextMiddleware(uow, i18n),
     )
     dispatcher.include_routers(errors_router, *get_routers())
-    routing = RoutingService(
-        models,
-        default_model=settings.chat.default_model,
-        fallback_model=fallback_model_id(settings),
-        preferred_overrides=settings.routing.preferred_models,
-        followup_window_seconds=settings.routing.followup_window_seconds,
-    )
-    if router is not None:
-        routing.install(router)
-        problems = reference_problems(
-            router.book, settings.routing.preferred_models, list(settings.models)
-        )
-        for problem in problems:
-            logger.warning("routing: %s", problem)
     chat_settings = ChatSettingsService(
         uow, models, routing, routing_available=settings.routing.enabled
     )
@@ -178,12 +195,14 @@ async def build_application(
     worker = DocumentWorker(
         workers=docs.worker_processes, timeout_seconds=docs.worker_timeout_seconds
     )
+    opened.append(worker.close)
     blobs = BlobStore(docs.blob_dir)
     attachments = AttachmentLoader(
         blobs, image_history_turns=docs.image_history_turns, context_share=docs.context_share
     )
     payments, quotas, limits = _payments(settings, uow, routing, chat_settings)
     tools = build_tools(settings, env)
+    opened.append(tools.close)
     if await quotas.prune(QUOTA_USAGE_KEPT):
         logger.info("pruned quota usage older than %s", QUOTA_USAGE_KEPT)
     lifecycle = Lifecycle()

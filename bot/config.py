@@ -7,6 +7,7 @@ variables prefixed `BOT_` override TOML values (`BOT_TELEGRAM__MODE=webhook`).
 
 from __future__ import annotations
 
+import logging
 import os
 import tomllib
 from collections.abc import Mapping
@@ -31,6 +32,7 @@ from pydantic_settings import (
 from pydantic_settings.sources.utils import parse_env_vars
 
 from bot.config_errors import ConfigError, describe_validation_error
+from bot.config_keys import keyless_providers, without
 from bot.config_sections import (
     AUTO_MODEL,
     DEFAULT_SYSTEM_PROMPT,
@@ -73,6 +75,8 @@ __all__ = [
     "provider_api_key",
     "read_environment",
 ]
+
+logger = logging.getLogger(__name__)
 
 _ENVIRON: ContextVar[Mapping[str, str] | None] = ContextVar("bot_config_environ", default=None)
 
@@ -141,64 +145,73 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _references_exist(self) -> Settings:
+        problems = [*self._model_problems(), *self._setting_problems()]
+        problems += plan_problems(
+            self.plans, self.quotas, set(self.models), self.i18n.default_locale
+        )
+        if problems:  # every problem at once, one a line
+            raise ValueError("\n  ".join(problems))
+        return self
+
+    def _model_problems(self) -> list[str]:
+        problems = []
         for model_id, model in self.models.items():
             if model.provider not in self.providers:
                 known = ", ".join(sorted(self.providers)) or "none"
-                raise ValueError(
+                problems.append(
                     f"models.{model_id}.provider names '{model.provider}', which is not defined "
                     f"under [providers] (defined: {known}); add [providers.{model.provider}] or "
                     "fix the name"
                 )
-        defined = ", ".join(sorted(self.models))
         if AUTO_MODEL in self.models:
-            raise ValueError(
+            problems.append(
                 "models.auto: 'auto' is reserved for automatic model choice; rename that model"
             )
+        defined = ", ".join(sorted(self.models))
         if self.chat.default_model == AUTO_MODEL:
             if not self.routing.enabled:
-                raise ValueError(
+                problems.append(
                     "chat.default_model is 'auto', which needs routing.enabled = true; enable "
                     "routing or pick a model under [models]"
                 )
         elif self.chat.default_model not in self.models:
-            raise ValueError(
+            problems.append(
                 f"chat.default_model is '{self.chat.default_model}', which is not a model under "
                 f"[models] (defined: {defined}); pick one of those or 'auto'"
             )
         for field in ("judge_model", "auto_fallback_model"):
             value = getattr(self.routing, field)
             if value is not None and value not in self.models:
-                raise ValueError(
+                problems.append(
                     f"routing.{field} is '{value}', which is not a model under [models] "
                     f"(defined: {defined}); pick one of those or remove the setting"
                 )
         for route, model_ids in self.routing.preferred_models.items():
             for model_id in model_ids:
                 if model_id not in self.models:
-                    raise ValueError(
+                    problems.append(
                         f"routing.preferred_models.{route} names '{model_id}', which is not a "
                         f"model under [models] (defined: {defined}); fix the name"
                     )
-        problems = plan_problems(
-            self.plans, self.quotas, set(self.models), self.i18n.default_locale
-        )
-        if problems:
-            raise ValueError("; ".join(problems))
+        return problems
+
+    def _setting_problems(self) -> list[str]:
+        problems = []
         image_provider = self.tools.generate_image.provider
         if image_provider is not None:
             provider = self.providers.get(image_provider)
             if provider is None or provider.type != "openai_compatible":
-                raise ValueError(
+                problems.append(
                     f"tools.generate_image.provider is '{image_provider}', which is not an "
                     "openai_compatible provider under [providers]; name one that serves "
                     "/images/generations or remove the setting"
                 )
         if self.telegram.mode == "webhook" and not self.telegram.webhook_url:
-            raise ValueError(
-                "telegram.webhook_url is required when telegram.mode is 'webhook'; set the public "
-                "HTTPS address Telegram should call, or use mode = 'polling'"
+            problems.append(
+                "telegram.webhook_url is required when telegram.mode is 'webhook'; set the "
+                "public HTTPS address Telegram should call, or use mode = 'polling'"
             )
-        return self
+        return problems
 
 
 def read_environment(env_file: Path | None) -> dict[str, str]:
@@ -228,15 +241,18 @@ def load_settings(
         ) from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML ({exc}); fix the syntax at that place") from None
-    for secret, variable in SECRET_VARIABLES.items():
-        if secret in data:
-            raise ConfigError(
-                f"{path}: {secret}: secrets do not belong in the configuration file; remove it "
-                f"and set {variable} in the environment or in .env"
-            )
-    _check_override_sections(env)
+    problems = [
+        f"{path}: {secret}: secrets do not belong in the configuration file; remove it "
+        f"and set {variable} in the environment or in .env"
+        for secret, variable in SECRET_VARIABLES.items()
+        if secret in data
+    ]
+    problems += _override_problems(env)
+    left_out = keyless_providers(data, env)
+    data = without(data, left_out)
     if overrides:
         data = _deep_merge(data, overrides)
+    settings: Settings | None = None
     try:
         token = _ENVIRON.set(env)
         try:
@@ -244,8 +260,28 @@ def load_settings(
         finally:
             _ENVIRON.reset(token)
     except ValidationError as exc:
-        raise ConfigError(describe_validation_error(path, exc)) from None
-    _check_key_variables(path, settings, env)
+        problems.append(describe_validation_error(path, exc))
+    if settings is not None:
+        variables = {name: p.api_key_env for name, p in settings.providers.items()}
+        problems += _mcp_problems(path, settings, env)
+    else:  # the file is broken, but its keys are checked all the same
+        raw = data.get("providers")
+        providers = raw if isinstance(raw, Mapping) else {}
+        variables = {
+            str(name): p.get("api_key_env") if isinstance(p, Mapping) else None
+            for name, p in providers.items()
+        }
+    problems += _key_problems(path, variables, env)
+    if problems:  # every problem of the file and the environment at once
+        raise ConfigError("\n".join(problems))
+    assert settings is not None
+    if left_out:
+        logger.warning(
+            "%s: left out, since their provider's key is not set: %s; set the key(s) in the "
+            "environment or in .env to use them",
+            path,
+            "; ".join(entry.describe() for entry in left_out),
+        )
     return settings
 
 
@@ -258,37 +294,45 @@ SECRET_VARIABLES = {
 CLI_VARIABLES = frozenset({"BOT_CONFIG", "BOT_LOG_LEVEL"})
 
 
-def _check_override_sections(env: Mapping[str, str]) -> None:
+def _override_problems(env: Mapping[str, str]) -> list[str]:
     """A misspelt BOT_<SECTION>__<KEY> override would otherwise be ignored without a word."""
     sections = {name.upper() for name in Settings.model_fields}
+    problems = []
     for name in env:
         if not name.startswith("BOT_") or name in CLI_VARIABLES:
             continue
         section = name.removeprefix("BOT_").split("__", 1)[0]
         if section not in sections:
             known = ", ".join(f"BOT_{s}" for s in sorted(sections - {"TELEGRAM_BOT_TOKEN"}))
-            raise ConfigError(
+            problems.append(
                 f"environment: {name}: there is no setting section {section.lower()!r}; "
                 f"overrides look like BOT_<SECTION>__<KEY> with a section among {known}"
             )
+    return problems
 
 
-def _check_key_variables(path: Path, settings: Settings, env: Mapping[str, str]) -> None:
-    for name, provider in settings.providers.items():
-        var = provider.api_key_env
-        if var is not None and not env.get(var):
-            raise ConfigError(
+def _key_problems(path: Path, variables: Mapping[str, object], env: Mapping[str, str]) -> list[str]:
+    """Providers (name -> api_key_env) whose key variable is not set."""
+    problems = []
+    for name, var in variables.items():
+        if isinstance(var, str) and not env.get(var):
+            problems.append(
                 f"{path}: providers.{name}.api_key_env: the environment variable {var} is not "
                 f"set; set {var} in the environment or in .env, or remove api_key_env if this "
                 "server needs no key"
             )
-    for server_id, server in settings.mcp.active.items():
-        for field, var in server.variables():
-            if var not in env:
-                raise ConfigError(
-                    f"{path}: mcp.servers.{server_id}.{field}: the environment variable {var} "
-                    f"is not set; set {var} in the environment or in .env, or remove it"
-                )
+    return problems
+
+
+def _mcp_problems(path: Path, settings: Settings, env: Mapping[str, str]) -> list[str]:
+    """MCP servers' environment variables (passed on or sent as headers) that are not set."""
+    return [
+        f"{path}: mcp.servers.{server_id}.{field}: the environment variable {var} is not set; "
+        f"set {var} in the environment or in .env, or remove it"
+        for server_id, server in settings.mcp.active.items()
+        for field, var in server.variables()
+        if var not in env
+    ]
 
 
 def _deep_merge(base: Mapping[str, Any], extra: Mapping[str, Any]) -> dict[str, Any]:

@@ -30,17 +30,17 @@ logger = logging.getLogger(__name__)
 
 
 async def run(app: Application) -> None:
-    await register_commands(app.bot, app.i18n)
-    me = await app.bot.me()
-    logger.info("bot @%s starting in %s mode", me.username, app.settings.telegram.mode)
+    """Until SIGTERM or SIGINT; the application is closed whatever happens."""
     _stop_on_signals(app.lifecycle.stop)
-    watcher = (
-        asyncio.create_task(app.characters.watch(_admin_notifier(app)), name="characters")
-        if app.settings.characters.watch
-        else None
-    )
     reliability = app.settings.reliability
+    watcher: asyncio.Task[None] | None = None
     try:
+        await register_commands(app.bot, app.i18n)
+        me = await app.bot.me()
+        logger.info("bot @%s starting in %s mode", me.username, app.settings.telegram.mode)
+        if app.settings.characters.watch:
+            notify = _admin_notifier(app)
+            watcher = asyncio.create_task(app.characters.watch(notify), name="characters")
         app.intake.track(*await app.recovery.start(app.locks))
         window = timedelta(seconds=reliability.recovery_window_seconds)
         await replay_inbox(app.uow, app.bot, app.intake, window, _lost_notice(app))

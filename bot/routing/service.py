@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections import OrderedDict
 from collections.abc import Collection, Iterable, Mapping, Sequence
@@ -82,6 +83,7 @@ class RoutingService:
         self._overrides = {k: tuple(v) for k, v in preferred_overrides.items()}
         self._window = followup_window_seconds
         self._router: Router | None = None
+        self._loading: asyncio.Task[Router] | None = None
         # (chat, member in groups) -> the last route and when it was decided
         self._previous: OrderedDict[tuple[int, int | None], tuple[str, float]] = OrderedDict()
 
@@ -92,6 +94,20 @@ class RoutingService:
     def install(self, router: Router) -> None:
         """Called once the classifier is trained; until then turns are not routed."""
         self._router = router
+
+    def install_later(self, loading: asyncio.Task[Router]) -> None:
+        """The router is loading in the background: turns wait for it (queued, not dropped);
+        if it fails, they go unrouted."""
+        self._loading = loading
+
+    async def _ready_router(self) -> Router | None:
+        loading = self._loading
+        if loading is not None and self._router is None:
+            try:
+                self.install(await asyncio.shield(loading))
+            except Exception:  # logged by whoever started the loading
+                self._loading = None
+        return self._router
 
     def is_auto(self, chat: Chat) -> bool:
         model = chat.model if chat.model in self._models or chat.model == AUTO_MODEL else None
@@ -115,7 +131,7 @@ class RoutingService:
     ) -> TurnPlan:
         """`route`: a route already decided for this message (a /retry keeps it)."""
         auto = self.is_auto(chat)
-        router = self._router
+        router = await self._ready_router() if chat.routing_enabled else None
         if router is None or not chat.routing_enabled:
             model = self.choose_model(None, needs) if auto else self.fixed_model(chat)
             return TurnPlan(model, None, None, auto, text)

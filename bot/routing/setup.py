@@ -16,8 +16,10 @@ from bot.routing.classifier import LocalClassifier, load_cached, load_or_train
 from bot.routing.judge import LLMJudge
 from bot.routing.router import Router
 from bot.routing.routes import RouteBook, check_tool_servers, load_routes
+from bot.routing.service import RoutingService, reference_problems
 
 logger = logging.getLogger(__name__)
+SLOW_START_SECONDS = 2.0  # longer than this, the log says what the start-up is doing
 
 
 def fallback_model_id(settings: Settings) -> str:
@@ -66,28 +68,44 @@ def prepare(config: RoutingConfig) -> tuple[RouteBook, LocalClassifier, Calibrat
     return book, load_or_train(book, config.cache_dir), current_calibration(book, config)
 
 
-def build_router_blocking(settings: Settings, models: ModelRegistry | None) -> Router:
-    """Blocking (seconds on first start): run it in a worker thread.
-
-    With a cached classifier and a current calibration this only reads them. Otherwise
-    training and calibration run in a child process: they need a few hundred MB for a few
-    seconds, which the bot would otherwise keep as its peak memory for its whole life.
-    """
-    config = settings.routing
+def _cached_parts(config: RoutingConfig) -> tuple[RouteBook, LocalClassifier, Calibration] | None:
+    """The route files with their cached classifier and current calibration, if both exist
+    (blocking: reading them takes a second or two; run it in a worker thread)."""
     book = load_routes(config.routes_dir, default=config.default_route)
-    check_tool_servers(book, settings.mcp.servers)
     calibration = stored_calibration(book, config)
     classifier = load_cached(book, config.cache_dir)
     if calibration is None or classifier is None:
+        return None
+    return book, classifier, calibration
+
+
+async def _train_in_child(config: RoutingConfig) -> tuple[RouteBook, LocalClassifier, Calibration]:
+    """Training and calibration in a child process: they need a few hundred MB for a few
+    seconds, which the bot would otherwise keep as its peak memory for its whole life. If the
+    start is cancelled (Ctrl+C during the first start), the child is ended, not waited for."""
+    pool = ProcessPoolExecutor(max_workers=1, mp_context=get_context("spawn"))
+    try:
+        return await asyncio.get_running_loop().run_in_executor(pool, prepare, config)
+    finally:
+        for process in list(pool._processes.values()):  # no public way before Python 3.14
+            process.terminate()
+        pool.shutdown(wait=False, cancel_futures=True)
+
+
+async def build_router(settings: Settings, models: ModelRegistry | None) -> Router:
+    """With a cached classifier and a current calibration this only reads them; otherwise
+    they are made (seconds on a first start)."""
+    config = settings.routing
+    parts = await asyncio.to_thread(_cached_parts, config)
+    if parts is None:
         logger.info(
-            "routing: training the classifier for these route files (first start after a "
-            "change; cached in %s for the next starts)",
+            "routing: training the message classifier for these route files (first start "
+            "after a change, about 15-30 s; cached in %s for the next starts); messages wait "
+            "for it",
             config.cache_dir,
         )
-        started = time.monotonic()
-        with ProcessPoolExecutor(max_workers=1, mp_context=get_context("spawn")) as pool:
-            book, classifier, calibration = pool.submit(prepare, config).result()
-        logger.info("routing: ready in %.1f s", time.monotonic() - started)
+        parts = await _train_in_child(config)
+    book, classifier, calibration = parts
     judge = None
     if config.judge and models is not None:
         judge = LLMJudge(judge_model(config, models), book, config.judge_timeout_seconds)
@@ -96,5 +114,37 @@ def build_router_blocking(settings: Settings, models: ModelRegistry | None) -> R
     )
 
 
-async def build_router(settings: Settings, models: ModelRegistry) -> Router:
-    return await asyncio.to_thread(build_router_blocking, settings, models)
+async def start_router(
+    settings: Settings, models: ModelRegistry, routing: RoutingService
+) -> asyncio.Task[Router]:
+    """Check the route files now (a broken one stops the start), then load the classifier in
+    the background: the bot starts at once, and turns wait for the router (RoutingService)."""
+    config = settings.routing
+    book = await asyncio.to_thread(load_routes, config.routes_dir, default=config.default_route)
+    check_tool_servers(book, settings.mcp.servers)
+    task = asyncio.create_task(_load_router(settings, models, routing), name="routing")
+    routing.install_later(task)
+    return task
+
+
+async def _load_router(
+    settings: Settings, models: ModelRegistry, routing: RoutingService
+) -> Router:
+    started = time.monotonic()
+    loading = asyncio.ensure_future(build_router(settings, models))
+    try:
+        done, _ = await asyncio.wait({loading}, timeout=SLOW_START_SECONDS)
+        if not done:
+            logger.info("routing: still loading the message classifier; messages wait for it")
+        router = await loading
+    except Exception:
+        logger.exception("routing: the classifier could not be loaded; messages go unrouted")
+        raise
+    routing.install(router)
+    problems = reference_problems(
+        router.book, settings.routing.preferred_models, list(settings.models)
+    )
+    for problem in problems:
+        logger.warning("routing: %s", problem)
+    logger.info("routing: ready in %.1f s", time.monotonic() - started)
+    return router

@@ -3,24 +3,34 @@
 Every configured provider is pointed at the scripted LLM server, so the configured models can
 be tried without any key or GPU; the chat page of the fake Telegram server plays the user. The
 tools get a fake web: a SearXNG instance for web_search and pages fetch_url may read.
+
+The scripted LLM answers with the demo model (`bot/sandbox/llm/demo.py`) at a realistic pace,
+and the sandbox shows everything by default (`showcase_overrides`): the page's user is an
+operator and sandbox plans are sold for Stars unless the file has its own. The chat page's URL
+is printed as soon as the page is served; the bot's code loads and starts behind it (the page
+shows what it is doing) and messages sent meanwhile wait in the fake Telegram's queue.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import importlib
 import logging
+import threading
 import tomllib
 from collections.abc import Callable
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 from urllib.parse import urlsplit
 
-from bot.bootstrap import build_application
 from bot.config import load_settings, read_environment, secret_values
 from bot.logs import redact_secrets
-from bot.runtime import run
 from bot.sandbox.llm import ScriptedLLM
+from bot.sandbox.llm.demo import DemoModel
+from bot.sandbox.panel import DEFAULT_SPEED, Panel, StatusLog, add_panel
+from bot.sandbox.showcase import OPERATOR_ID, showcase_overrides
 from bot.sandbox.telegram import TelegramSandbox
 from bot.sandbox.web import FakeWeb
 
@@ -92,35 +102,100 @@ async def run_sandbox(
     port: int,
     data_dir: Path,
     on_ready: Callable[[str], None],
+    on_progress: Callable[[str], None] = lambda _: None,
 ) -> None:
-    """Run until stopped; `on_ready` gets the chat page's URL once everything is up."""
+    """Run until stopped; `on_ready` gets the chat page's URL as soon as the page is served,
+    `on_progress` what the start-up is doing while the bot loads behind it."""
     with config_path.open("rb") as fh:
         raw = tomllib.load(fh)
-    telegram = TelegramSandbox(SANDBOX_TOKEN, data_dir=data_dir)
-    llm = ScriptedLLM()
     fake_web = FakeWeb()
     async with contextlib.AsyncExitStack() as servers:
+        web_url = await fake_web.start("127.0.0.1", 0)  # only the bot reads it
+        servers.push_async_callback(fake_web.stop)
+        llm = ScriptedLLM(demo=DemoModel(web_url))
+        panel = Panel(llm, admins=tuple(raw.get("admins") or ()) or (OPERATOR_ID,))
+        panel.set_speed(DEFAULT_SPEED)
+        telegram = TelegramSandbox(SANDBOX_TOKEN, data_dir=data_dir)
+        add_panel(telegram.app, panel)
         telegram_url = await telegram.start(host, port)
         servers.push_async_callback(telegram.stop)
         llm_url = await llm.start(host, 0)
         servers.push_async_callback(llm.stop)
-        web_url = await fake_web.start("127.0.0.1", 0)  # only the bot reads it
-        servers.push_async_callback(fake_web.stop)
+        on_ready(f"{telegram_url}/")
+        status = StatusLog(panel)
+        logging.getLogger("bot").addHandler(status)
+        servers.callback(logging.getLogger("bot").removeHandler, status)
         await asyncio.to_thread(data_dir.mkdir, parents=True, exist_ok=True)
         database_url = f"sqlite+aiosqlite:///{data_dir / 'sandbox.sqlite3'}"
         env = sandbox_environment(raw)
+        overrides = sandbox_overrides(raw, telegram_url, llm_url, database_url, web_url)
         settings = load_settings(
-            config_path,
-            environ=env,
-            overrides=sandbox_overrides(raw, telegram_url, llm_url, database_url, web_url),
+            config_path, environ=env, overrides=_merged(overrides, showcase_overrides(raw))
         )
         redact_secrets(secret_values(settings, env))
-        app = await build_application(settings, env)
+        panel.retries = settings.llm.max_retries
+        panel.status = "loading the bot's code (the first start also compiles it)"
+        on_progress(panel.status)
+        bootstrap = await import_in_background("bot.bootstrap")
+        runtime = await import_in_background("bot.runtime")
+        panel.status = "starting the bot: database, characters, tools"
+        app = await bootstrap.build_application(settings, env)
         logger.info(
-            "sandbox: scripted LLM at %s, fake web (SearXNG and pages) at %s, data in %s",
+            "sandbox: demo model at %s, fake web (SearXNG and pages) at %s, data in %s",
             llm_url,
             web_url,
             data_dir,
         )
-        on_ready(f"{telegram_url}/")
-        await run(app)
+        if settings.routing.enabled and not panel.ready:
+            panel.status = "the bot is up; the message classifier is still loading"
+        else:
+            panel.status, panel.ready = "ready", True
+        on_progress("the bot is up")
+        await runtime.run(app)
+
+
+IMPORT_THREAD = "sandbox-import"
+
+
+def importing() -> bool:
+    """Whether a background import is still running (see `import_in_background`)."""
+    return any(t.name.startswith(IMPORT_THREAD) and t.is_alive() for t in threading.enumerate())
+
+
+async def import_in_background(name: str) -> ModuleType:
+    """Import a module on a daemon thread while the event loop serves the page.
+
+    Not the default executor: Ctrl+C during the first start (which also compiles the code)
+    would wait for the import to finish; a daemon thread is simply left behind at exit."""
+    loop = asyncio.get_running_loop()
+    done: asyncio.Future[ModuleType] = loop.create_future()
+
+    def settle(result: ModuleType | None, error: BaseException | None) -> None:
+        if done.done():
+            return
+        if error is not None:
+            done.set_exception(error)
+        else:
+            assert result is not None
+            done.set_result(result)
+
+    def work() -> None:
+        try:
+            module, error = importlib.import_module(name), None
+        except BaseException as exc:  # handed to the awaiting task
+            module, error = None, exc
+        with contextlib.suppress(RuntimeError):  # the loop is gone: nobody waits any more
+            loop.call_soon_threadsafe(settle, module, error)
+
+    threading.Thread(target=work, name=f"{IMPORT_THREAD} {name}", daemon=True).start()
+    return await done
+
+
+def _merged(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in extra.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = _merged(merged[key], value)
+        else:
+            merged[key] = value
+    return merged

@@ -1,8 +1,8 @@
 """Markdown from a model -> Telegram text + entities, split at 4096 UTF-16 code units.
 
-`telegramify-markdown` does the conversion and the entity-preserving split: its offsets are in
-UTF-16 code units, as Telegram counts them, and an entity that spans a split is clipped into
-both parts rather than broken.
+`telegramify-markdown` does the conversion (its offsets are in UTF-16 code units, as Telegram
+counts them); `splitting` cuts at a paragraph, a line, a sentence or a word, never inside a
+word or a link, and clips an entity that spans a cut into both parts.
 """
 
 from __future__ import annotations
@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 import telegramify_markdown
 from aiogram.types import MessageEntity
 from telegramify_markdown import MessageEntity as TMEntity
+
+from bot.telegram.splitting import atomic_spans, clip_entities, split_ranges, utf16_offsets
 
 MESSAGE_LIMIT = 4096
 
@@ -52,9 +54,11 @@ def plain_fallback(chunk: Chunk, limit: int = MESSAGE_LIMIT) -> list[Chunk]:
 
 
 def _split(text: str, entities: list[TMEntity], limit: int) -> list[Chunk]:
-    pieces = telegramify_markdown.split_entities(text, entities, limit)
-    return [Chunk(piece, [_entity(e) for e in piece_entities]) for piece, piece_entities in pieces]
-
-
-def _entity(entity: TMEntity) -> MessageEntity:
-    return MessageEntity(**entity.to_dict())
+    raw = [entity.to_dict() for entity in entities]
+    offsets = utf16_offsets(text)
+    return [
+        Chunk(
+            text[start:end], [MessageEntity(**e) for e in clip_entities(raw, offsets, start, end)]
+        )
+        for start, end in split_ranges(text, atomic_spans(raw, offsets), limit)
+    ]

@@ -101,7 +101,7 @@ route-stage-default = the default (nobody was sure)
 
 character-choose = Choose who I am in this chat (a new conversation starts). Now: { $current }.
 character-none-name = no character
-character-none-button = 🚫 No character
+character-none-button = No character
 character-none-available = No characters are available in this bot.
 character-current-none = No character is chosen. Pick one with /setcharacter.
 character-current = Character: { $name }. { $description }

@@ -59,6 +59,11 @@ history-private-chat = a private chat
 history-you = You
 history-assistant = Assistant
 history-interrupted = interrupted
+history-picture = [a picture{ $size }]
+history-document = [a file: { $name }]
+history-tool-call = Called the tool { $name }: { $arguments }
+history-tool-result = { $name } returned:
+history-tool-error = { $name } failed:
 history-caption =
     { $count ->
         [one] The current conversation: { $count } message.

@@ -101,7 +101,7 @@ route-stage-default = маршрут по умолчанию (никто не б
 
 character-choose = Выберите, кем мне быть в этом чате (начнётся новый разговор). Сейчас: { $current }.
 character-none-name = без персонажа
-character-none-button = 🚫 Без персонажа
+character-none-button = Без персонажа
 character-none-available = В этом боте нет персонажей.
 character-current-none = Персонаж не выбран. Выберите его командой /setcharacter.
 character-current = Персонаж: { $name }. { $description }

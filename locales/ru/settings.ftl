@@ -59,6 +59,11 @@ history-private-chat = личный чат
 history-you = Вы
 history-assistant = Ассистент
 history-interrupted = прервано
+history-picture = [картинка{ $size }]
+history-document = [файл: { $name }]
+history-tool-call = Вызван инструмент { $name }: { $arguments }
+history-tool-result = { $name } вернул:
+history-tool-error = { $name } не сработал:
 history-caption =
     { $count ->
         [one] Текущий разговор: { $count } сообщение.

@@ -50,7 +50,7 @@ async def eventually(check: Any, seconds: float = 15.0) -> None:
 async def choose(stack: Stack, user_id: int, character_id: str) -> list[dict[str, Any]]:
     menu = await ask(stack, user_id, "/setcharacter")
     assert menu["text"].startswith("Choose who I am in this chat")
-    assert "✅ 🚫 No character" in button_data(menu)  # none chosen yet
+    assert "✅ No character" in button_data(menu)  # none chosen yet
     before = len(await stack.telegram.bot_messages(user_id))
     answer, _ = await press(stack, user_id, user_id, menu["message_id"], f"chr:{character_id}")
     assert answer["text"] == f"Character: Captain {character_id}. A new conversation has started."

@@ -64,7 +64,8 @@ async def start_sandbox(config: Path, data: Path, port: int) -> asyncio.subproce
 async def say(client: SandboxClient, user: int, text: str) -> tuple[int, dict[str, Any]]:
     """The update id the sandbox gave the message, and the bot's answer."""
     sent = await client._post("/sandbox/send", {"user": {"id": user}, "text": text})
-    [answer] = (await client.wait_bot_messages(user, 1, timeout=30))[-1:]
+    # The page is served before the bot has loaded: the first answer may take a while.
+    [answer] = (await client.wait_bot_messages(user, 1, timeout=90))[-1:]
     return int(sent["update_id"]), answer
 
 

@@ -219,4 +219,4 @@ def test_the_list_is_paginated_with_the_current_one_marked(tmp_path: Path) -> No
     assert len(first) == 6 + 1 + 1  # six characters, ➡️, "no character"
     assert first[6].callback_data == CharacterPage(page=1).pack()
     second = [b for row in characters_keyboard(listed, 1, None, t).inline_keyboard for b in row]
-    assert [b.text for b in second] == ["Pirate", "Pirate", "⬅️", "✅ 🚫 No character"]
+    assert [b.text for b in second] == ["Pirate", "Pirate", "⬅️", "✅ No character"]

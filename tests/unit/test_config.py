@@ -68,10 +68,44 @@ def test_model_naming_missing_provider(tmp_path: Path) -> None:
     assert "add [providers.vlm] or fix the name" in message
 
 
-def test_missing_key_variable(tmp_path: Path) -> None:
-    message = error_for(tmp_path, GOOD, env={})
+def test_missing_key_of_the_default_model_is_an_error(tmp_path: Path) -> None:
+    text = GOOD.replace('default_model = "local"', 'default_model = "big"')
+    message = error_for(tmp_path, text, env={})
     assert "providers.cloud.api_key_env" in message
     assert "CLOUD_KEY is not set" in message
+
+
+def test_models_whose_provider_has_no_key_are_left_out_with_one_warning(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    text = GOOD + '\n[routing.preferred_models]\ncode = ["big", "local"]\n'
+    settings = load_settings(write(tmp_path, text), environ={})
+    assert list(settings.models) == ["local"]
+    assert list(settings.providers) == ["vllm"]
+    assert settings.routing.preferred_models == {"code": ["local"]}
+    [warning] = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert "left out, since their provider's key is not set: big (CLOUD_KEY is not set)" in warning
+
+
+def test_every_problem_of_a_run_is_reported_at_once(tmp_path: Path) -> None:
+    text = (
+        GOOD.replace('default_model = "local"', 'default_model = "big"')
+        .replace('display_name = "Qwen"', 'dispaly_name = "Qwen"')
+        .replace("[models.big]", '[routing]\njudge_model = "nope"\n\n[models.big]')
+    )
+    message = error_for(tmp_path, text, env={"BOT_TELEGRAMM__MODE": "webhook"})
+    assert "models.local.dispaly_name: Extra inputs are not permitted" in message
+    assert "BOT_TELEGRAMM__MODE: there is no setting section 'telegramm'" in message
+    text = GOOD.replace('default_model = "local"', 'default_model = "big"')
+    text = text.replace("[models.big]", '[routing]\njudge_model = "nope"\n\n[models.big]')
+    message = error_for(
+        tmp_path,
+        text + '\n[models.auto]\nprovider = "vllm"\nremote_name = "a"\ndisplay_name = "A"\n',
+        env={},
+    )
+    assert "routing.judge_model is 'nope'" in message
+    assert "models.auto: 'auto' is reserved" in message
+    assert "CLOUD_KEY is not set" in message  # needed by the default model
 
 
 def test_default_model_must_exist(tmp_path: Path) -> None:

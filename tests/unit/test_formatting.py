@@ -67,3 +67,45 @@ def test_plain_fallback_keeps_link_targets_visible() -> None:
 
 def test_whitespace_only_renders_nothing() -> None:
     assert render_plain("   \n ") == []
+
+
+def test_a_long_answer_splits_at_a_paragraph_break() -> None:
+    paragraphs = [f"Paragraph {n}: " + "words and more words " * 30 for n in range(12)]
+    chunks = render_markdown("\n\n".join(paragraphs))
+    assert len(chunks) >= 2
+    for chunk in chunks:
+        assert chunk.text.startswith("Paragraph ")
+        assert chunk.text.endswith("words")  # a whole paragraph, nothing cut off
+        assert utf16_len(chunk.text) > MESSAGE_LIMIT // 2  # not a short paragraph on its own
+
+
+def test_a_paragraph_longer_than_a_message_splits_at_a_sentence_end() -> None:
+    paragraph = " ".join(f"This is sentence{n} of one long paragraph." for n in range(300))
+    chunks = render_plain(paragraph)
+    assert len(chunks) >= 3
+    for chunk in chunks:
+        assert chunk.text.startswith("This is sentence")
+        assert chunk.text.endswith("paragraph.")
+
+
+def test_text_without_sentences_splits_between_words_never_inside_one() -> None:
+    words = [f"word{n}" for n in range(2000)]
+    chunks = render_plain(" ".join(words))
+    assert " ".join(c.text for c in chunks).split() == words  # every word whole
+
+
+def test_a_link_is_never_cut_in_two() -> None:
+    filler = "x" * 4088  # "a link" would still fit, "a link text" would not
+    [first, second] = render_markdown(f"{filler} [a link text](https://example.com/page) after")
+    assert first.text == filler
+    [link] = second.entities
+    assert second.text[link.offset : link.offset + link.length] == "a link text"
+    assert link.url == "https://example.com/page"
+
+
+def test_every_prefix_of_a_streamed_answer_splits_between_words() -> None:
+    text = " ".join(f"token{n}" for n in range(1200))  # about 9000 characters
+    for end in range(4000, len(text), 997):
+        for chunk in render_markdown(text[:end])[:-1]:  # the last part is still growing
+            assert not chunk.text[-1].isspace()
+            assert text[:end].find(chunk.text + " ") >= 0  # it ends where a word ends

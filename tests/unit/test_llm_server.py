@@ -257,6 +257,8 @@ async def test_stop_ends_hung_requests_and_streams() -> None:
     server.add_fault("hang", model="a")
     server.add_fault("hang", model="b", after_chunks=1)
     hung = asyncio.create_task(client.chat.completions.create(model="a", messages=USER))
+    while not server.requests:  # under load the task may not have sent its request yet
+        await asyncio.sleep(0.01)
     stream = await client.chat.completions.create(model="b", messages=USER, stream=True)
     first = [await anext(stream), await anext(stream)]
     started = time.monotonic()

@@ -117,3 +117,19 @@ def test_without_a_fake_web_the_tools_are_untouched() -> None:
     raw = tomllib.loads(PROVIDERS + TOOLS)
     overrides = sandbox_overrides(raw, "http://t", LLM, "sqlite+aiosqlite://")
     assert "tools" not in overrides
+
+
+def test_the_sandbox_turns_on_operator_plans_and_auto_unless_the_file_sets_them() -> None:
+    from bot.sandbox.showcase import OPERATOR_ID, SANDBOX_PLANS, showcase_overrides
+
+    everything = showcase_overrides(tomllib.loads(PROVIDERS))
+    assert everything == {
+        "admins": [OPERATOR_ID],
+        "plans": SANDBOX_PLANS,
+        "chat": {"default_model": "auto"},
+    }
+    own = tomllib.loads(
+        "admins = [42]\n[routing]\nenabled = false\n"
+        '[plans.free]\nkind = "free"\ntitle = { en = "Free" }\n' + PROVIDERS
+    )
+    assert showcase_overrides(own) == {}  # the file's own operators and plans; no routing

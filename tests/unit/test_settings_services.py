@@ -264,6 +264,47 @@ def test_markdown_transcript_marks_each_turn() -> None:
     )
 
 
+def test_markdown_transcript_has_attachments_and_tool_steps() -> None:
+    labels = TranscriptLabels(
+        heading="Chat",
+        you="You",
+        interrupted="interrupted",
+        model_name=lambda model: model or "Assistant",
+        t=I18n(LOCALES, "en").translator("en"),
+    )
+    photo = {
+        "type": "image",
+        "sha256": "ab",
+        "media_type": "image/png",
+        "width": 640,
+        "height": 480,
+    }
+    user = StoredMessage(
+        id=1,
+        conversation_id=1,
+        role=Role.USER,
+        content=[photo, {"type": "document", "name": "notes.pdf", "kind": "pdf"}],
+        status=MessageStatus.COMPLETE,
+    )
+    answer = StoredMessage(
+        id=2,
+        conversation_id=1,
+        role=Role.ASSISTANT,
+        content=[
+            {"type": "tool_call", "id": "c1", "name": "calculator", "arguments": '{"e": "6*7"}'},
+            {"type": "tool_result", "call_id": "c1", "name": "calculator", "content": "42"},
+            {"type": "text", "text": "It is 42."},
+        ],
+        status=MessageStatus.COMPLETE,
+        model="gpt",
+    )
+    text = render_markdown([user, answer], labels)
+    assert "## You\n\n_[a picture, 640×480]_\n\n_[a file: notes.pdf]_\n" in text
+    assert (
+        '> Called the tool calculator: {"e": "6*7"}\n\n> calculator returned:\n> 42\n\nIt is 42.\n'
+    ) in text
+
+
 async def test_export_of_the_current_conversation(
     uow: UnitOfWorkFactory, registry: ModelRegistry
 ) -> None:

@@ -15,6 +15,7 @@ from aiohttp import web
 
 from bot.sandbox.llm.anthropic_proto import AnthropicDialect
 from bot.sandbox.llm.control import control_routes
+from bot.sandbox.llm.demo import DemoModel
 from bot.sandbox.llm.dialect import Dialect
 from bot.sandbox.llm.images import ImageRequest, ImageStudio, parse_image_request
 from bot.sandbox.llm.openai_proto import OpenAIDialect
@@ -56,8 +57,16 @@ class ScriptedLLM(LoopbackServer):
 
     label = "scripted LLM server"
 
-    def __init__(self, *, api_key: str | None = None, models: Iterable[str] = ()) -> None:
+    def __init__(
+        self,
+        *,
+        api_key: str | None = None,
+        models: Iterable[str] = (),
+        demo: DemoModel | None = None,
+    ) -> None:
+        """``demo``: what answers when no scripted reply matches (default: the echo)."""
         self._api_key = api_key
+        self._demo = demo
         self._models = list(models)
         self._replies: CountedQueue[ReplyEntry] = CountedQueue()
         self._faults: CountedQueue[Fault] = CountedQueue()
@@ -143,8 +152,8 @@ class ScriptedLLM(LoopbackServer):
     async def _list_models(self, request: web.Request) -> web.Response:
         anthropic = "anthropic-version" in request.headers or "x-api-key" in request.headers
         dialect = ANTHROPIC if anthropic else OPENAI
-        if dialect.api_key(request.headers) is None:
-            return web.json_response(dialect.error_body(401, "Missing API key."), status=401)
+        if (denied := self._check_key(dialect, request)) is not None:
+            return web.json_response(dialect.error_body(401, denied), status=401)
         names = self.known_models()
         if anthropic:
             data: list[dict[str, Any]] = [
@@ -195,7 +204,12 @@ class ScriptedLLM(LoopbackServer):
             return admitted
         parsed, fault = admitted
         knobs = self._knobs.resolve(parsed.model)
-        entry = self._replies.take(lambda e: e.matches(parsed.model, parsed.last_user_text))
+        body = record["body"] if isinstance(record["body"], Mapping) else {}
+        entry = None
+        if self._demo is None or not self._demo.structured(body):  # the judge is the demo's
+            entry = self._replies.take(lambda e: e.matches(parsed.model, parsed.last_user_text))
+        if entry is None and self._demo is not None:
+            entry = await asyncio.to_thread(self._demo.reply, body, parsed.model)
         plan = build_plan(entry, parsed, knobs)
         seq = next(self._ids)
         if parsed.stream:

@@ -101,7 +101,7 @@ async def chat_state(request: web.Request) -> web.StreamResponse:
     chat = _chat(request)
     core = _core(request)
     answers = [
-        {"message_id": q.message_id, "data": q.data, **q.answer}
+        {"id": q.id, "message_id": q.message_id, "data": q.data, **q.answer}
         for q in core.world.callbacks.values()
         if q.chat_id == chat.id and q.answer is not None
     ]
@@ -114,6 +114,33 @@ async def chat_state(request: web.Request) -> web.StreamResponse:
             "answers": answers[-5:],
             "now": time.monotonic(),
         }
+    )
+
+
+async def transcript_markdown(request: web.Request) -> web.StreamResponse:
+    """The chat as a Markdown file (the page's "export transcript" link)."""
+    chat = _chat(request)
+    lines = [
+        f"# Sandbox chat {chat.id}: {chat.info.get('title') or chat.info.get('first_name', '')}"
+    ]
+    for message in chat.messages.values():
+        entry = message.transcript()
+        who = "bot" if entry["from_bot"] else f"user {entry['user_id']}"
+        stamp = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(entry["date"]))
+        notes = []
+        if entry.get("photo"):
+            notes.append("[photo]")
+        if entry.get("document"):
+            notes.append(f"[file: {entry['document'].get('file_name') or 'document'}]")
+        if entry.get("deleted"):
+            notes.append("[deleted]")
+        body = "\n".join([*notes, entry.get("text") or ""]).strip()
+        lines.append(f"\n## #{entry['message_id']} {who}, {stamp} UTC\n\n{body}")
+    return web.Response(
+        text="\n".join(lines) + "\n",
+        content_type="text/markdown",
+        charset="utf-8",
+        headers={"Content-Disposition": f'attachment; filename="sandbox-chat-{chat.id}.md"'},
     )
 
 
@@ -313,6 +340,7 @@ def add_routes(app: web.Application) -> None:
     add("GET", "/sandbox/chats/{chat_id}/drafts", drafts)
     add("GET", "/sandbox/chats/{chat_id}/actions", actions)
     add("GET", "/sandbox/chats/{chat_id}/state", chat_state)
+    add("GET", "/sandbox/chats/{chat_id}/transcript.md", transcript_markdown)
     add("GET", "/sandbox/calls", calls)
     add("DELETE", "/sandbox/calls", clear_calls)
     add("POST", "/sandbox/raw_update", raw_update)

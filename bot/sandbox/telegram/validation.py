@@ -2,15 +2,10 @@
 
 from __future__ import annotations
 
+import functools
+from types import SimpleNamespace
 from typing import Any
 
-from aiogram.types import (
-    ForceReply,
-    InlineKeyboardMarkup,
-    MessageEntity,
-    ReplyKeyboardMarkup,
-    ReplyKeyboardRemove,
-)
 from pydantic import ValidationError
 
 from .errors import ApiError, bad_request, cant_parse
@@ -18,6 +13,28 @@ from .markup_parsers import PARSERS, ParseError, sort_entities
 from .textutil import WHITESPACE, normalize_url, utf16_len
 
 Entity = dict[str, Any]
+
+
+@functools.cache
+def _types() -> Any:
+    """aiogram's models, imported when first needed: importing them takes seconds, and the
+    sandbox's page should be served before that (`make run` prints its URL at once)."""
+    from aiogram.types import (
+        ForceReply,
+        InlineKeyboardMarkup,
+        MessageEntity,
+        ReplyKeyboardMarkup,
+        ReplyKeyboardRemove,
+    )
+
+    return SimpleNamespace(
+        ForceReply=ForceReply,
+        InlineKeyboardMarkup=InlineKeyboardMarkup,
+        MessageEntity=MessageEntity,
+        ReplyKeyboardMarkup=ReplyKeyboardMarkup,
+        ReplyKeyboardRemove=ReplyKeyboardRemove,
+    )
+
 
 MAX_TEXT = 4096
 MAX_CAPTION = 1024
@@ -89,7 +106,7 @@ def _entity(raw: Any, text_length: int) -> Entity:
     elif kind == "custom_emoji" and not raw.get("custom_emoji_id"):
         raise cant_parse("custom_emoji entity must have a custom_emoji_id")
     try:
-        MessageEntity.model_validate(entity)
+        _types().MessageEntity.model_validate(entity)
     except ValidationError as exc:
         raise cant_parse(f"wrong entity {kind}") from exc
     return entity
@@ -205,7 +222,7 @@ def _inline_keyboard(markup: dict[str, Any]) -> dict[str, Any] | None:
         for button in row:
             _button(button)
     try:
-        InlineKeyboardMarkup.model_validate(markup)
+        _types().InlineKeyboardMarkup.model_validate(markup)
     except ValidationError as exc:
         raise bad_request("can't parse reply keyboard markup JSON object") from exc
     rows = [row for row in rows if row]
@@ -222,10 +239,11 @@ def reply_markup(markup: Any, *, inline_only: bool) -> tuple[dict[str, Any] | No
         return _inline_keyboard(markup), None
     if inline_only:
         raise bad_request("inline keyboard expected")
+    types = _types()
     kinds = (
-        ("keyboard", ReplyKeyboardMarkup),
-        ("remove_keyboard", ReplyKeyboardRemove),
-        ("force_reply", ForceReply),
+        ("keyboard", types.ReplyKeyboardMarkup),
+        ("remove_keyboard", types.ReplyKeyboardRemove),
+        ("force_reply", types.ForceReply),
     )
     for key, model in kinds:
         if key in markup:
