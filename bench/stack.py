@@ -30,7 +30,9 @@ TOKEN = "4242:bench-token"
 LLM_KEY_ENV = "BENCH_LLM_KEY"
 MODEL_NAME = "bench-model"
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
-STARTUP_TIMEOUT = 60.0
+STARTUP_TIMEOUT = 120.0  # a first start trains the routing classifier
+ROUTING_READY = "routing: ready"
+ROUTING_CACHE = PROJECT_ROOT / "data" / "bench-cache"
 STOP_TIMEOUT = 10.0
 _PAGE_SIZE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
 _CLOCK_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
@@ -52,6 +54,10 @@ retry_backoff_seconds = 0.5
 [chat]
 default_model = "bench"
 system_prompt = "You are a helpful assistant."
+
+[routing]
+# Kept between runs (and benchmarks): the classifier is trained once per machine.
+cache_dir = "{routing_cache}"
 
 [providers.local]
 type = "openai_compatible"
@@ -173,12 +179,14 @@ class Stack:
     def log_path(self) -> Path:
         return self.workdir / "bot.log"
 
-    def log_tail(self, lines: int = 40) -> str:
+    def log(self) -> str:
         try:
-            text = self.log_path.read_text(encoding="utf-8", errors="replace")
+            return self.log_path.read_text(encoding="utf-8", errors="replace")
         except OSError:
             return ""
-        return "\n".join(text.splitlines()[-lines:])
+
+    def log_tail(self, lines: int = 40) -> str:
+        return "\n".join(self.log().splitlines()[-lines:])
 
     def sample(self) -> ProcessSample | None:
         if self.process.returncode is not None:
@@ -215,6 +223,7 @@ async def _start_bot(
             llm_url=llm_url,
             key_env=LLM_KEY_ENV,
             model=MODEL_NAME,
+            routing_cache=ROUTING_CACHE,
         )
         + (QUOTAS_CONFIG if options.quotas else ""),
         encoding="utf-8",
@@ -284,9 +293,10 @@ async def running_stack(
 
 
 async def _wait_ready(stack: Stack) -> None:
-    """The bot is ready once it makes its first getUpdates call (it is then polling)."""
+    """The bot is ready once it polls (its first getUpdates call) and its message classifier
+    has loaded (which it does in the background; turns would wait for it)."""
     deadline = time.monotonic() + STARTUP_TIMEOUT
-    while not await stack.client.calls(method="getUpdates"):
+    while not await stack.client.calls(method="getUpdates") or ROUTING_READY not in stack.log():
         if not stack.bot_alive() or time.monotonic() > deadline:
             status = (
                 f"it exited with status {stack.process.returncode}"
