@@ -573,3 +573,28 @@ async def test_group_progress_edits_leave_room_for_the_final_message() -> None:
     await fake_time.run(pacer(telegram, BOT, SendMessage(chat_id=group, text="final")))
     assert fake_time.now == started  # the final message did not wait for the window
     assert telegram.calls[-1].text == "final"
+
+
+class LastFirstTime(FakeTime):
+    """A virtual clock whose sleepers due at the same moment wake newest first: asyncio
+    orders timers by their time only, so a pacer must not count on ties waking in order."""
+
+    async def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        heapq.heappush(self._sleepers, (self.now + max(seconds, 0.0), -self._seq, future))
+        self._seq += 1
+        await future
+
+
+async def test_the_global_budget_serves_chats_in_arrival_order() -> None:
+    """90 final messages to 90 chats at once, three seconds' worth of the global budget:
+    they leave in the order they arrived, however the waiting calls are woken."""
+    fake_time = LastFirstTime()
+    telegram = FakeTelegram(fake_time)
+    pacer = Pacer(clock=fake_time.clock, sleep=fake_time.sleep)
+    calls = [send(pacer, telegram, SendMessage(chat_id=chat, text=str(chat))) for chat in range(90)]
+    started = [asyncio.ensure_future(call) for call in calls]  # arrival order: 0, 1, 2, ...
+    await fake_time.run(*started)
+    assert [int(call.text or -1) for call in telegram.calls] == list(range(90))
+    assert telegram.times()[-1] < 3 * (1.0 + 0.1) + 0.01  # 30 a second, with the margin

@@ -46,7 +46,7 @@ Waiting is ``await sleep(...)`` on the injected clock; the pacer is safe for con
 within one event loop.
 """
 
-from .pacer import Pacer, PacerStats, PacingDropped, is_droppable
+from .pacer import Pacer, PacerStats, PacingDropped, held_back, is_droppable
 from .retry import DeliveryRetry, is_transient, retry_for
 
 __all__ = [
@@ -54,6 +54,7 @@ __all__ = [
     "Pacer",
     "PacerStats",
     "PacingDropped",
+    "held_back",
     "is_droppable",
     "is_transient",
     "retry_for",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections import deque
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -28,6 +29,22 @@ logger = logging.getLogger(__name__)
 
 # Set by ``Pacer.droppable``; flows through ``await bot.send_...(...)`` into the middleware.
 _max_wait: ContextVar[float | None] = ContextVar("pacer_droppable_max_wait", default=None)
+# Set by ``held_back``: the seconds final calls made inside waited for their budgets.
+_held: ContextVar[list[float] | None] = ContextVar("pacer_held_back", default=None)
+
+
+@contextmanager
+def held_back() -> Iterator[list[float]]:
+    """Collect how long the final calls made inside waited for Telegram's limits (the
+    benchmark tells that apart from the bot's own time)."""
+    waits: list[float] = []
+    token = _held.set(waits)
+    try:
+        yield waits
+    finally:
+        _held.reset(token)
+
+
 # Droppable edits in a group leave this many of its per-minute slots to final messages, so a
 # long answer's progress edits can never make its final message wait for the window.
 GROUP_FINAL_RESERVE = 4
@@ -97,7 +114,8 @@ class Pacer(BaseRequestMiddleware):
         self._chats = ChatTable(limits, idle_ttl, clock())
         self._global = SlidingWindow(global_per_second, 1.0 + margin)
         self._global_blocked_until = 0.0
-        self._global_finals = 0  # final counted sends held back by the global budget
+        # Final counted sends waiting for the global budget (and only for it), in order.
+        self._global_queue: deque[asyncio.Event] = deque()
         self.stats = PacerStats()
 
     @contextmanager
@@ -188,7 +206,10 @@ class Pacer(BaseRequestMiddleware):
     ) -> Response[TelegramType]:
         attempt = 1
         while True:
-            await self._timed(self._acquire_final(route, chat, retry=attempt > 1))
+            waited = await self._timed(self._acquire_final(route, chat, retry=attempt > 1))
+            held = _held.get()
+            if held is not None:
+                held.append(waited)
             try:
                 result = await make_request(bot, method)
             except TelegramRetryAfter as exc:
@@ -222,7 +243,11 @@ class Pacer(BaseRequestMiddleware):
     # --- waiting for a slot ----------------------------------------------------------------
 
     async def _acquire_final(self, route: Route, chat: ChatState | None, *, retry: bool) -> None:
-        """Wait for this call's turn in its chat's FIFO, then for its budgets; spend them."""
+        """Wait for this call's turn in its chat's FIFO, then for its budgets; spend them.
+
+        Counted sends that only wait for the global budget queue for it in arrival order
+        (one FIFO across chats), so a chat's final message never waits far longer than
+        another's: the global budget is fair."""
         ticket = asyncio.Event()
         queue = None
         if chat is not None:
@@ -230,7 +255,7 @@ class Pacer(BaseRequestMiddleware):
         if queue is not None:
             # A retry goes first: it was already at the head when Telegram pushed back.
             (queue.appendleft if retry else queue.append)(ticket)
-        held_globally = False
+        fair = self._global_queue
         try:
             while True:
                 if queue is not None and queue[0] is not ticket:
@@ -239,20 +264,33 @@ class Pacer(BaseRequestMiddleware):
                     continue
                 now = self._clock()
                 chat_wait, global_wait = self._waits(route, chat, now)
-                if chat_wait <= 0 and global_wait <= 0:
+                if chat_wait > 0:  # not this chat's moment yet: no place in the global queue
+                    self._leave(fair, ticket)
+                    await self._sleep(chat_wait)
+                    continue
+                if route.kind is Kind.MESSAGE:
+                    if ticket not in fair:
+                        (fair.appendleft if retry else fair.append)(ticket)
+                    if fair[0] is not ticket:
+                        ticket.clear()
+                        await ticket.wait()
+                        continue
+                if global_wait <= 0:
                     self._spend(route, chat, now)
                     return
-                if held_globally != (global_wait > 0):
-                    held_globally = global_wait > 0
-                    self._global_finals += 1 if held_globally else -1
-                await self._sleep(max(chat_wait, global_wait))
+                await self._sleep(global_wait)
         finally:
-            if held_globally:
-                self._global_finals -= 1
+            self._leave(fair, ticket)
             if queue is not None:
-                queue.remove(ticket)
-                if queue:
-                    queue[0].set()
+                self._leave(queue, ticket)
+
+    @staticmethod
+    def _leave(queue: deque[asyncio.Event], ticket: asyncio.Event) -> None:
+        """Out of `queue`, waking whoever is at its head now."""
+        if ticket in queue:
+            queue.remove(ticket)
+            if queue:
+                queue[0].set()
 
     async def _acquire_droppable(
         self, route: Route, chat: ChatState | None, max_wait: float
@@ -262,7 +300,7 @@ class Pacer(BaseRequestMiddleware):
         while True:
             if chat is not None and chat.finals_waiting:
                 raise self._drop(route, "a final call for the chat is waiting")
-            if route.kind is Kind.MESSAGE and self._global_finals:
+            if route.kind is Kind.MESSAGE and self._global_queue:
                 raise self._drop(route, "a final call is waiting for the global budget")
             now = self._clock()
             wait = max(self._waits(route, chat, now, reserve=GROUP_FINAL_RESERVE))
@@ -315,12 +353,14 @@ class Pacer(BaseRequestMiddleware):
             wait = max(wait, chat.blocked_until - now)
         return max(wait, 0.0)
 
-    async def _timed(self, waiting: Awaitable[None]) -> None:
+    async def _timed(self, waiting: Awaitable[None]) -> float:
         start = self._clock()
         try:
             await waiting
         finally:
-            self.stats.waited_seconds_total += self._clock() - start
+            waited = self._clock() - start
+            self.stats.waited_seconds_total += waited
+        return waited
 
     def _drop(self, route: Route, reason: str) -> PacingDropped:
         self.stats.dropped += 1
