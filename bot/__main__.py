@@ -204,14 +204,14 @@ def _characters(args: argparse.Namespace) -> int:
 
 
 async def _migrate(settings: Settings) -> int:
-    from bot.storage.engine import create_engine
+    from bot.storage.database import open_database
     from bot.storage.migrate import upgrade
 
-    engine = create_engine(settings.storage.url)
+    db = open_database(settings.storage.url)
     try:
-        revision = await upgrade(engine)
+        revision = await upgrade(db)
     finally:
-        await engine.dispose()
+        await db.close()
     print(f"database at revision {revision}")
     return 0
 

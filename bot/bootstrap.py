@@ -13,11 +13,9 @@ from pathlib import Path
 from typing import Any
 
 from aiogram import Bot, Dispatcher
-from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.exceptions import TelegramAPIError
 from aiogram.types import Update
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.characters.catalog import CharacterCatalog
 from bot.characters.editor import CharacterEditor
@@ -60,14 +58,16 @@ from bot.payments.service import PaymentService
 from bot.routing.service import RoutingService
 from bot.routing.setup import fallback_model_id, start_router
 from bot.storage.blobs import BlobStore
+from bot.storage.cache import RecordCache
+from bot.storage.database import Database, open_database
 from bot.storage.dto import TurnRecord
-from bot.storage.engine import create_engine, create_session_factory
 from bot.storage.migrate import upgrade
-from bot.storage.uow import UnitOfWorkFactory
+from bot.storage.uow import UnitOfWork
 from bot.telegram.intake import Intake
 from bot.telegram.outbox import PartSender
 from bot.telegram.pacing import DeliveryRetry, Pacer
 from bot.telegram.sender import MessageSender
+from bot.telegram.session import BotSession
 from bot.telegram.updates import mark
 from bot.telegram.views import AnswerViewFactory, ViewContext
 from bot.telegram.views.base import StreamSettings
@@ -92,7 +92,7 @@ class Application:
     settings: Settings
     bot: Bot
     dispatcher: Dispatcher
-    engine: AsyncEngine
+    db: Database
     models: ModelRegistry
     merger: PasteMerger
     i18n: I18n
@@ -100,7 +100,6 @@ class Application:
     characters: CharacterCatalog
     document_worker: DocumentWorker
     tools: ToolSet
-    uow: UnitOfWorkFactory
     locks: ChatLocks
     lifecycle: Lifecycle
     intake: Intake
@@ -112,7 +111,7 @@ class Application:
         await self.tools.close()
         await self.models.close()
         await self.bot.session.close()
-        await self.engine.dispose()
+        await self.db.close()
 
 
 async def build_application(
@@ -139,7 +138,12 @@ async def _build_application(
     sys.setswitchinterval(GIL_SWITCH_INTERVAL_SECONDS)
     bot = _build_bot(settings)
     opened.append(bot.session.close)
-    pacer = Pacer()
+    flood = settings.telegram
+    pacer = Pacer(
+        chat_rate=flood.chat_messages_per_second,
+        group_per_minute=flood.group_messages_per_minute,
+        global_per_second=flood.global_messages_per_second,
+    )
     # Every outgoing call, handlers' replies included: retried (outermost), then paced.
     bot.session.middleware(DeliveryRetry(deadline=settings.reliability.delivery_deadline_seconds))
     bot.session.middleware(pacer)
@@ -156,11 +160,12 @@ async def _build_application(
     # The classifier then loads in the background; turns wait for it.
     if settings.routing.enabled:
         await start_router(settings, models, routing)
-    engine = create_engine(settings.storage.url)
-    opened.append(engine.dispose)
-    await upgrade(engine)
-    uow = UnitOfWorkFactory(create_session_factory(engine))
-    await _prune(uow)
+    db = open_database(settings.storage.url)
+    opened.append(db.close)
+    await upgrade(db)
+    await _prune(db)
+    records = RecordCache()
+    db.on_change(records.changed)
     i18n = I18n(LOCALES_DIR, settings.i18n.default_locale)
     locks = ChatLocks()
     merger = PasteMerger(
@@ -171,16 +176,16 @@ async def _build_application(
     opened.append(merger.close)
     dispatcher = Dispatcher()
     # Polling keeps every update in its inbox; a webhook's deferred ones are kept here.
-    keep = _inbox_keeper(uow) if settings.telegram.mode == "webhook" else None
+    keep = _inbox_keeper(db) if settings.telegram.mode == "webhook" else None
     install_middlewares(
         dispatcher,
         OrderingMiddleware(locks, merger, keep),
-        DedupeMiddleware(uow, keep),
-        ContextMiddleware(uow, i18n),
+        DedupeMiddleware(db, keep),
+        ContextMiddleware(db, i18n, records),
     )
     dispatcher.include_routers(errors_router, *get_routers())
     chat_settings = ChatSettingsService(
-        uow, models, routing, routing_available=settings.routing.enabled
+        db, models, routing, routing_available=settings.routing.enabled
     )
     catalog = CharacterCatalog(
         settings.characters.directory,
@@ -190,7 +195,7 @@ async def _build_application(
     report = await asyncio.to_thread(catalog.scan)
     for problem in report.problems:  # at start: logged; the watcher tells admins of later edits
         logger.error("characters: %s", problem)
-    characters = CharacterService(uow, catalog)
+    characters = CharacterService(db, catalog)
     docs = settings.documents
     worker = DocumentWorker(
         workers=docs.worker_processes, timeout_seconds=docs.worker_timeout_seconds
@@ -200,18 +205,18 @@ async def _build_application(
     attachments = AttachmentLoader(
         blobs, image_history_turns=docs.image_history_turns, context_share=docs.context_share
     )
-    payments, quotas, limits = _payments(settings, uow, routing, chat_settings)
+    payments, quotas, limits = _payments(settings, db, routing, chat_settings)
     tools = build_tools(settings, env)
     opened.append(tools.close)
     if await quotas.prune(QUOTA_USAGE_KEPT):
         logger.info("pruned quota usage older than %s", QUOTA_USAGE_KEPT)
     lifecycle = Lifecycle()
-    outbox = TurnOutbox(uow)
+    outbox = TurnOutbox(db)
     generations = Generations()
-    answerer = Answerer(uow, generations, attachments, limits, outbox, lifecycle)
+    answerer = Answerer(db, generations, attachments, limits, outbox, lifecycle)
     views = AnswerViewFactory(_view_context(settings, bot, pacer))
     chat_service = ChatService(
-        uow,
+        db,
         routing,
         generations,
         answerer,
@@ -226,7 +231,7 @@ async def _build_application(
     )
     reliability = settings.reliability
     recovery = Recovery(
-        uow,
+        db,
         chat_service,
         outbox,
         quotas,
@@ -241,11 +246,11 @@ async def _build_application(
         "chat_settings": chat_settings,
         "routing": routing,
         "characters": characters,
-        "character_editor": CharacterEditor(uow, catalog, [m.spec.id for m in models]),
+        "character_editor": CharacterEditor(db, catalog, [m.spec.id for m in models]),
         "admins": frozenset(settings.admins),
-        "languages": LanguageService(uow, i18n),
-        "history_export": HistoryExporter(uow, chat_settings.model_name),
-        "feedback": FeedbackService(uow),
+        "languages": LanguageService(db, i18n),
+        "history_export": HistoryExporter(db, chat_settings.model_name),
+        "feedback": FeedbackService(db),
         "merger": merger,
         "document_reader": DocumentReader(docs, worker),
         "album_window": docs.album_window_seconds,
@@ -260,7 +265,7 @@ async def _build_application(
         settings,
         bot,
         dispatcher,
-        engine,
+        db,
         models,
         merger,
         i18n,
@@ -268,7 +273,6 @@ async def _build_application(
         catalog,
         worker,
         tools,
-        uow,
         locks,
         lifecycle,
         Intake(dispatcher, bot),
@@ -282,7 +286,7 @@ async def _build_application(
 
 def _payments(
     settings: Settings,
-    uow: UnitOfWorkFactory,
+    db: Database,
     routing: RoutingService,
     chat_settings: ChatSettingsService,
 ) -> tuple[PaymentService, QuotaService, TurnLimits]:
@@ -290,8 +294,8 @@ def _payments(
     configured = settings.payments_secret.get_secret_value() if settings.payments_secret else ""
     secret = configured.encode() if configured else secret_from_token(_token(settings))
     ttl = timedelta(minutes=settings.payments.invoice_ttl_minutes)
-    payments = PaymentService(uow, catalog, PayloadSigner(secret, ttl), texts=settings.payments)
-    quotas = QuotaService(uow, catalog)
+    payments = PaymentService(db, catalog, PayloadSigner(secret, ttl), texts=settings.payments)
+    quotas = QuotaService(db, catalog)
     notice = limit_notice(
         catalog, lambda model_id: chat_settings.model_name(model_id) or model_id, utcnow
     )
@@ -326,9 +330,9 @@ def _build_bot(settings: Settings) -> Bot:
     api_base = settings.telegram.api_base
     timeout = settings.telegram.request_timeout_seconds
     session = (
-        AiohttpSession(api=TelegramAPIServer.from_base(api_base), timeout=timeout)
+        BotSession(api=TelegramAPIServer.from_base(api_base), timeout=timeout)
         if api_base
-        else AiohttpSession(timeout=timeout)
+        else BotSession(timeout=timeout)
     )
     return Bot(token, session=session)
 
@@ -344,24 +348,23 @@ def _stored_views(views: AnswerViewFactory) -> Callable[[TurnRecord, Translate],
     return make
 
 
-def _inbox_keeper(uow: UnitOfWorkFactory) -> Keep:
+def _inbox_keeper(db: Database) -> Keep:
     """Keeps an update in the inbox (for a restart) while its turn waits for more parts."""
 
     async def keep(update: Update) -> None:
         raw: dict[str, Any] = update.model_dump(mode="json", exclude_none=True, by_alias=True)
-        async with uow() as unit:
-            await unit.updates.receive([(mark(update), raw)])
-            await unit.commit()
+        await db.write(lambda uow: uow.updates.receive([(mark(update, raw), raw)]))
 
     return keep
 
 
-async def _prune(uow: UnitOfWorkFactory) -> None:
+async def _prune(db: Database) -> None:
     now = datetime.now(UTC)
-    async with uow() as unit:
-        updates = await unit.updates.prune(now - PROCESSED_UPDATES_KEPT)
-        turns = await unit.turns.prune(now - TURNS_KEPT)
-        await unit.commit()
+
+    def prune(uow: UnitOfWork) -> tuple[int, int]:
+        return uow.updates.prune(now - PROCESSED_UPDATES_KEPT), uow.turns.prune(now - TURNS_KEPT)
+
+    updates, turns = await db.write(prune)
     if updates or turns:
         logger.info("pruned %d old update records and %d finished turns", updates, turns)
 

@@ -291,7 +291,7 @@ SECRET_VARIABLES = {
     "payments_secret": "PAYMENTS_SECRET",
 }
 # BOT_ variables read by the command line rather than by Settings.
-CLI_VARIABLES = frozenset({"BOT_CONFIG", "BOT_LOG_LEVEL"})
+CLI_VARIABLES = frozenset({"BOT_CONFIG", "BOT_LOG_LEVEL", "BOT_LOOP_LAG_SECONDS"})
 
 
 def _override_problems(env: Mapping[str, str]) -> list[str]:

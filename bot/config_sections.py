@@ -97,6 +97,11 @@ class TelegramConfig(StrictModel):
     group_edit_interval_seconds: float = Field(default=3.0, ge=1, le=30)
     # One Bot API call may take this long before it counts as timed out (and is retried).
     request_timeout_seconds: float = Field(default=60.0, ge=1, le=600)
+    # Telegram's flood limits, kept by the pacer: about 30 messages a second in all, one a
+    # second per chat, 20 a minute per group. Raise them only if Telegram raised yours.
+    global_messages_per_second: int = Field(default=30, ge=1, le=100_000)
+    chat_messages_per_second: float = Field(default=1.0, gt=0, le=1000)
+    group_messages_per_minute: int = Field(default=20, ge=1, le=100_000)
 
 
 class ReliabilityConfig(StrictModel):

@@ -42,8 +42,9 @@ class SecretFilter(logging.Filter):
 
 def setup_logging(level: str) -> None:
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    # One line per HTTP request to a provider is noise at INFO; failures are logged by us.
-    for noisy in ("httpx", "httpx2", "alembic.runtime.plugins"):
+    # One line per HTTP request to a provider, or per update (aiogram), is noise at INFO: the
+    # bot logs one line per delivered answer, and failures.
+    for noisy in ("httpx", "httpx2", "alembic.runtime.plugins", "aiogram.event"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLogger().level))
 
 

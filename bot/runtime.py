@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import secrets
 import signal
 from collections.abc import Awaitable, Callable
@@ -22,6 +23,7 @@ from aiogram.exceptions import TelegramAPIError
 from aiohttp import web
 
 from bot.bootstrap import Application, admin_announcer
+from bot.looplag import DEFAULT_REPORT_SECONDS, LoopLag
 from bot.storage.dto import PendingUpdate
 from bot.telegram.commands import register_commands
 from bot.telegram.intake import Poller, WebhookEndpoint, replay_inbox
@@ -34,6 +36,7 @@ async def run(app: Application) -> None:
     _stop_on_signals(app.lifecycle.stop)
     reliability = app.settings.reliability
     watcher: asyncio.Task[None] | None = None
+    lag = asyncio.create_task(LoopLag().run(_lag_report_seconds()), name="loop-lag")
     try:
         await register_commands(app.bot, app.i18n)
         me = await app.bot.me()
@@ -43,7 +46,7 @@ async def run(app: Application) -> None:
             watcher = asyncio.create_task(app.characters.watch(notify), name="characters")
         app.intake.track(*await app.recovery.start(app.locks))
         window = timedelta(seconds=reliability.recovery_window_seconds)
-        await replay_inbox(app.uow, app.bot, app.intake, window, _lost_notice(app))
+        await replay_inbox(app.db, app.bot, app.intake, window, _lost_notice(app))
         if app.settings.telegram.mode == "webhook":
             await _serve_webhook(app)
         else:
@@ -51,10 +54,11 @@ async def run(app: Application) -> None:
     finally:
         app.lifecycle.stop()
         await app.intake.drain(reliability.shutdown_grace_seconds)
-        if watcher is not None:
-            watcher.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await watcher
+        for task in (watcher, lag):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
         await app.aclose()
         logger.info("stopped")
 
@@ -64,7 +68,7 @@ async def _poll(app: Application) -> None:
     await app.bot.delete_webhook(drop_pending_updates=False)
     allowed = app.dispatcher.resolve_used_update_types()
     logger.info("polling for updates (%s)", ", ".join(allowed))
-    await Poller(app.bot, app.intake, app.uow, allowed).run(app.lifecycle)
+    await Poller(app.bot, app.intake, app.db, allowed).run(app.lifecycle)
 
 
 async def _serve_webhook(app: Application) -> None:
@@ -96,6 +100,15 @@ async def _serve_webhook(app: Application) -> None:
         await app.intake.drain(app.settings.reliability.shutdown_grace_seconds)
     finally:
         await runner.cleanup()
+
+
+def _lag_report_seconds() -> float:
+    value = os.environ.get("BOT_LOOP_LAG_SECONDS", "")
+    try:
+        return float(value) if value else DEFAULT_REPORT_SECONDS
+    except ValueError:
+        logger.warning("BOT_LOOP_LAG_SECONDS=%r is not a number of seconds; using 60", value)
+        return DEFAULT_REPORT_SECONDS
 
 
 def _stop_on_signals(stop: Callable[[], None]) -> None:

@@ -12,8 +12,9 @@ from pathlib import Path
 
 from bot.characters.catalog import CharacterCatalog
 from bot.characters.files import CharacterFileError, is_valid_id, load_character
+from bot.storage.database import Database
 from bot.storage.dto import CharacterRevision
-from bot.storage.uow import UnitOfWorkFactory
+from bot.storage.uow import UnitOfWork
 
 _FRONT_MATTER = re.compile(r"\A---[ \t]*\r?\n.*?\r?\n---[ \t]*\r?\n", re.DOTALL)
 NEW_CHARACTER = """---
@@ -42,10 +43,8 @@ class EditError(Exception):
 
 
 class CharacterEditor:
-    def __init__(
-        self, uow: UnitOfWorkFactory, catalog: CharacterCatalog, models: Collection[str]
-    ) -> None:
-        self._uow = uow
+    def __init__(self, db: Database, catalog: CharacterCatalog, models: Collection[str]) -> None:
+        self._db = db
         self._catalog = catalog
         self._models = models
         self._lock = asyncio.Lock()  # one change at a time: revisions stay in file order
@@ -94,8 +93,7 @@ class CharacterEditor:
 
     async def revert(self, author_id: int, character_id: str, revision: int) -> int:
         """The file as it was after `revision` (0: before the first recorded change)."""
-        async with self._uow(read_only=True) as uow:
-            wanted = await uow.revisions.get(character_id, max(revision, 1))
+        wanted = await self._db.read(lambda uow: uow.revisions.get(character_id, max(revision, 1)))
         if wanted is None:
             raise EditError("character-admin-no-revision", id=character_id, revision=revision)
         text = wanted.new_text if revision > 0 else wanted.previous_text
@@ -105,8 +103,7 @@ class CharacterEditor:
         return await self._write(author_id, character_id, text, previous, "revert")
 
     async def history(self, character_id: str) -> list[CharacterRevision]:
-        async with self._uow(read_only=True) as uow:
-            return await uow.revisions.history(character_id)
+        return await self._db.read(lambda uow: uow.revisions.history(character_id))
 
     async def _write(
         self, author_id: int, character_id: str, text: str, previous: str | None, action: str
@@ -114,20 +111,23 @@ class CharacterEditor:
         path = self.path(character_id)
         async with self._lock:
             await asyncio.to_thread(self._validate, character_id, text)
-            async with self._uow() as uow:
-                revision = await uow.revisions.add(
+
+            def record(uow: UnitOfWork) -> int:
+                revision = uow.revisions.add(
                     character_id,
                     action=action,
                     author_id=author_id,
                     previous_text=previous,
                     new_text=text,
                 )
-                await asyncio.to_thread(_replace_file, path, text)
-                try:
-                    await uow.commit()
-                except BaseException:  # the file must not change without its revision
-                    await asyncio.to_thread(_restore, path, previous)
-                    raise
+                _replace_file(path, text)  # with its revision (an operator's edit: rare)
+                return revision
+
+            try:
+                revision = await self._db.write(record)
+            except BaseException:  # the file must not change without its revision
+                await asyncio.to_thread(_restore, path, previous)
+                raise
             await asyncio.to_thread(self._catalog.scan)  # served from the next message on
         return revision
 

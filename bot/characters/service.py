@@ -6,8 +6,9 @@ from dataclasses import replace
 
 from bot.characters.catalog import CharacterCatalog
 from bot.characters.files import Character
+from bot.storage.database import Database
 from bot.storage.dto import Chat, Role
-from bot.storage.uow import UnitOfWorkFactory
+from bot.storage.uow import UnitOfWork
 
 
 class UnknownCharacterError(LookupError):
@@ -15,8 +16,8 @@ class UnknownCharacterError(LookupError):
 
 
 class CharacterService:
-    def __init__(self, uow: UnitOfWorkFactory, catalog: CharacterCatalog) -> None:
-        self._uow = uow
+    def __init__(self, db: Database, catalog: CharacterCatalog) -> None:
+        self._db = db
         self.catalog = catalog
 
     def current(self, chat: Chat) -> Character | None:
@@ -29,30 +30,29 @@ class CharacterService:
         if character is None:
             raise UnknownCharacterError(character_id)
         greeting = character.text(character.greeting, locale)
-        async with self._uow() as uow:
-            await uow.chats.set_character(chat_id, character.id)
-            conversation = await uow.conversations.create(chat_id)
-            await uow.chats.set_conversation(chat_id, conversation)
-            await uow.messages.add(
-                conversation, Role.ASSISTANT, [{"type": "text", "text": greeting}]
-            )
-            await uow.commit()
+
+        def choose(uow: UnitOfWork) -> None:
+            uow.chats.set_character(chat_id, character.id)
+            conversation = uow.conversations.create(chat_id)
+            uow.chats.set_conversation(chat_id, conversation)
+            uow.messages.add(conversation, Role.ASSISTANT, [{"type": "text", "text": greeting}])
+
+        await self._db.write(choose)
         return character
 
     async def clear(self, chat_id: int) -> None:
-        async with self._uow() as uow:
-            await uow.chats.set_character(chat_id, None)
-            await uow.chats.set_conversation(chat_id, None)
-            await uow.commit()
+        def clear(uow: UnitOfWork) -> None:
+            uow.chats.set_character(chat_id, None)
+            uow.chats.set_conversation(chat_id, None)
+
+        await self._db.write(clear)
 
     async def retire_if_gone(self, chat: Chat) -> Chat:
         """A chat whose character was removed falls back to none (the caller tells the user
         when the returned chat differs)."""
         if chat.character_id is None or self.catalog.get(chat.character_id) is not None:
             return chat
-        async with self._uow() as uow:
-            await uow.chats.set_character(chat.id, None)
-            await uow.commit()
+        await self._db.write(lambda uow: uow.chats.set_character(chat.id, None))
         return replace(chat, character_id=None)
 
 

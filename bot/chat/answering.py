@@ -28,8 +28,9 @@ from bot.chat.turn import Outcome, stream_answer
 from bot.llm.types import ChatRequest, LLMError, LLMErrorKind
 from bot.payments.quotas import Reservation
 from bot.routing.service import TurnPlan
+from bot.storage.database import Database
 from bot.storage.dto import Chat, TurnState
-from bot.storage.uow import UnitOfWork, UnitOfWorkFactory
+from bot.storage.uow import UnitOfWork
 
 logger = logging.getLogger(__name__)
 
@@ -64,14 +65,14 @@ class AnswerJob:
 class Answerer:
     def __init__(
         self,
-        uow: UnitOfWorkFactory,
+        db: Database,
         generations: Generations,
         attachments: AttachmentLoader,
         limits: TurnLimits,
         outbox: TurnOutbox,
         lifecycle: Lifecycle,
     ) -> None:
-        self._uow = uow
+        self._db = db
         self._generations = generations
         self._attachments = attachments
         self._limits = limits
@@ -93,6 +94,13 @@ class Answerer:
             await asyncio.shield(self._commit(job, outcome, parts))
             with contextlib.suppress(DeliveryError):  # logged; the next start tries again
                 await self._outbox.deliver(view.send, job.answer_id, parts, before=job.photo_ids)
+                logger.info(
+                    "answer delivered: chat=%s answer=%s parts=%d paced_ms=%.1f",
+                    job.chat.id,
+                    job.answer_id,
+                    len(parts),
+                    view.paced_seconds * 1000,
+                )
         finally:
             await view.close()
 
@@ -137,16 +145,18 @@ class Answerer:
 
     async def _commit(self, job: AnswerJob, outcome: Outcome, parts: list[Part]) -> None:
         """The answer, its usage and its outbox: one transaction, before anything is sent."""
-        async with self._uow() as uow:
-            await self._store_answer(uow, job, outcome)
-            await uow.turns.generated(job.answer_id, parts)
-            await uow.commit()
 
-    async def _store_answer(self, uow: UnitOfWork, job: AnswerJob, outcome: Outcome) -> None:
+        def commit(uow: UnitOfWork) -> None:
+            self._store_answer(uow, job, outcome)
+            uow.turns.generated(job.answer_id, parts)
+
+        await self._db.write(commit)
+
+    def _store_answer(self, uow: UnitOfWork, job: AnswerJob, outcome: Outcome) -> None:
         error = (
             "stopped" if outcome.stopped else (outcome.error.kind.value if outcome.error else None)
         )
-        await uow.messages.update_answer(
+        uow.messages.update_answer(
             job.answer_id,
             content=answer_content(outcome.parts),
             status=outcome.status,
@@ -156,16 +166,18 @@ class Answerer:
             telegram_message_ids=job.photo_ids,
             error=error,
         )
-        await self._limits.settle(uow, job.reservation, outcome)
+        self._limits.settle(uow, job.reservation, outcome)
 
     async def _cut_short(self, job: AnswerJob) -> None:
         """Cancelled while generating. At a shutdown the user is told and the turn stays for
         the next start (which answers it); otherwise the answer is closed as interrupted."""
         if not self._lifecycle.stopping:
-            async with self._uow() as uow:
-                await self._store_answer(uow, job, Outcome(error=_CANCELLED))
-                await uow.turns.set_state(job.answer_id, TurnState.ABANDONED)
-                await uow.commit()
+
+            def close(uow: UnitOfWork) -> None:
+                self._store_answer(uow, job, Outcome(error=_CANCELLED))
+                uow.turns.set_state(job.answer_id, TurnState.ABANDONED)
+
+            await self._db.write(close)
             return
         view = job.view
         try:

@@ -8,8 +8,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from bot.chat.ports import Translate
+from bot.storage.database import Database
 from bot.storage.dto import Chat, MessageStatus, Role, StoredMessage
-from bot.storage.uow import UnitOfWorkFactory
+from bot.storage.uow import UnitOfWork
 
 # Rendering is a string join; only a very long conversation is worth a thread.
 RENDER_IN_THREAD_CHARS = 200_000
@@ -79,16 +80,19 @@ def _has_more_than_text(message: StoredMessage) -> bool:
 
 
 class HistoryExporter:
-    def __init__(self, uow: UnitOfWorkFactory, model_name: Callable[[str | None], str | None]):
-        self._uow = uow
+    def __init__(self, db: Database, model_name: Callable[[str | None], str | None]):
+        self._db = db
         self._model_name = model_name
 
     async def export(self, chat: Chat, t: Translate) -> ExportedConversation | None:
         """The chat's current conversation, or None when it has no messages yet."""
-        async with self._uow() as uow:
-            current = await uow.chats.get(chat.id)
+
+        def transcript(uow: UnitOfWork) -> list[StoredMessage]:
+            current = uow.chats.get(chat.id)
             conversation_id = current.current_conversation_id if current else None
-            messages = await uow.messages.transcript(conversation_id) if conversation_id else []
+            return uow.messages.transcript(conversation_id) if conversation_id else []
+
+        messages = await self._db.read(transcript)
         messages = [m for m in messages if m.text.strip() or _has_more_than_text(m)]
         if not messages:
             return None

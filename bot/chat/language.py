@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from bot.i18n import I18n, Translator
-from bot.storage.uow import UnitOfWorkFactory
+from bot.storage.database import Database
 
 LANGUAGE_NAME_KEY = "language-name"
 
@@ -21,8 +21,8 @@ class LanguageOption:
 
 
 class LanguageService:
-    def __init__(self, uow: UnitOfWorkFactory, i18n: I18n) -> None:
-        self._uow = uow
+    def __init__(self, db: Database, i18n: I18n) -> None:
+        self._db = db
         self._i18n = i18n
 
     def options(self) -> list[LanguageOption]:
@@ -35,7 +35,5 @@ class LanguageService:
         """Store the user's language; returns the translator for it."""
         if code not in self._i18n.locales:
             raise UnknownLocaleError(code)
-        async with self._uow() as uow:
-            await uow.users.set_locale(user_id, code)
-            await uow.commit()
+        await self._db.write(lambda uow: uow.users.set_locale(user_id, code))
         return self._i18n.translator(code)

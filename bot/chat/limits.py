@@ -37,21 +37,22 @@ class TurnLimits:
         self.notice = notice
         self._fallback = fallback_model
 
-    async def reserve(
-        self, user_id: int | None, plan: TurnPlan, needs: frozenset[str]
+    def reserve_in(
+        self, uow: UnitOfWork, user_id: int | None, plan: TurnPlan, needs: frozenset[str]
     ) -> tuple[TurnPlan, Reservation | None]:
-        """The plan (perhaps on the fallback model) and its reservation; raises
-        QuotaExceededError for the routed model when nothing may answer."""
+        """In the transaction that stores the question: the plan (perhaps on the fallback
+        model) and its reservation; raises QuotaExceededError for the routed model when
+        nothing may answer (the transaction then stores nothing)."""
         if user_id is None or not self._quotas.enabled:
             return plan, None
         try:
-            return plan, await self._quotas.reserve(user_id, plan.model.spec.id)
+            return plan, self._quotas.reserve_in(uow, user_id, plan.model.spec.id)
         except QuotaExceededError as exc:
             fallback = self._fallback_for(plan, needs)
             if fallback is None:
                 raise
             try:
-                return fallback, await self._quotas.reserve(user_id, fallback.model.spec.id)
+                return fallback, self._quotas.reserve_in(uow, user_id, fallback.model.spec.id)
             except QuotaExceededError:
                 raise exc from None  # say what was asked for: the routed model's limit
 
@@ -63,14 +64,6 @@ class TurnLimits:
             return None
         return dataclasses.replace(plan, model=model)
 
-    async def release(self, reservation: Reservation | None) -> None:
-        """The turn failed before answering: the reservation does not count. Never raises
-        (the turn's own error matters more) and is not cut short by a cancellation."""
-        if reservation is None:
-            return
-        with contextlib.suppress(Exception):
-            await asyncio.shield(self._quotas.settle(reservation, 0, counted=False))
-
     @contextlib.asynccontextmanager
     async def charge(self, user_id: int | None, action: str) -> AsyncIterator[None]:
         """Count one costly action (an image) while the block runs; raises
@@ -81,14 +74,19 @@ class TurnLimits:
         try:
             yield
         except BaseException:
-            await self.release(reservation)
+            if reservation is not None:
+                await self.release(reservation)
             raise
         if reservation is not None:
             await self._quotas.settle(reservation, 0, counted=True)
 
-    async def settle(
-        self, uow: UnitOfWork, reservation: Reservation | None, outcome: Outcome
-    ) -> None:
+    async def release(self, reservation: Reservation) -> None:
+        """A costly action failed: it does not count. Never raises (the action's own error
+        matters more) and is not cut short by a cancellation."""
+        with contextlib.suppress(Exception):
+            await asyncio.shield(self._quotas.settle(reservation, 0, counted=False))
+
+    def settle(self, uow: UnitOfWork, reservation: Reservation | None, outcome: Outcome) -> None:
         """Count the answer with its reported tokens, in the answer's own transaction; an
         answer that delivered nothing (the model failed, the request could not be assembled)
         does not count."""
@@ -100,4 +98,4 @@ class TurnLimits:
         tokens = (
             usage.input_tokens + usage.output_tokens if usage else estimate_tokens(outcome.text)
         )
-        await self._quotas.settle_in(uow, reservation, tokens, counted=bool(outcome.text))
+        self._quotas.settle_in(uow, reservation, tokens, counted=bool(outcome.text))

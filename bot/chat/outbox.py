@@ -13,8 +13,9 @@ import logging
 from collections.abc import Awaitable, Callable, Sequence
 
 from bot.chat.ports import DeliveryError, Journal, Part
+from bot.storage.database import Database
 from bot.storage.dto import TurnState
-from bot.storage.uow import UnitOfWorkFactory
+from bot.storage.uow import UnitOfWork
 
 logger = logging.getLogger(__name__)
 
@@ -22,16 +23,14 @@ SendPart = Callable[[int, Part], Awaitable[list[int]]]
 
 
 class TurnOutbox:
-    def __init__(self, uow: UnitOfWorkFactory) -> None:
-        self._uow = uow
+    def __init__(self, db: Database) -> None:
+        self._db = db
 
     def journal(self, answer_id: int) -> Journal:
         """Records the answer's visible messages (a restarted bot replaces them)."""
 
         async def record(message_ids: Sequence[int]) -> None:
-            async with self._uow() as uow:
-                await uow.turns.set_visible(answer_id, message_ids)
-                await uow.commit()
+            await self._db.write(lambda uow: uow.turns.set_visible(answer_id, message_ids))
 
         return record
 
@@ -72,17 +71,18 @@ class TurnOutbox:
         return [*before, *itertools.chain.from_iterable(d or [] for d in done)]
 
     async def abandon(self, answer_id: int) -> None:
-        async with self._uow() as uow:
-            await uow.turns.set_state(answer_id, TurnState.ABANDONED)
-            await uow.commit()
+        await self._db.write(lambda uow: uow.turns.set_state(answer_id, TurnState.ABANDONED))
 
     async def _record(
         self, answer_id: int, done: Sequence[Sequence[int] | None], before: Sequence[int]
     ) -> None:
         complete = all(ids is not None for ids in done)
-        async with self._uow() as uow:
-            await uow.turns.delivered(answer_id, done, done=complete)
+        delivered = [list(ids) if ids is not None else None for ids in done]
+
+        def record(uow: UnitOfWork) -> None:
+            uow.turns.delivered(answer_id, delivered, done=complete)
             if complete:
-                ids = [*before, *itertools.chain.from_iterable(d or [] for d in done)]
-                await uow.messages.set_telegram_ids(answer_id, ids)
-            await uow.commit()
+                ids = [*before, *itertools.chain.from_iterable(d or [] for d in delivered)]
+                uow.messages.set_telegram_ids(answer_id, ids)
+
+        await self._db.write(record)

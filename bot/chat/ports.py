@@ -67,6 +67,10 @@ class AnswerView(Protocol):
     async def send(self, part: Part) -> list[int]:
         """Send one part; returns the ids of the messages it became. Raises DeliveryError."""
 
+    @property
+    def paced_seconds(self) -> float:
+        """How long the parts sent so far waited for Telegram's rate limits."""
+
     async def photo(self, data: bytes, caption: str = "") -> int:
         """Send a picture made during the answer (a generated image); returns its id."""
 

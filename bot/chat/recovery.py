@@ -23,8 +23,9 @@ from bot.chat.outbox import SendPart, TurnOutbox
 from bot.chat.ports import AnswerViews, DeliveryError, Translate
 from bot.chat.service import ChatService, ResumeError
 from bot.payments.quotas import QuotaService, Reservation
+from bot.storage.database import Database
 from bot.storage.dto import MessageStatus, TurnRecord, TurnState
-from bot.storage.uow import UnitOfWorkFactory
+from bot.storage.uow import UnitOfWork
 
 logger = logging.getLogger(__name__)
 
@@ -38,7 +39,7 @@ DELIVERY_WINDOW = timedelta(hours=24)
 class Recovery:
     def __init__(
         self,
-        uow: UnitOfWorkFactory,
+        db: Database,
         chat_service: ChatService,
         outbox: TurnOutbox,
         quotas: QuotaService,
@@ -49,7 +50,7 @@ class Recovery:
         window: timedelta,
         max_resumes: int,
     ) -> None:
-        self._uow = uow
+        self._db = db
         self._chat = chat_service
         self._outbox = outbox
         self._quotas = quotas
@@ -61,8 +62,7 @@ class Recovery:
 
     async def start(self, locks: ChatLocks) -> list[asyncio.Task[None]]:
         """One task per unfinished turn; each holds its chat's lock before this returns."""
-        async with self._uow(read_only=True) as uow:
-            turns = await uow.turns.unfinished()
+        turns = await self._db.read(lambda uow: uow.turns.unfinished())
         if turns:
             logger.info("finishing %d answers left unfinished by the last run", len(turns))
         by_chat: dict[int, list[TurnRecord]] = {}
@@ -129,9 +129,11 @@ class Recovery:
         with contextlib.suppress(DeliveryError):
             for part in view.notice_parts(text):
                 await view.send(part)
-        async with self._uow() as uow:
-            await uow.messages.set_status([turn.answer_id], MessageStatus.FAILED)
-            await uow.turns.set_state(turn.answer_id, TurnState.ABANDONED)
-            await uow.commit()
+
+        def abandon(uow: UnitOfWork) -> None:
+            uow.messages.set_status([turn.answer_id], MessageStatus.FAILED)
+            uow.turns.set_state(turn.answer_id, TurnState.ABANDONED)
+
+        await self._db.write(abandon)
         if turn.reservation:
             await self._quotas.settle(Reservation(**turn.reservation), 0, counted=False)

@@ -1,10 +1,10 @@
 """ChatService: one conversational turn, from the user's message to the stored answer.
 
-Each database step is its own short unit of work: nothing holds a transaction open while a
-model streams, so one slow answer never blocks other chats' writes. The question, the
-answer's row and the turn (see `bot.chat.outbox`) are written in one transaction before
-streaming starts, so a crash leaves a turn that the next start finishes; the answer itself is
-delivered by `Answerer`.
+A turn reads the conversation once (beside routing) and writes in one transaction everything
+it must keep before the model is asked: the quota reservation, the question, its update ids,
+the answer's row and the turn (see `bot.chat.records` and `bot.chat.outbox`), so a crash
+leaves a turn that the next start finishes. Nothing holds a transaction open while a model
+streams. The answer itself is produced and delivered by `Answerer`.
 """
 
 from __future__ import annotations
@@ -24,15 +24,25 @@ from bot.chat.inputs import UserInput
 from bot.chat.limits import TurnLimits
 from bot.chat.outbox import TurnOutbox
 from bot.chat.ports import AnswerView, AnswerViews, Translate
-from bot.chat.records import TurnContext, record_attachments
+from bot.chat.records import (
+    Opening,
+    Past,
+    Reserve,
+    TurnContext,
+    last_exchange,
+    open_turn,
+    read_past,
+    reopen_turn,
+    resumable,
+)
 from bot.chat.tooling import AnswerToolContext, TurnTools, offered_tools
 from bot.llm.spec import ModelSpec
 from bot.payments.quotas import QuotaExceededError, Reservation
-from bot.routing.router import Decision
 from bot.routing.service import RoutingService, TurnPlan
 from bot.storage.blobs import BlobStore
-from bot.storage.dto import Chat, MessageStatus, Role, RouteDecisionRecord, TurnRecord
-from bot.storage.uow import UnitOfWork, UnitOfWorkFactory
+from bot.storage.database import Database
+from bot.storage.dto import Chat, TurnRecord
+from bot.storage.uow import UnitOfWork
 from bot.tools.executor import Toolbox
 
 logger = logging.getLogger(__name__)
@@ -51,26 +61,6 @@ class ResumeError(Exception):
     """A stored turn can no longer be answered (its chat or question is gone)."""
 
 
-class Opened:
-    """A turn being opened: whose answer, and the messages its view already shows."""
-
-    def __init__(
-        self,
-        answer_id: int,
-        chat: Chat,
-        user_id: int | None,
-        reply_to: int | None,
-        view: AnswerView,
-        t: Translate,
-    ) -> None:
-        self.answer_id = answer_id
-        self.chat = chat
-        self.user_id = user_id
-        self.reply_to = reply_to
-        self.t = t
-        self.visible = view.visible  # a group's placeholder, if it is there already
-
-
 @dataclasses.dataclass(frozen=True, slots=True)
 class Stored:
     """Where a turn's question and answer are, as the answer needs them."""
@@ -82,7 +72,7 @@ class Stored:
 class ChatService:
     def __init__(
         self,
-        uow: UnitOfWorkFactory,
+        db: Database,
         routing: RoutingService,
         generations: Generations,
         answerer: Answerer,
@@ -96,7 +86,7 @@ class ChatService:
         characters: CharacterCatalog | None = None,
         toolbox: Toolbox | None = None,
     ) -> None:
-        self._uow = uow
+        self._db = db
         self._toolbox = toolbox
         self._limits = limits
         self._blobs = blobs
@@ -118,31 +108,39 @@ class ChatService:
             self.ensure_can_see(chat)
         chat, character = self._as_seen(chat)
         async with self._preparing(chat.id, views, t) as (generation, view):
-            if not needs and self._routing.is_auto(chat) and await self._sees_pictures(chat):
+            past = await self._db.read(lambda uow: read_past(uow, chat.id, self._max_history))
+            if not needs and self._routing.is_auto(chat) and self._sees_pictures(past):
                 needs = frozenset({"vision"})  # a follow-up about a photo or a scan
             plan = await self._routing.plan(chat, turn.text, needs, user_id=turn.user_id)
+            await self._store_blobs(turn)
+            opening = Opening(chat, turn.user_id, turn.message_id, t.locale, view.visible)
+            reserve = self._reserve(turn.user_id, needs)
             try:
-                plan, reservation = await self._limits.reserve(turn.user_id, plan, needs)
+                opened = await self._db.write(
+                    lambda uow: open_turn(uow, opening, turn, plan, reserve)
+                )
             except QuotaExceededError as exc:  # nothing is stored: the user may ask again
                 await self._refuse(exc, generation, view, t)
                 await self.dismiss(turn)
                 return
-            try:
-                await self._store_blobs(turn)
-                context = await self._record_user_message(chat, turn, plan, reservation, view, t)
-            except BaseException:  # nothing was answered: the reservation does not count
-                await self._limits.release(reservation)
-                raise
-        stored = Stored(context, reservation)
-        await self._answer(chat, character, plan, stored, (generation, view), t, turn.user_id)
+            await view.record_visible(self._outbox.journal(opened.answer_id), opening.visible)
+        history = [*past.history, opened.question] if opened.question else past.history
+        context = TurnContext(
+            history[-self._max_history :],
+            past.documents if opened.documents is None else opened.documents,
+            opened.answer_id,
+            opened.question.id if opened.question else None,
+        )
+        stored = Stored(context, opened.reservation)
+        await self._answer(
+            chat, character, opened.plan, stored, (generation, view), t, turn.user_id
+        )
 
     async def dismiss(self, turn: UserInput) -> None:
         """The turn ends without a stored question (refused, unreadable): its updates are
         handled all the same (a restarted bot must not take them up again)."""
         if turn.updates:
-            async with self._uow() as uow:
-                await uow.updates.mark(turn.updates)
-                await uow.commit()
+            await self._db.write(lambda uow: uow.updates.mark(turn.updates))
 
     async def retry(
         self, chat: Chat, views: AnswerViews, t: Translate, user_id: int | None = None
@@ -150,67 +148,55 @@ class ChatService:
         """Answer the last question again, on the route it was given; the previous answer is
         kept, marked superseded. Raises NeedsVisionError for a question about a picture that
         this chat's model cannot see."""
-        async with self._uow(read_only=True) as uow:
-            current = await uow.chats.get(chat.id)
-            conversation_id = current.current_conversation_id if current else None
-            if conversation_id is None:
-                return False
-            question, answers = await uow.messages.last_exchange(conversation_id)
-            route = await uow.decisions.route_of(question.id) if question else None
-        if question is None:
+        found = await self._db.read(lambda uow: last_exchange(uow, chat.id, self._max_history))
+        if found is None:
             return False
+        past, question, answers = found.past, found.question, found.answers
         needs = frozenset({"vision"}) if question.has_images else frozenset[str]()
         if needs:
             self.ensure_can_see(chat)
         chat, character = self._as_seen(chat)
         async with self._preparing(chat.id, views, t) as (generation, view):
-            plan = await self._routing.plan(chat, question.text, needs, route=route)
+            plan = await self._routing.plan(chat, question.text, needs, route=found.route)
+            asked = question.telegram_message_ids[0] if question.telegram_message_ids else None
+            opening = Opening(chat, user_id, asked, t.locale, view.visible)
+            reserve = self._reserve(user_id, needs)
+            conversation_id = question.conversation_id
             try:
-                plan, reservation = await self._limits.reserve(user_id, plan, needs)
+                opened = await self._db.write(
+                    lambda uow: reopen_turn(
+                        uow, opening, conversation_id, question, answers, plan, reserve
+                    )
+                )
             except QuotaExceededError as exc:  # the previous answer stays as it was
                 await self._refuse(exc, generation, view, t)
                 return True
-            async with self._uow() as uow:
-                await uow.messages.set_status([a.id for a in answers], MessageStatus.SUPERSEDED)
-                history = await uow.messages.history(conversation_id, limit=self._max_history)
-                documents = await uow.documents.pinned(conversation_id)
-                answer_id = await self._open_answer(uow, conversation_id, plan)
-                asked = question.telegram_message_ids[0] if question.telegram_message_ids else None
-                opened = Opened(answer_id, chat, user_id, asked, view, t)
-                await self._open_turn(uow, opened, question.id, reservation)
-                await uow.commit()
-            await view.record_visible(self._outbox.journal(answer_id), opened.visible)
-        stored = Stored(TurnContext(history, documents, answer_id, None), reservation)
-        await self._answer(chat, character, plan, stored, (generation, view), t, user_id)
+            await view.record_visible(self._outbox.journal(opened.answer_id), opening.visible)
+        history = [m for m in past.history if m.id not in answers]
+        context = TurnContext(history, past.documents, opened.answer_id, None)
+        stored = Stored(context, opened.reservation)
+        await self._answer(chat, character, opened.plan, stored, (generation, view), t, user_id)
         return True
 
     async def resume(self, turn: TurnRecord, views: AnswerViews, t: Translate) -> None:
         """Answer a turn that a stopped or crashed process left unfinished, from the stored
         conversation, on its route and model; its quota reservation is settled, not taken
         again. Raises ResumeError when its chat or question is gone."""
-        async with self._uow() as uow:
-            chat = await uow.chats.get(turn.chat_id)
-            question = await uow.messages.get(turn.question_id) if turn.question_id else None
-            answer = await uow.messages.get(turn.answer_id)
-            if chat is None or question is None or answer is None:
-                raise ResumeError(f"turn {turn.answer_id}: its chat or question is gone")
-            route = await uow.decisions.route_of(question.id)
-            history = await uow.messages.history_until(
-                question.conversation_id, question.id, limit=self._max_history
-            )
-            documents = await uow.documents.pinned(question.conversation_id)
-            await uow.turns.count_resume(turn.answer_id)
-            await uow.commit()
+        found = await self._db.write(lambda uow: resumable(uow, turn, self._max_history))
+        if found is None:
+            raise ResumeError(f"turn {turn.answer_id}: its chat or question is gone")
+        question = found.question
         needs = frozenset({"vision"}) if question.has_images else frozenset[str]()
-        chat, character = self._as_seen(chat)
+        chat, character = self._as_seen(found.chat)
         async with self._preparing(chat.id, views, t) as (generation, view):
-            plan = await self._routing.plan(chat, question.text, needs, route=route)
-            model = self._routing.model(answer.model) if answer.model else None
+            plan = await self._routing.plan(chat, question.text, needs, route=found.route)
+            model = self._routing.model(found.model) if found.model else None
             if model is not None:  # the model the answer was started on
                 plan = dataclasses.replace(plan, model=model)
             await view.record_visible(self._outbox.journal(turn.answer_id), turn.visible)
         reservation = Reservation(**turn.reservation) if turn.reservation else None
-        stored = Stored(TurnContext(history, documents, turn.answer_id, question.id), reservation)
+        context = TurnContext(found.history, found.documents, turn.answer_id, question.id)
+        stored = Stored(context, reservation)
         await self._answer(
             chat,
             character,
@@ -235,18 +221,16 @@ class ChatService:
         finally:
             await view.close()
 
-    async def _sees_pictures(self, chat: Chat) -> bool:
+    def _sees_pictures(self, past: Past) -> bool:
         """Whether the conversation so far shows the model pictures (recent photos, scans)."""
-        async with self._uow(read_only=True) as uow:
-            current = await uow.chats.get(chat.id)
-            conversation_id = current.current_conversation_id if current else None
-            if conversation_id is None:
-                return False
-            recent = await uow.messages.history(
-                conversation_id, limit=3 * self._attachments.image_turns
-            )
-            documents = await uow.documents.pinned(conversation_id)
-        return self._attachments.shows_pictures(recent, documents)
+        recent = past.history[-3 * self._attachments.image_turns :]
+        return self._attachments.shows_pictures(recent, past.documents)
+
+    def _reserve(self, user_id: int | None, needs: frozenset[str]) -> Reserve:
+        def reserve(uow: UnitOfWork, plan: TurnPlan) -> tuple[TurnPlan, Reservation | None]:
+            return self._limits.reserve_in(uow, user_id, plan, needs)
+
+        return reserve
 
     def _as_seen(self, chat: Chat) -> tuple[Chat, Character | None]:
         character = self._characters.get(chat.character_id) if self._characters else None
@@ -317,9 +301,7 @@ class ChatService:
         return self._generations.stop(chat_id, generation_id)
 
     async def start_new_conversation(self, chat_id: int) -> None:
-        async with self._uow() as uow:
-            await uow.chats.set_conversation(chat_id, None)
-            await uow.commit()
+        await self._db.write(lambda uow: uow.chats.set_conversation(chat_id, None))
 
     async def _answer(
         self,
@@ -356,91 +338,3 @@ class ChatService:
             await self._blobs.put(image.data, image.sha256)
         for document in turn.documents:
             await self._blobs.put(document.data, document.sha256)
-
-    async def _record_user_message(
-        self,
-        chat: Chat,
-        turn: UserInput,
-        plan: TurnPlan,
-        reservation: Reservation | None,
-        view: AnswerView,
-        t: Translate,
-    ) -> TurnContext:
-        """The user's message with its images and documents, its updates, the answer's row
-        and the turn: one transaction."""
-        async with self._uow() as uow:
-            current = await uow.chats.get(chat.id)
-            conversation_id = current.current_conversation_id if current else None
-            if conversation_id is None:
-                conversation_id = await uow.conversations.create(chat.id)
-                await uow.chats.set_conversation(chat.id, conversation_id)
-            question = await uow.messages.add(
-                conversation_id,
-                Role.USER,
-                [{"type": "text", "text": plan.text}, *turn.image_notes(), *_document_notes(turn)],
-                user_id=turn.user_id,
-                telegram_message_ids=[turn.message_id] if turn.message_id else [],
-            )
-            await record_attachments(uow, conversation_id, question.id, turn)
-            await uow.updates.mark(turn.updates)  # every part of a merged paste, atomically
-            if plan.decision is not None:
-                record = _decision_record(question.id, chat.id, plan.decision, plan.model.spec.id)
-                await uow.decisions.add(record)
-            answer_id = await self._open_answer(uow, conversation_id, plan)
-            opened = Opened(answer_id, chat, turn.user_id, turn.message_id, view, t)
-            await self._open_turn(uow, opened, question.id, reservation)
-            await uow.commit()
-        await view.record_visible(self._outbox.journal(answer_id), opened.visible)
-        # Read after the commit, outside the write gate (the chat's lock keeps it consistent).
-        async with self._uow(read_only=True) as uow:
-            history = await uow.messages.history(conversation_id, limit=self._max_history)
-            documents = await uow.documents.pinned(conversation_id)
-        history = [m for m in history if m.id != answer_id]
-        return TurnContext(history, documents, answer_id, question.id)
-
-    @staticmethod
-    async def _open_turn(
-        uow: UnitOfWork, opened: Opened, question_id: int, reservation: Reservation | None
-    ) -> None:
-        """The turn that lets a restarted bot finish this answer."""
-        await uow.turns.open(
-            opened.answer_id,
-            chat_id=opened.chat.id,
-            question_id=question_id,
-            user_id=opened.user_id,
-            reply_to=opened.reply_to,
-            private=opened.chat.is_private,
-            locale=opened.t.locale,
-            reservation=dataclasses.asdict(reservation) if reservation is not None else None,
-            visible=opened.visible,
-        )
-
-    @staticmethod
-    async def _open_answer(uow: UnitOfWork, conversation_id: int, plan: TurnPlan) -> int:
-        """The answer's row, written before streaming: interrupted until completed."""
-        row = await uow.messages.add(
-            conversation_id,
-            Role.ASSISTANT,
-            [],
-            status=MessageStatus.INTERRUPTED,
-            model=plan.model.spec.id,
-        )
-        return row.id
-
-
-def _decision_record(
-    message_id: int, chat_id: int, decision: Decision, model_id: str
-) -> RouteDecisionRecord:
-    return RouteDecisionRecord(
-        message_id=message_id,
-        chat_id=chat_id,
-        route=decision.route,
-        stage=decision.stage.value,
-        confidence=decision.confidence,
-        latency_ms=decision.seconds * 1000,
-        model=model_id,
-    )
-
-
-def _document_notes(turn: UserInput) -> list[dict[str, object]]:
-    return [{"type": "document", "name": d.file_name, "kind": d.kind} for d in turn.documents]

@@ -13,8 +13,9 @@ from bot.config import AUTO_MODEL
 from bot.llm.registry import ModelRegistry, UnknownModelError
 from bot.llm.spec import ModelSpec
 from bot.routing.service import RoutingService
+from bot.storage.database import Database
 from bot.storage.dto import Chat
-from bot.storage.uow import UnitOfWorkFactory
+from bot.storage.uow import UnitOfWork
 
 TEMPERATURE_PRESETS = (0.0, 0.3, 0.7, 1.0, 1.3)
 TOP_P_PRESETS = (0.5, 0.8, 0.9, 0.95, 1.0)
@@ -54,13 +55,13 @@ def utf16_length(text: str) -> int:
 class ChatSettingsService:
     def __init__(
         self,
-        uow: UnitOfWorkFactory,
+        db: Database,
         models: ModelRegistry,
         routing: RoutingService,
         *,
         routing_available: bool,
     ) -> None:
-        self._uow = uow
+        self._db = db
         self._models = models
         self._routing = routing
         self.routing_available = routing_available  # the bot routes (so `auto` can be chosen)
@@ -95,30 +96,28 @@ class ChatSettingsService:
     async def set_model(self, chat_id: int, model_id: str) -> None:
         if model_id not in self._models and not (model_id == AUTO_MODEL and self.routing_available):
             raise UnknownModelError(model_id)
-        async with self._uow() as uow:
-            await uow.chats.set_model(chat_id, model_id)
-            await uow.commit()
+        await self._db.write(lambda uow: uow.chats.set_model(chat_id, model_id))
 
     async def apply(self, chat: Chat, setting: Setting, value: float | None) -> Chat:
         """Store one sampling/display setting for this chat; returns the updated chat."""
         checked = self._checked(chat, setting, value)
-        async with self._uow() as uow:
+
+        def store(uow: UnitOfWork) -> Chat | None:
             if setting is Setting.TEMPERATURE:
-                await uow.chats.set_temperature(chat.id, checked)
+                uow.chats.set_temperature(chat.id, checked)
             elif setting is Setting.TOP_P:
-                await uow.chats.set_top_p(chat.id, checked)
+                uow.chats.set_top_p(chat.id, checked)
             elif setting is Setting.MAX_OUTPUT_TOKENS:
-                await uow.chats.set_max_output_tokens(
-                    chat.id, None if checked is None else int(checked)
-                )
+                uow.chats.set_max_output_tokens(chat.id, None if checked is None else int(checked))
             elif setting is Setting.ROUTING:
-                await uow.chats.set_routing(chat.id, bool(checked))
+                uow.chats.set_routing(chat.id, bool(checked))
             elif setting is Setting.TOOLS:
-                await uow.chats.set_tools(chat.id, bool(checked))
+                uow.chats.set_tools(chat.id, bool(checked))
             else:
-                await uow.chats.set_show_footer(chat.id, bool(checked))
-            updated = await uow.chats.get(chat.id)
-            await uow.commit()
+                uow.chats.set_show_footer(chat.id, bool(checked))
+            return uow.chats.get(chat.id)
+
+        updated = await self._db.write(store)
         if updated is None:
             raise LookupError(f"chat {chat.id} does not exist")
         return updated
@@ -146,19 +145,13 @@ class ChatSettingsService:
             raise InvalidSettingError("the system prompt is empty")
         if utf16_length(prompt) > SYSTEM_PROMPT_MAX_CHARS:
             raise SystemPromptTooLongError(SYSTEM_PROMPT_MAX_CHARS)
-        async with self._uow() as uow:
-            await uow.chats.set_system_prompt(chat_id, prompt)
-            await uow.commit()
+        await self._db.write(lambda uow: uow.chats.set_system_prompt(chat_id, prompt))
 
     async def reset_system_prompt(self, chat_id: int) -> None:
-        async with self._uow() as uow:
-            await uow.chats.set_system_prompt(chat_id, None)
-            await uow.commit()
+        await self._db.write(lambda uow: uow.chats.set_system_prompt(chat_id, None))
 
     async def set_short_name(self, chat_id: int, name: str | None) -> None:
         """A group's short name for the bot (letters, digits, '_' or '-'); None removes it."""
         if name is not None and not SHORT_NAME_PATTERN.fullmatch(name):
             raise InvalidShortNameError(name)
-        async with self._uow() as uow:
-            await uow.chats.set_short_name(chat_id, name)
-            await uow.commit()
+        await self._db.write(lambda uow: uow.chats.set_short_name(chat_id, name))

@@ -6,8 +6,6 @@ from collections.abc import Iterator, Mapping
 
 from bot.config import ProviderConfig, Settings, provider_api_key
 from bot.llm.base import ChatModel, ProviderClient
-from bot.llm.providers.anthropic import AnthropicClient
-from bot.llm.providers.openai_compat import OpenAICompatibleClient
 from bot.llm.resilient import ResilientModel
 from bot.llm.spec import InputLimits, ModelCapabilities, ModelSpec
 
@@ -76,10 +74,15 @@ def _provider(cfg: ProviderConfig, settings: Settings, env: Mapping[str, str]) -
     connect = cfg.connect_timeout or settings.llm.connect_timeout
     read = cfg.read_timeout or settings.llm.read_timeout
     key = provider_api_key(cfg, env)
+    # Each SDK is imported only when a provider uses it (the anthropic SDK alone takes seconds).
     if cfg.type == "anthropic":
+        from bot.llm.providers.anthropic import AnthropicClient
+
         return AnthropicClient(
             base_url=cfg.base_url, api_key=key, connect_timeout=connect, read_timeout=read
         )
+    from bot.llm.providers.openai_compat import OpenAICompatibleClient
+
     return OpenAICompatibleClient(
         base_url=cfg.base_url,
         api_key=key,

@@ -12,16 +12,19 @@ from aiogram.types import TelegramObject, Update
 from aiogram.types import User as TgUser
 
 from bot.i18n import I18n
+from bot.storage.cache import RecordCache
+from bot.storage.database import Database
 from bot.storage.dto import Chat, User
-from bot.storage.uow import UnitOfWorkFactory
+from bot.storage.uow import UnitOfWork
 from bot.telegram.addressing import addressed_text
 
 Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
 
 
 class ContextMiddleware(BaseMiddleware):
-    def __init__(self, uow: UnitOfWorkFactory, i18n: I18n) -> None:
-        self._uow = uow
+    def __init__(self, db: Database, i18n: I18n, cache: RecordCache) -> None:
+        self._db = db
+        self._cache = cache
         self._i18n = i18n
 
     async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
@@ -45,10 +48,8 @@ class ContextMiddleware(BaseMiddleware):
         tg_chat: TgChat | None,
         data: dict[str, Any],
     ) -> tuple[User | None, Chat | None]:
-        """The stored user and chat; written only when new or changed (reads skip the gate)."""
-        async with self._uow(read_only=True) as uow:
-            chat = await uow.chats.get(tg_chat.id) if tg_chat else None
-            user = await uow.users.get(tg_user.id) if tg_user else None
+        """The stored user and chat (kept in memory); written only when new or changed."""
+        chat, user = await self._stored(tg_chat, tg_user)
         chat_stale = tg_chat is not None and (
             chat is None or (chat.type, chat.title) != (tg_chat.type, tg_chat.title)
         )
@@ -59,20 +60,42 @@ class ContextMiddleware(BaseMiddleware):
         if not wants_user:
             user = None
         if chat_stale or user_stale:
-            async with self._uow() as uow:
+
+            def store(uow: UnitOfWork) -> tuple[Chat | None, User | None]:
+                stored_chat, stored_user = chat, user
                 if tg_chat is not None and chat_stale:
-                    chat = await uow.chats.upsert(
+                    stored_chat = uow.chats.upsert(
                         tg_chat.id, type_=tg_chat.type, title=tg_chat.title
                     )
                 if tg_user is not None and user_stale:
-                    user = await uow.users.upsert(
+                    stored_user = uow.users.upsert(
                         tg_user.id,
                         username=tg_user.username,
                         first_name=tg_user.first_name,
                         language_code=tg_user.language_code,
                     )
-                await uow.commit()
+                return stored_chat, stored_user
+
+            chat, user = await self._db.write(store)
         return user, chat
+
+    async def _stored(
+        self, tg_chat: TgChat | None, tg_user: TgUser | None
+    ) -> tuple[Chat | None, User | None]:
+        chat = self._cache.chat(tg_chat.id) if tg_chat else None
+        user = self._cache.user(tg_user.id) if tg_user else None
+        if (tg_chat is None or chat is not None) and (tg_user is None or user is not None):
+            return chat, user
+        stamp = self._cache.stamp()
+
+        def read(uow: UnitOfWork) -> tuple[Chat | None, User | None]:
+            found_chat = chat or (uow.chats.get(tg_chat.id) if tg_chat else None)
+            found_user = user or (uow.users.get(tg_user.id) if tg_user else None)
+            return found_chat, found_user
+
+        chat, user = await self._db.read(read)
+        self._cache.fill(stamp, chat, user)
+        return chat, user
 
     @staticmethod
     async def _concerns_bot(event: TelegramObject, chat: Chat | None, data: dict[str, Any]) -> bool:

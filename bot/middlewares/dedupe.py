@@ -18,16 +18,19 @@ from typing import Any
 from aiogram import BaseMiddleware
 from aiogram.types import TelegramObject, Update
 
+from bot.storage.database import Database
 from bot.storage.dto import UpdateMark
 from bot.storage.repositories.updates import HANDLED
-from bot.storage.uow import UnitOfWorkFactory
-from bot.telegram.updates import mark
+from bot.telegram.updates import RAW_KEY, mark
 
 logger = logging.getLogger(__name__)
 
 Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
 Keep = Callable[[Update], Awaitable[None]]
 """Stores an update in the inbox (its raw JSON) until its deferred turn is stored."""
+KNOWN_KEY = "update_known"
+"""Middleware data: what the ingress already knows of the update's record (polling's inbox:
+(state, fingerprint), or None when new), so that it need not be read again."""
 
 
 @dataclass(slots=True)
@@ -41,19 +44,21 @@ class UpdateReceipt:
 
 
 class DedupeMiddleware(BaseMiddleware):
-    def __init__(self, uow: UnitOfWorkFactory, keep: Keep | None = None) -> None:
+    def __init__(self, db: Database, keep: Keep | None = None) -> None:
         """`keep`: how a deferred update is kept for a restart when the ingress does not
         keep every update (webhook mode); None when it does (polling's inbox)."""
-        self._uow = uow
+        self._db = db
         self._keep = keep
         self._reused = 0
 
     async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
         if not isinstance(event, Update):  # registered on dispatcher.update only
             return await handler(event, data)
-        receipt = data["update_receipt"] = UpdateReceipt(mark(event))
-        async with self._uow(read_only=True) as uow:
-            known = await uow.updates.lookup(event.update_id)
+        receipt = data["update_receipt"] = UpdateReceipt(mark(event, data.get(RAW_KEY)))
+        if KNOWN_KEY in data:
+            known = data[KNOWN_KEY]
+        else:
+            known = await self._db.read(lambda uow: uow.updates.lookup(event.update_id))
         if known is not None and self._seen(receipt.mark, *known):
             logger.info("update %s was handled before; dropped", event.update_id)
             return None
@@ -88,6 +93,4 @@ class DedupeMiddleware(BaseMiddleware):
     async def _record(self, receipt: UpdateReceipt) -> None:
         if receipt.recorded:
             return
-        async with self._uow() as uow:
-            await uow.updates.mark([receipt.mark])
-            await uow.commit()
+        await self._db.write(lambda uow: uow.updates.mark([receipt.mark]))

@@ -12,7 +12,7 @@ from aiogram.types import TelegramObject, Update
 from bot.chat.inputs import UserInput
 from bot.chat.ordering import ChatLocks, PasteMerger
 from bot.middlewares.dedupe import Keep
-from bot.telegram.updates import mark
+from bot.telegram.updates import RAW_KEY, mark
 
 Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
 
@@ -54,7 +54,7 @@ class OrderingMiddleware(BaseMiddleware):
         async with self._locks.hold(key):
             # Under the lock, so a part that arrived in the same batch as the first one still
             # sees the turn that the first part's handler deferred.
-            continuation = _continuation(event)
+            continuation = _continuation(event, data.get(RAW_KEY))
             if continuation is not None and self._merger.try_append(continuation):
                 if self._keep is not None:
                     await self._keep(event)
@@ -102,7 +102,7 @@ def _user_id(update: Update) -> int | None:
     return None
 
 
-def _continuation(update: Update) -> UserInput | None:
+def _continuation(update: Update, raw: dict[str, Any] | None) -> UserInput | None:
     """What a message could add to a deferred turn: plain text (a split paste) or a photo of
     an album."""
     message = update.message
@@ -114,7 +114,7 @@ def _continuation(update: Update) -> UserInput | None:
             user_id=message.from_user.id,
             text=message.caption or "",
             message_id=message.message_id,
-            updates=(mark(update),),
+            updates=(mark(update, raw),),
             album_id=message.media_group_id,
             attachment_refs=(message.photo[-1].file_id,),
         )
@@ -125,5 +125,5 @@ def _continuation(update: Update) -> UserInput | None:
         user_id=message.from_user.id,
         text=message.text,
         message_id=message.message_id,
-        updates=(mark(update),),
+        updates=(mark(update, raw),),
     )

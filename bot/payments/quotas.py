@@ -1,10 +1,12 @@
 """Quotas: an answer is reserved against the user's limit before the model is called and
 settled with the provider-reported usage after it.
 
-Reservations run in one write transaction per user (the SQLite gate, or an advisory lock on
-PostgreSQL), so parallel messages from one user, in any number of chats, cannot pass a limit
-together. Limits are per user, also in groups. Windows are rolling: an answer stops counting
-`window_hours` after it was reserved.
+Reservations run in a write transaction that serialises the user (SQLite has one writer; an
+advisory lock on PostgreSQL), so parallel messages from one user, in any number of chats,
+cannot pass a limit together; an answer reserves inside the transaction that stores its
+question (`reserve_in`). Limits are per user, also in groups. Windows are rolling: an answer
+stops counting `window_hours` after it was reserved. A check counts the window in SQL; the
+rows themselves are read only to say when a reached limit frees up.
 """
 
 from __future__ import annotations
@@ -15,8 +17,9 @@ from datetime import UTC, datetime, timedelta
 
 from bot.payments.catalog import AppliedLimit, Catalog, Plan
 from bot.payments.config import Limit
+from bot.storage.database import Database
 from bot.storage.dto import UsageEntry
-from bot.storage.uow import UnitOfWork, UnitOfWorkFactory
+from bot.storage.uow import UnitOfWork
 
 Clock = Callable[[], datetime]
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -72,8 +75,8 @@ class LimitStatus:
 
 
 class QuotaService:
-    def __init__(self, uow: UnitOfWorkFactory, catalog: Catalog, clock: Clock = utcnow) -> None:
-        self._uow = uow
+    def __init__(self, db: Database, catalog: Catalog, clock: Clock = utcnow) -> None:
+        self._db = db
         self._catalog = catalog
         self._now = clock
 
@@ -82,65 +85,73 @@ class QuotaService:
         return self._catalog.enabled
 
     async def plan_of(self, user_id: int) -> Plan | None:
-        async with self._uow(read_only=True) as uow:
-            return await self._plan(uow, user_id, self._now())
+        now = self._now()
+        return await self._db.read(lambda uow: self._plan(uow, user_id, now))
 
     async def reserve(self, user_id: int, model_id: str) -> Reservation | None:
         """Count one answer of `model_id`; None when the user's plan does not limit it.
         Raises QuotaExceededError (nothing is counted then)."""
-        return await self._reserve(
-            user_id, model_id, lambda plan: self._catalog.limit_for(plan, model_id)
-        )
+        return await self._db.write(lambda uow: self.reserve_in(uow, user_id, model_id))
 
     async def reserve_action(self, user_id: int, action: str) -> Reservation | None:
         """Count one costly action (`generate_image`); the same rules as answers."""
-        return await self._reserve(
-            user_id, action, lambda plan: self._catalog.action_limit(plan, action)
+        return await self._db.write(
+            lambda uow: self._reserve(
+                uow, user_id, action, lambda plan: self._catalog.action_limit(plan, action)
+            )
         )
 
-    async def _reserve(
-        self, user_id: int, subject: str, applies: Callable[[Plan], AppliedLimit | None]
+    def reserve_in(self, uow: UnitOfWork, user_id: int, model_id: str) -> Reservation | None:
+        """`reserve` inside the caller's transaction (the one that stores the question)."""
+        return self._reserve(
+            uow, user_id, model_id, lambda plan: self._catalog.limit_for(plan, model_id)
+        )
+
+    def _reserve(
+        self,
+        uow: UnitOfWork,
+        user_id: int,
+        subject: str,
+        applies: Callable[[Plan], AppliedLimit | None],
     ) -> Reservation | None:
         if not self._catalog.enabled:
             return None
         now = self._now()
-        async with self._uow() as uow:
-            await uow.entitlements.lock_user(user_id)
-            plan = await self._plan(uow, user_id, now)
-            applied = applies(plan) if plan else None
-            if plan is None or applied is None:
-                return None
-            window = timedelta(hours=applied.limit.window_hours)
-            used = await uow.quota.window(user_id, applied.bucket, now - window)
+        uow.entitlements.lock_user(user_id)
+        plan = self._plan(uow, user_id, now)
+        applied = applies(plan) if plan else None
+        if plan is None or applied is None:
+            return None
+        window = timedelta(hours=applied.limit.window_hours)
+        since = now - window
+        count, tokens = uow.quota.totals(user_id, applied.bucket, since)
+        if _reached(applied.limit, count, tokens):  # only now: when does it free up?
+            used = uow.quota.window(user_id, applied.bucket, since)
             _check(plan, subject, applied.limit, used, window)
-            usage_id = await uow.quota.add(user_id, applied.bucket, now, 0)
-            await uow.commit()
+        usage_id = uow.quota.add(user_id, applied.bucket, now, 0)
         return Reservation(usage_id, user_id, applied.bucket)
 
     async def settle(self, reservation: Reservation, tokens: int, *, counted: bool) -> None:
         """After the call: the provider-reported tokens, or the reservation released when
         nothing was delivered (a failed call does not cost the user an answer)."""
-        async with self._uow() as uow:
-            await self.settle_in(uow, reservation, tokens, counted=counted)
-            await uow.commit()
+        await self._db.write(lambda uow: self.settle_in(uow, reservation, tokens, counted=counted))
 
     @staticmethod
-    async def settle_in(
-        uow: UnitOfWork, reservation: Reservation, tokens: int, *, counted: bool
-    ) -> None:
-        """`settle` inside a caller's unit of work (with the answer's own row)."""
+    def settle_in(uow: UnitOfWork, reservation: Reservation, tokens: int, *, counted: bool) -> None:
+        """`settle` inside a caller's transaction (with the answer's own row)."""
         if counted:
-            await uow.quota.settle(reservation.usage_id, tokens)
+            uow.quota.settle(reservation.usage_id, tokens)
         else:
-            await uow.quota.release(reservation.usage_id)
+            uow.quota.release(reservation.usage_id)
 
     async def status(
         self, user_id: int, model_ids: Sequence[str]
     ) -> tuple[Plan | None, list[LimitStatus]]:
         """The user's plan and, per counter, what is used of each limited model's limit."""
         now = self._now()
-        async with self._uow(read_only=True) as uow:
-            plan = await self._plan(uow, user_id, now)
+
+        def status(uow: UnitOfWork) -> tuple[Plan | None, list[LimitStatus]]:
+            plan = self._plan(uow, user_id, now)
             if plan is None:
                 return None, []
             applied: dict[str, AppliedLimit] = {}
@@ -153,7 +164,7 @@ class QuotaService:
             result = []
             for bucket, item in applied.items():
                 window = timedelta(hours=item.limit.window_hours)
-                used = await uow.quota.window(user_id, bucket, now - window)
+                used = uow.quota.window(user_id, bucket, now - window)
                 blocked = _blocked(item.limit, used, window)
                 if blocked is not None:
                     resets_at = blocked[1]
@@ -163,17 +174,24 @@ class QuotaService:
                 result.append(
                     LimitStatus(tuple(counted[bucket]), item.limit, len(used), tokens, resets_at)
                 )
-        return plan, result
+            return plan, result
+
+        return await self._db.read(status)
 
     async def prune(self, older_than: timedelta) -> int:
-        async with self._uow() as uow:
-            removed = await uow.quota.prune(self._now() - older_than)
-            await uow.commit()
-        return removed
+        before = self._now() - older_than
+        return await self._db.write(lambda uow: uow.quota.prune(before))
 
-    async def _plan(self, uow: UnitOfWork, user_id: int, now: datetime) -> Plan | None:
-        held = await uow.entitlements.active(user_id, now)
+    def _plan(self, uow: UnitOfWork, user_id: int, now: datetime) -> Plan | None:
+        held = uow.entitlements.active(user_id, now)
         return self._catalog.best(e.plan_id for e in held)
+
+
+def _reached(limit: Limit, count: int, tokens: int) -> bool:
+    """Whether one more would pass the limit, from the window's totals."""
+    return (limit.messages is not None and count >= limit.messages) or (
+        limit.tokens is not None and tokens >= limit.tokens
+    )
 
 
 def _check(

@@ -17,8 +17,9 @@ from bot.payments.catalog import Catalog, Plan, localized
 from bot.payments.config import PaymentsConfig
 from bot.payments.payload import Payload, PayloadSigner
 from bot.payments.quotas import Clock, utcnow
+from bot.storage.database import Database
 from bot.storage.dto import Entitlement, LedgerEntry, LedgerKind, RevenueLine
-from bot.storage.uow import UnitOfWork, UnitOfWorkFactory
+from bot.storage.uow import UnitOfWork
 
 logger = logging.getLogger(__name__)
 
@@ -96,14 +97,14 @@ class Holding:
 class PaymentService:
     def __init__(
         self,
-        uow: UnitOfWorkFactory,
+        db: Database,
         catalog: Catalog,
         signer: PayloadSigner,
         clock: Clock = utcnow,
         *,
         texts: PaymentsConfig | None = None,
     ) -> None:
-        self._uow = uow
+        self._db = db
         self.catalog = catalog
         self._texts = texts or PaymentsConfig()
         self._signer = signer
@@ -145,27 +146,32 @@ class PaymentService:
         renewal = payment.is_recurring and not payment.is_first_recurring
         kind = LedgerKind.RENEWAL if renewal else LedgerKind.PURCHASE
         now = self._now()
-        try:
-            async with self._uow() as uow:
-                await uow.entitlements.lock_user(payment.user_id)
-                if await uow.ledger.by_charge(payment.charge_id) is not None:
-                    return Credit(CreditStatus.DUPLICATE, plan)
-                entitlement, seconds = None, 0
-                if plan is not None:
-                    entitlement, seconds = await self._extend(uow, plan, payment, now)
-                await uow.ledger.add(
-                    LedgerEntry(
-                        user_id=payment.user_id,
-                        plan_id=plan.id if plan else (read.plan_id if read else "?"),
-                        kind=kind,
-                        stars=payment.amount,
-                        seconds=seconds,
-                        charge_id=payment.charge_id,
-                        payload=payment.payload[:128],
-                    )
+
+        def credit(uow: UnitOfWork) -> tuple[bool, Entitlement | None]:
+            uow.entitlements.lock_user(payment.user_id)
+            if uow.ledger.by_charge(payment.charge_id) is not None:
+                return True, None
+            entitlement, seconds = None, 0
+            if plan is not None:
+                entitlement, seconds = self._extend(uow, plan, payment, now)
+            uow.ledger.add(
+                LedgerEntry(
+                    user_id=payment.user_id,
+                    plan_id=plan.id if plan else (read.plan_id if read else "?"),
+                    kind=kind,
+                    stars=payment.amount,
+                    seconds=seconds,
+                    charge_id=payment.charge_id,
+                    payload=payment.payload[:128],
                 )
-                await uow.commit()
+            )
+            return False, entitlement
+
+        try:
+            duplicate, entitlement = await self._db.write(credit)
         except IntegrityError:  # another process credited this charge at the same moment
+            return Credit(CreditStatus.DUPLICATE, plan)
+        if duplicate:
             return Credit(CreditStatus.DUPLICATE, plan)
         if entitlement is None:
             logger.error(
@@ -177,8 +183,9 @@ class PaymentService:
             return Credit(CreditStatus.UNMATCHED)
         return Credit(CreditStatus.CREDITED, plan, entitlement, renewal)
 
-    async def _extend(
-        self, uow: UnitOfWork, plan: Plan, payment: Payment, now: datetime
+    @staticmethod
+    def _extend(
+        uow: UnitOfWork, plan: Plan, payment: Payment, now: datetime
     ) -> tuple[Entitlement, int]:
         """The plan's time after this payment, and the seconds it bought. A subscription
         payment buys the time from the previous payment's expiration date (or now) to the
@@ -186,17 +193,17 @@ class PaymentService:
         expires = payment.subscription_expires_at
         if not plan.is_subscription or expires is None:
             seconds = plan.days * DAY
-            entitlement = await uow.entitlements.extend(
+            entitlement = uow.entitlements.extend(
                 payment.user_id, plan.id, seconds=seconds, now=now
             )
             return entitlement, seconds
-        held = await uow.entitlements.get(payment.user_id, plan.id)
+        held = uow.entitlements.get(payment.user_id, plan.id)
         # A renewal pays from the previous expiration date; a new subscription from now (on
         # top of time still held, say from a canceled one that runs until month end).
         renewal = not payment.is_first_recurring
         previous = held.paid_until if renewal and held and held.paid_until else now
         seconds = max(0, int((expires - max(previous, now)).total_seconds()))
-        entitlement = await uow.entitlements.extend(
+        entitlement = uow.entitlements.extend(
             payment.user_id,
             plan.id,
             seconds=seconds,
@@ -217,10 +224,12 @@ class PaymentService:
         if plan is None:
             logger.warning("subscription update for an unknown payload %r", payload)
             return None
-        async with self._uow() as uow:
-            await uow.entitlements.set_renewal(user_id, plan.id, state)
-            entitlement = await uow.entitlements.get(user_id, plan.id)
-            await uow.commit()
+
+        def change(uow: UnitOfWork) -> Entitlement | None:
+            uow.entitlements.set_renewal(user_id, plan.id, state)
+            return uow.entitlements.get(user_id, plan.id)
+
+        entitlement = await self._db.write(change)
         return (plan, entitlement) if entitlement else None
 
     def _from_telegram(self, payload: str) -> Payload | None:
@@ -235,40 +244,39 @@ class PaymentService:
         return read
 
     async def charge(self, charge_id: str) -> LedgerEntry | None:
-        async with self._uow(read_only=True) as uow:
-            return await uow.ledger.by_charge(charge_id)
+        return await self._db.read(lambda uow: uow.ledger.by_charge(charge_id))
 
     async def revoke(self, charge_id: str, actor_id: int | None = None) -> Revocation:
         """Take back what a refunded charge bought (once, however often it is reported)."""
+
+        def revoke(uow: UnitOfWork) -> Revocation:
+            charge = uow.ledger.by_charge(charge_id)
+            if charge is None:
+                return Revocation(RevokeStatus.UNKNOWN)
+            uow.entitlements.lock_user(charge.user_id)
+            if uow.ledger.refund_of(charge_id) is not None:
+                return Revocation(RevokeStatus.ALREADY, charge)
+            held = uow.entitlements.get(charge.user_id, charge.plan_id)
+            if held is not None and held.subscription_charge_id is not None:
+                uow.entitlements.set_renewal(charge.user_id, charge.plan_id, "canceled")
+            entitlement = uow.entitlements.shorten(charge.user_id, charge.plan_id, charge.seconds)
+            uow.ledger.add(
+                LedgerEntry(
+                    user_id=charge.user_id,
+                    plan_id=charge.plan_id,
+                    kind=LedgerKind.REFUND,
+                    stars=-charge.stars,
+                    seconds=-charge.seconds,
+                    refund_of=charge_id,
+                    actor_id=actor_id,
+                )
+            )
+            return Revocation(RevokeStatus.REVOKED, charge, entitlement)
+
         try:
-            async with self._uow() as uow:
-                charge = await uow.ledger.by_charge(charge_id)
-                if charge is None:
-                    return Revocation(RevokeStatus.UNKNOWN)
-                await uow.entitlements.lock_user(charge.user_id)
-                if await uow.ledger.refund_of(charge_id) is not None:
-                    return Revocation(RevokeStatus.ALREADY, charge)
-                held = await uow.entitlements.get(charge.user_id, charge.plan_id)
-                if held is not None and held.subscription_charge_id is not None:
-                    await uow.entitlements.set_renewal(charge.user_id, charge.plan_id, "canceled")
-                entitlement = await uow.entitlements.shorten(
-                    charge.user_id, charge.plan_id, charge.seconds
-                )
-                await uow.ledger.add(
-                    LedgerEntry(
-                        user_id=charge.user_id,
-                        plan_id=charge.plan_id,
-                        kind=LedgerKind.REFUND,
-                        stars=-charge.stars,
-                        seconds=-charge.seconds,
-                        refund_of=charge_id,
-                        actor_id=actor_id,
-                    )
-                )
-                await uow.commit()
-        except IntegrityError:
-            return Revocation(RevokeStatus.ALREADY, charge)
-        return Revocation(RevokeStatus.REVOKED, charge, entitlement)
+            return await self._db.write(revoke)
+        except IntegrityError:  # another process recorded this refund at the same moment
+            return Revocation(RevokeStatus.ALREADY, await self.charge(charge_id))
 
     async def grant(
         self, user_id: int, plan_id: str, days: int, actor_id: int
@@ -276,13 +284,13 @@ class PaymentService:
         plan = self.catalog.for_sale(plan_id)
         if plan is None:
             return None
-        async with self._uow() as uow:
-            await uow.entitlements.lock_user(user_id)
-            seconds = days * DAY
-            entitlement = await uow.entitlements.extend(
-                user_id, plan.id, seconds=seconds, now=self._now()
-            )
-            await uow.ledger.add(
+        seconds = days * DAY
+        now = self._now()
+
+        def grant(uow: UnitOfWork) -> Entitlement:
+            uow.entitlements.lock_user(user_id)
+            entitlement = uow.entitlements.extend(user_id, plan.id, seconds=seconds, now=now)
+            uow.ledger.add(
                 LedgerEntry(
                     user_id=user_id,
                     plan_id=plan.id,
@@ -292,21 +300,20 @@ class PaymentService:
                     actor_id=actor_id,
                 )
             )
-            await uow.commit()
-        return entitlement
+            return entitlement
+
+        return await self._db.write(grant)
 
     async def renewing(self, user_id: int, plan_id: str) -> Entitlement | None:
         """The user's unexpired subscription to this plan that Telegram still renews."""
-        async with self._uow(read_only=True) as uow:
-            held = await uow.entitlements.get(user_id, plan_id)
+        held = await self._db.read(lambda uow: uow.entitlements.get(user_id, plan_id))
         if held is None or held.renewal != "active" or held.expires_at <= self._now():
             return None
         return held
 
     async def holding(self, user_id: int) -> Holding:
         now = self._now()
-        async with self._uow(read_only=True) as uow:
-            held = await uow.entitlements.of_user(user_id)
+        held = await self._db.read(lambda uow: uow.entitlements.of_user(user_id))
         active = [e.plan_id for e in held if e.expires_at > now]
         known = [e for e in held if self.catalog.get(e.plan_id) is not None]
         return Holding(self.catalog.best(active), known)
@@ -314,9 +321,9 @@ class PaymentService:
     async def revenue(self) -> list[tuple[str, list[RevenueLine]]]:
         """Per period (last day, week, month, all time): Stars in and refunded, per plan."""
         now = self._now()
-        result = []
-        async with self._uow(read_only=True) as uow:
-            for name, span in REVENUE_PERIODS:
-                result.append((name, await uow.ledger.revenue(now - span)))
-            result.append(("all", await uow.ledger.revenue(None)))
-        return result
+
+        def revenue(uow: UnitOfWork) -> list[tuple[str, list[RevenueLine]]]:
+            lines = [(name, uow.ledger.revenue(now - span)) for name, span in REVENUE_PERIODS]
+            return [*lines, ("all", uow.ledger.revenue(None))]
+
+        return await self._db.read(revenue)

@@ -120,22 +120,20 @@ async def _eval(
 
 
 async def _export(settings: Settings, output: Path | None, stages: list[str]) -> int:
-    from bot.storage.engine import create_engine, create_session_factory
+    from bot.storage.database import open_database
     from bot.storage.migrate import current_revision, head_revision
-    from bot.storage.uow import UnitOfWorkFactory
 
-    engine = create_engine(settings.storage.url)
+    db = open_database(settings.storage.url)
     try:
         # An export reads; it never migrates a production database behind the operator's back.
-        if await current_revision(engine) != head_revision():
+        if await current_revision(db) != head_revision():
             raise ExportError(
                 f"{settings.storage.url}: the database is not at the current schema; run "
                 "`python -m bot migrate` (or start the bot once) first"
             )
-        async with UnitOfWorkFactory(create_session_factory(engine))(read_only=True) as uow:
-            rows = await uow.decisions.labelled(stages)
+        rows = await db.read(lambda uow: uow.decisions.labelled(stages))
     finally:
-        await engine.dispose()
+        await db.close()
     lines = [
         json.dumps(
             {

@@ -1,4 +1,4 @@
-"""Apply Alembic migrations through the bot's own async engine."""
+"""Apply Alembic migrations through the bot's own database."""
 
 from __future__ import annotations
 
@@ -10,7 +10,8 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection
-from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bot.storage.database import Database
 
 logger = logging.getLogger(__name__)
 
@@ -23,7 +24,7 @@ def alembic_config() -> Config:
     return config
 
 
-async def upgrade(engine: AsyncEngine, revision: str = "head") -> str | None:
+async def upgrade(db: Database, revision: str = "head") -> str | None:
     """Bring the schema to `revision`; returns the revision now applied."""
     config = alembic_config()
 
@@ -32,20 +33,18 @@ async def upgrade(engine: AsyncEngine, revision: str = "head") -> str | None:
         command.upgrade(config, revision)
         return MigrationContext.configure(connection).get_current_revision()
 
-    async with engine.begin() as conn:
-        current = await conn.run_sync(run)
+    current = await db.run_connection(run)
     logger.info("database schema at revision %s", current)
     return current
 
 
-async def current_revision(engine: AsyncEngine) -> str | None:
+async def current_revision(db: Database) -> str | None:
     """The revision the database is at (None for an empty database); changes nothing."""
 
     def read(connection: Connection) -> str | None:
         return MigrationContext.configure(connection).get_current_revision()
 
-    async with engine.connect() as conn:
-        return await conn.run_sync(read)
+    return await db.run_connection(read)
 
 
 def head_revision() -> str | None:

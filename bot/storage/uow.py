@@ -1,11 +1,14 @@
-"""Unit of work: one transaction, the repositories bound to it, and the only place that commits."""
+"""Unit of work: one transaction's repositories, bound to a (synchronous) session.
+
+Work is a plain function of a `UnitOfWork`, run whole by `bot.storage.database.Database`:
+`await db.write(work)` commits what it did (or nothing, if it raised), `await db.read(work)`
+only reads. A unit of work never waits for the network or the event loop: it runs in one go,
+which is what keeps transactions short whoever else is busy.
+"""
 
 from __future__ import annotations
 
-import asyncio
-from types import TracebackType
-
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.orm import Session
 
 from bot.storage.repositories import (
     BlobRepository,
@@ -25,73 +28,34 @@ from bot.storage.repositories import (
 )
 
 
-class TransactionGate:
-    """Runs one transaction at a time in this process (for SQLite).
-
-    SQLite has one writer; without this, concurrent writers wait in SQLite's busy handler,
-    which sleeps and polls: under load they convoy and fail with "database is locked" after the
-    busy timeout. Queueing them here is FIFO and costs no sleeping. Re-entrant per task, so a
-    nested unit of work in the same task cannot deadlock.
-    """
-
-    def __init__(self) -> None:
-        self._lock = asyncio.Lock()
-        self._owner: asyncio.Task[object] | None = None
-        self._depth = 0
-
-    async def acquire(self) -> None:
-        task = asyncio.current_task()
-        if self._owner is not None and self._owner is task:
-            self._depth += 1
-            return
-        await self._lock.acquire()
-        self._owner, self._depth = task, 1
-
-    def release(self) -> None:
-        self._depth -= 1
-        if self._depth == 0:
-            self._owner = None
-            self._lock.release()
-
-
 class UnitOfWork:
-    """`async with factory() as uow: ...; await uow.commit()`; no commit means rollback."""
+    """The repositories of one transaction. Repositories never commit; the database does."""
 
-    users: UserRepository
-    chats: ChatRepository
-    conversations: ConversationRepository
-    messages: MessageRepository
-    feedback: FeedbackRepository
-    updates: UpdateRepository
-    turns: TurnRepository
-    decisions: RouteDecisionRepository
-    revisions: CharacterRevisionRepository
-    blobs: BlobRepository
-    documents: DocumentRepository
-    entitlements: EntitlementRepository
-    ledger: LedgerRepository
-    quota: QuotaRepository
+    __slots__ = (
+        "blobs",
+        "changed",
+        "chats",
+        "conversations",
+        "decisions",
+        "documents",
+        "entitlements",
+        "feedback",
+        "ledger",
+        "messages",
+        "quota",
+        "revisions",
+        "session",
+        "turns",
+        "updates",
+        "users",
+    )
 
-    def __init__(
-        self,
-        session_factory: async_sessionmaker[AsyncSession],
-        gate: TransactionGate | None,
-        *,
-        read_only: bool = False,
-    ) -> None:
-        self._session_factory = session_factory
-        # Readers never wait for the gate: SQLite in WAL mode lets them run beside the writer.
-        self._gate = None if read_only else gate
-        self._read_only = read_only
-        self._session: AsyncSession | None = None
-
-    async def __aenter__(self) -> UnitOfWork:
-        if self._gate is not None:
-            await self._gate.acquire()
-        session = self._session_factory()
-        self._session = session
-        self.users = UserRepository(session)
-        self.chats = ChatRepository(session)
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        # ("chat" | "user", id) of the records this transaction changed (see RecordCache).
+        self.changed: set[tuple[str, int]] = set()
+        self.users = UserRepository(session, self.changed)
+        self.chats = ChatRepository(session, self.changed)
         self.conversations = ConversationRepository(session)
         self.messages = MessageRepository(session)
         self.feedback = FeedbackRepository(session)
@@ -104,45 +68,3 @@ class UnitOfWork:
         self.entitlements = EntitlementRepository(session)
         self.ledger = LedgerRepository(session)
         self.quota = QuotaRepository(session)
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        session = self._require()
-        try:
-            await session.rollback()
-        finally:
-            try:
-                await session.close()
-            finally:
-                self._session = None
-                if self._gate is not None:
-                    self._gate.release()
-
-    async def commit(self) -> None:
-        if self._read_only:
-            raise RuntimeError("a read-only unit of work cannot commit")
-        await self._require().commit()
-
-    def _require(self) -> AsyncSession:
-        if self._session is None:
-            raise RuntimeError("the unit of work is not open")
-        return self._session
-
-
-class UnitOfWorkFactory:
-    """Units of work on one engine; on SQLite they share a `TransactionGate`."""
-
-    def __init__(self, session_factory: async_sessionmaker[AsyncSession]) -> None:
-        self._session_factory = session_factory
-        bind = session_factory.kw.get("bind")
-        dialect = getattr(bind, "dialect", None)
-        self._gate = TransactionGate() if getattr(dialect, "name", "") == "sqlite" else None
-
-    def __call__(self, *, read_only: bool = False) -> UnitOfWork:
-        """`read_only=True` for units that only read: they skip the SQLite write gate."""
-        return UnitOfWork(self._session_factory, self._gate, read_only=read_only)

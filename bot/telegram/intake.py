@@ -23,9 +23,11 @@ from aiogram.types import Update
 from aiohttp import web
 
 from bot.chat.lifecycle import Lifecycle
+from bot.middlewares.dedupe import KNOWN_KEY
+from bot.storage.database import Database
 from bot.storage.dto import PendingUpdate, UpdateMark
-from bot.storage.uow import UnitOfWorkFactory
-from bot.telegram.updates import GetRawUpdates, fingerprint, parse
+from bot.storage.uow import UnitOfWork
+from bot.telegram.updates import RAW_KEY, GetRawUpdates, fingerprint, parse
 
 logger = logging.getLogger(__name__)
 
@@ -46,8 +48,11 @@ class Intake:
         self._bot = bot
         self._tasks: set[asyncio.Task[Any]] = set()
 
-    def dispatch(self, update: Update) -> asyncio.Task[None]:
-        task = asyncio.create_task(self._feed(update), name=f"update:{update.update_id}")
+    def dispatch(self, update: Update, raw: dict[str, Any], **known: Any) -> asyncio.Task[None]:
+        """`raw`: the update's JSON as it arrived; `known`: what the ingress already knows of
+        its record (see DedupeMiddleware)."""
+        feeding = self._feed(update, {RAW_KEY: raw, **known})
+        task = asyncio.create_task(feeding, name=f"update:{update.update_id}")
         self.track(task)
         return task
 
@@ -76,9 +81,9 @@ class Intake:
             task.cancel()
         await asyncio.wait(pending, timeout=CANCEL_SECONDS)
 
-    async def _feed(self, update: Update) -> None:
+    async def _feed(self, update: Update, data: dict[str, Any]) -> None:
         try:
-            await self._dispatcher.feed_update(self._bot, update)
+            await self._dispatcher.feed_update(self._bot, update, **data)
         except Exception:  # the errors router handles what handlers raise; this is a backstop
             logger.exception("update %s failed outside its handlers", update.update_id)
 
@@ -90,14 +95,14 @@ class Poller:
         self,
         bot: Bot,
         intake: Intake,
-        uow: UnitOfWorkFactory,
+        db: Database,
         allowed_updates: list[str],
         *,
         poll_timeout: int = POLL_TIMEOUT_SECONDS,
     ) -> None:
         self._bot = bot
         self._intake = intake
-        self._uow = uow
+        self._db = db
         self._allowed = allowed_updates
         self._poll_timeout = poll_timeout
 
@@ -135,15 +140,17 @@ class Poller:
                 continue
             delay = FIRST_BACKOFF_SECONDS
             if batch:
-                updates = await self._receive(batch)
+                received = await self._receive(batch)
                 offset = max(int(raw.get("update_id", 0)) for raw in batch) + 1
-                for update in updates:
-                    self._intake.dispatch(update)
+                for update, raw, known in received:
+                    self._intake.dispatch(update, raw, **{KNOWN_KEY: known})
 
-    async def _receive(self, batch: list[dict[str, Any]]) -> list[Update]:
-        """Parse and store the batch before the offset confirms it to Telegram."""
-        updates: list[Update] = []
-        kept: list[tuple[UpdateMark, dict[str, Any]]] = []
+    async def _receive(
+        self, batch: list[dict[str, Any]]
+    ) -> list[tuple[Update, dict[str, Any], tuple[str, str | None] | None]]:
+        """Parse and store the batch before the offset confirms it to Telegram; with each
+        update, what its record said before (a redelivery is known already)."""
+        parsed: list[tuple[Update, dict[str, Any], UpdateMark]] = []
         skipped: list[UpdateMark] = []
         for raw in batch:
             update = parse(raw, self._bot)
@@ -151,17 +158,20 @@ class Poller:
                 if isinstance(raw.get("update_id"), int):
                     skipped.append(UpdateMark(raw["update_id"]))
                 continue
-            updates.append(update)
-            kept.append((UpdateMark(update.update_id, fingerprint(update)), raw))
-        async with self._uow() as uow:
-            await uow.updates.receive(kept)
-            await uow.updates.mark(skipped)
-            await uow.commit()
-        return updates
+            parsed.append((update, raw, UpdateMark(update.update_id, fingerprint(raw))))
+
+        def receive(uow: UnitOfWork) -> dict[int, tuple[str, str | None]]:
+            known = uow.updates.known([mark.update_id for _, _, mark in parsed])
+            uow.updates.receive([(mark, raw) for _, raw, mark in parsed])
+            uow.updates.mark(skipped)
+            return known
+
+        known = await self._db.write(receive)
+        return [(update, raw, known.get(update.update_id)) for update, raw, _ in parsed]
 
 
 async def replay_inbox(
-    uow: UnitOfWorkFactory,
+    db: Database,
     bot: Bot,
     intake: Intake,
     window: timedelta,
@@ -169,8 +179,7 @@ async def replay_inbox(
 ) -> int:
     """Updates received before a stop whose effects were never committed: handled now (in
     order, behind the answers being recovered); older than `window`, the user is told."""
-    async with uow(read_only=True) as unit:
-        pending = await unit.updates.pending()
+    pending = await db.read(lambda uow: uow.updates.pending())
     now = datetime.now(UTC)
     late: list[UpdateMark] = []
     for item in pending:
@@ -180,11 +189,9 @@ async def replay_inbox(
             if update is not None:
                 await lost(item)
             continue
-        intake.dispatch(update)
+        intake.dispatch(update, item.raw)
     if late:
-        async with uow() as unit:
-            await unit.updates.mark(late)
-            await unit.commit()
+        await db.write(lambda uow: uow.updates.mark(late))
     if pending:
         logger.info("took up %d updates received before the restart", len(pending) - len(late))
     return len(pending) - len(late)
@@ -213,7 +220,7 @@ class WebhookEndpoint:
         update = parse(raw, self._bot)
         if update is None:
             return web.Response()  # logged; answering 200 keeps Telegram from resending it
-        task = self._intake.dispatch(update)
+        task = self._intake.dispatch(update, raw)
         try:
             await asyncio.shield(task)
         except asyncio.CancelledError:

@@ -5,6 +5,7 @@ fetched raw by long polling."""
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import re
 from typing import Any
@@ -34,14 +35,22 @@ class GetRawUpdates(TelegramMethod[list[dict[str, Any]]]):
     allowed_updates: list[str] | None = None
 
 
-def fingerprint(update: Update) -> str:
+RAW_KEY = "update_raw"
+"""Middleware data: the update's JSON as it arrived (polling and webhook put it there)."""
+
+
+def fingerprint(raw: dict[str, Any]) -> str:
     """Equal for redeliveries of one update, different for another update with its id."""
-    dumped = update.model_dump_json(exclude_none=True, exclude={"update_id"})
-    return hashlib.blake2b(dumped.encode(), digest_size=10).hexdigest()
+    body = {key: value for key, value in raw.items() if key != "update_id"}
+    dumped = json.dumps(body, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.blake2b(dumped.encode("utf-8", "replace"), digest_size=10).hexdigest()
 
 
-def mark(update: Update) -> UpdateMark:
-    return UpdateMark(update.update_id, fingerprint(update))
+def mark(update: Update, raw: dict[str, Any] | None = None) -> UpdateMark:
+    """The update's id and fingerprint, from its JSON as it arrived when known."""
+    if raw is None:
+        raw = update.model_dump(mode="json", exclude_none=True, by_alias=True)
+    return UpdateMark(update.update_id, fingerprint(raw))
 
 
 def parse(raw: Any, bot: Bot) -> Update | None:

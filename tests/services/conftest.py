@@ -7,10 +7,9 @@ import socket
 from collections.abc import AsyncIterator
 
 import pytest
-from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy import Connection, text
 
-from bot.storage.engine import create_engine
+from bot.storage.database import Database, open_database
 
 POSTGRES_URL = os.environ.get(
     "TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
@@ -34,14 +33,17 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(skip)
 
 
+def _empty(connection: Connection) -> None:
+    # Every table, those of earlier schema versions too (a migration may have dropped them
+    # from the models): the schema starts empty.
+    connection.execute(text("DROP SCHEMA public CASCADE"))
+    connection.execute(text("CREATE SCHEMA public"))
+
+
 @pytest.fixture
-async def fresh_engine() -> AsyncIterator[AsyncEngine]:
-    """An engine on a PostgreSQL database emptied of the bot's tables."""
-    engine = create_engine(POSTGRES_URL)
-    async with engine.begin() as conn:
-        # Every table, those of earlier schema versions too (a migration may have dropped
-        # them from the models): the schema starts empty.
-        await conn.execute(text("DROP SCHEMA public CASCADE"))
-        await conn.execute(text("CREATE SCHEMA public"))
-    yield engine
-    await engine.dispose()
+async def fresh_db() -> AsyncIterator[Database]:
+    """The bot's database on a PostgreSQL database emptied of the bot's tables."""
+    db = open_database(POSTGRES_URL)
+    await db.run_connection(_empty)
+    yield db
+    await db.close()

@@ -3,40 +3,43 @@
 from __future__ import annotations
 
 import pytest
-from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.storage.dto import MessageStatus, Role, UpdateMark
-from bot.storage.engine import create_session_factory
+from bot.storage.database import Database
+from bot.storage.dto import Chat, MessageStatus, Role, StoredMessage, UpdateMark
 from bot.storage.migrate import head_revision, upgrade
-from bot.storage.uow import UnitOfWorkFactory
+from bot.storage.uow import UnitOfWork
 
 pytestmark = pytest.mark.services
 
 
-async def test_migrations_and_repositories_work_on_postgresql(
-    fresh_engine: AsyncEngine,
-) -> None:
-    engine = fresh_engine
-    assert await upgrade(engine) == head_revision()
-    assert await upgrade(engine) == head_revision()
-    uow = UnitOfWorkFactory(create_session_factory(engine))
-    async with uow() as unit:
-        await unit.users.upsert(2**40, username="big", first_name="Big", language_code="ru")
-        await unit.chats.upsert(-100_123_456_789, type_="supergroup", title="G")
-        conv = await unit.conversations.create(-100_123_456_789)
-        await unit.chats.set_conversation(-100_123_456_789, conv)
-        await unit.messages.add(conv, Role.USER, [{"type": "text", "text": "привет"}])
-        await unit.messages.add(
+async def test_migrations_and_repositories_work_on_postgresql(fresh_db: Database) -> None:
+    db = fresh_db
+    assert await upgrade(db) == head_revision()
+    assert await upgrade(db) == head_revision()
+
+    def store(unit: UnitOfWork) -> int:
+        unit.users.upsert(2**40, username="big", first_name="Big", language_code="ru")
+        unit.chats.upsert(-100_123_456_789, type_="supergroup", title="G")
+        conv = unit.conversations.create(-100_123_456_789)
+        unit.chats.set_conversation(-100_123_456_789, conv)
+        unit.messages.add(conv, Role.USER, [{"type": "text", "text": "привет"}])
+        unit.messages.add(
             conv, Role.ASSISTANT, [{"type": "text", "text": "hi"}], status=MessageStatus.INTERRUPTED
         )
-        await unit.updates.receive([(UpdateMark(7, "a"), {"update_id": 7})])
-        await unit.updates.mark([UpdateMark(7)])
-        await unit.updates.mark([UpdateMark(7)])
-        await unit.commit()
-    async with uow() as unit:
-        chat = await unit.chats.get(-100_123_456_789)
-        history = await unit.messages.history(conv, limit=10)
-        assert await unit.updates.lookup(7) == ("handled", "a")
+        unit.updates.receive([(UpdateMark(7, "a"), {"update_id": 7})])
+        unit.updates.mark([UpdateMark(7)])
+        unit.updates.mark([UpdateMark(7)])
+        return conv
+
+    conv = await db.write(store)
+
+    def read(unit: UnitOfWork) -> tuple[Chat | None, list[StoredMessage]]:
+        chat = unit.chats.get(-100_123_456_789)
+        history = unit.messages.history(conv, limit=10)
+        assert unit.updates.lookup(7) == ("handled", "a")
+        return chat, history
+
+    chat, history = await db.read(read)
     assert chat is not None
     assert chat.current_conversation_id == conv
     assert [(m.text, m.status) for m in history] == [

@@ -6,19 +6,16 @@ from __future__ import annotations
 import shutil
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Literal
 
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.payments.config import ActionLimit, Limit, PlanConfig
-from bot.storage.engine import create_engine, create_session_factory
+from bot.storage.database import Database, open_database
 from bot.storage.migrate import current_revision, head_revision, upgrade
 from bot.storage.models import LedgerRow
-from bot.storage.uow import UnitOfWorkFactory
 
 
 class FakeClock:
@@ -57,27 +54,22 @@ def plan(
     )
 
 
-@dataclass(frozen=True, slots=True)
-class Database:
-    engine: AsyncEngine
-    uow: UnitOfWorkFactory
-
-    async def ledger(self) -> list[LedgerRow]:
-        """Every ledger row, oldest first (the repositories have no listing of all rows)."""
-        async with create_session_factory(self.engine)() as session:
-            rows = await session.scalars(select(LedgerRow).order_by(LedgerRow.id))
-            return list(rows.all())
+async def ledger(db: Database) -> list[LedgerRow]:
+    """Every ledger row, oldest first (the repositories have no listing of all rows)."""
+    return await db.read(
+        lambda unit: list(unit.session.scalars(select(LedgerRow).order_by(LedgerRow.id)).all())
+    )
 
 
 async def migrated_template(directory: Path) -> Path:
     """A database file migrated to head by Alembic, to copy for each test (migrating takes
     about 0.1 s, copying almost nothing)."""
     path = directory / "template.sqlite3"
-    engine = create_engine(f"sqlite+aiosqlite:///{path}")
+    db = open_database(f"sqlite+aiosqlite:///{path}")
     try:
-        assert await upgrade(engine) == head_revision()
+        assert await upgrade(db) == head_revision()
     finally:
-        await engine.dispose()  # the last connection closed: the WAL is merged into the file
+        await db.close()  # the last connection closed: the WAL is merged into the file
     return path
 
 
@@ -86,9 +78,9 @@ async def migrated_database(template: Path, directory: Path) -> AsyncIterator[Da
     path = directory / "db" / "bot.sqlite3"
     path.parent.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(template, path)
-    engine = create_engine(f"sqlite+aiosqlite:///{path}")
+    db = open_database(f"sqlite+aiosqlite:///{path}")
     try:
-        assert await current_revision(engine) == head_revision()
-        yield Database(engine, UnitOfWorkFactory(create_session_factory(engine)))
+        assert await current_revision(db) == head_revision()
+        yield db
     finally:
-        await engine.dispose()
+        await db.close()

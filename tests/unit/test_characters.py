@@ -12,10 +12,10 @@ import pytest
 from bot.characters.catalog import CharacterCatalog
 from bot.characters.files import CharacterFileError, is_valid_id, load_character
 from bot.characters.service import CharacterService, with_character
-from bot.storage.dto import Chat, Role
-from bot.storage.engine import create_engine, create_session_factory
+from bot.storage.database import Database, open_database
+from bot.storage.dto import Chat, Role, StoredMessage
 from bot.storage.migrate import upgrade
-from bot.storage.uow import UnitOfWorkFactory
+from bot.storage.uow import UnitOfWork
 
 SHIPPED = Path(__file__).parents[2] / "characters"
 
@@ -150,31 +150,32 @@ async def until(condition: object, seconds: float = 10.0) -> None:
 
 
 @pytest.fixture
-async def uow(tmp_path: Path) -> AsyncIterator[UnitOfWorkFactory]:
-    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'bot.sqlite3'}")
-    await upgrade(engine)
-    yield UnitOfWorkFactory(create_session_factory(engine))
-    await engine.dispose()
+async def db(tmp_path: Path) -> AsyncIterator[Database]:
+    db = open_database(f"sqlite+aiosqlite:///{tmp_path / 'bot.sqlite3'}")
+    await upgrade(db)
+    yield db
+    await db.close()
 
 
 async def test_choosing_starts_a_conversation_with_the_greeting_and_removal_retires(
-    tmp_path: Path, uow: UnitOfWorkFactory
+    tmp_path: Path, db: Database
 ) -> None:
     folder = tmp_path / "characters"
     folder.mkdir()
     write(folder, "pirate.md", GOOD)
     catalog = CharacterCatalog(folder)
     catalog.scan()
-    service = CharacterService(uow, catalog)
-    async with uow() as unit:
-        await unit.chats.upsert(7, type_="private", title=None)
-        await unit.commit()
+    service = CharacterService(db, catalog)
+    await db.write(lambda unit: unit.chats.upsert(7, type_="private", title=None))
     await service.choose(7, "pirate", "ru")
-    async with uow(read_only=True) as unit:
-        chat = await unit.chats.get(7)
+
+    def read(unit: UnitOfWork) -> tuple[Chat, list[StoredMessage]]:
+        chat = unit.chats.get(7)
         assert chat is not None
         assert chat.current_conversation_id is not None
-        history = await unit.messages.history(chat.current_conversation_id, limit=5)
+        return chat, unit.messages.history(chat.current_conversation_id, limit=5)
+
+    chat, history = await db.read(read)
     assert chat.character_id == "pirate"
     assert [(m.role, m.text) for m in history] == [(Role.ASSISTANT, "Йо-хо-хо!")]
 
@@ -182,8 +183,7 @@ async def test_choosing_starts_a_conversation_with_the_greeting_and_removal_reti
     catalog.scan()
     retired = await service.retire_if_gone(chat)
     assert retired.character_id is None
-    async with uow(read_only=True) as unit:
-        stored = await unit.chats.get(7)
+    stored = await db.read(lambda unit: unit.chats.get(7))
     assert stored is not None
     assert stored.character_id is None
 

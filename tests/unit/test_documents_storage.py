@@ -11,10 +11,10 @@ import pytest
 from sqlalchemy import text
 
 from bot.storage.blobs import BlobStore
+from bot.storage.database import Database, open_database
 from bot.storage.dto import Blob, PinnedDocument, Role
-from bot.storage.engine import create_engine, create_session_factory
 from bot.storage.migrate import head_revision, upgrade
-from bot.storage.uow import UnitOfWorkFactory
+from bot.storage.uow import UnitOfWork
 
 PDF = b"%PDF-1.7 a small document"
 PDF_SHA = hashlib.sha256(PDF).hexdigest()
@@ -95,21 +95,23 @@ async def test_a_missing_blob_raises_file_not_found(tmp_path: Path) -> None:
 
 
 @pytest.fixture
-async def uow(tmp_path: Path) -> AsyncIterator[UnitOfWorkFactory]:
-    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'db' / 'bot.sqlite3'}")
-    assert await upgrade(engine) == head_revision()
-    yield UnitOfWorkFactory(create_session_factory(engine))
-    await engine.dispose()
+async def db(tmp_path: Path) -> AsyncIterator[Database]:
+    db = open_database(f"sqlite+aiosqlite:///{tmp_path / 'db' / 'bot.sqlite3'}")
+    assert await upgrade(db) == head_revision()
+    yield db
+    await db.close()
 
 
-async def new_conversation(uow: UnitOfWorkFactory, chat_id: int) -> tuple[int, int]:
+async def new_conversation(db: Database, chat_id: int) -> tuple[int, int]:
     """A conversation with one user message; returns their ids."""
-    async with uow() as unit:
-        await unit.chats.upsert(chat_id, type_="private", title=None)
-        conversation = await unit.conversations.create(chat_id)
-        message = await unit.messages.add(conversation, Role.USER, [{"type": "text", "text": "q"}])
-        await unit.commit()
-    return conversation, message.id
+
+    def store(unit: UnitOfWork) -> tuple[int, int]:
+        unit.chats.upsert(chat_id, type_="private", title=None)
+        conversation = unit.conversations.create(chat_id)
+        message = unit.messages.add(conversation, Role.USER, [{"type": "text", "text": "q"}])
+        return conversation, message.id
+
+    return await db.write(store)
 
 
 def pinned(
@@ -134,41 +136,46 @@ def pinned(
     )
 
 
-async def add_blobs(uow: UnitOfWorkFactory) -> None:
-    async with uow() as unit:
-        await unit.blobs.add(Blob(PDF_SHA, "application/pdf", len(PDF)))
-        await unit.blobs.add(Blob(PAGE_SHA, "image/jpeg", 6, 1200, 1600))
-        await unit.commit()
+async def add_blobs(db: Database) -> None:
+    def store(unit: UnitOfWork) -> None:
+        unit.blobs.add(Blob(PDF_SHA, "application/pdf", len(PDF)))
+        unit.blobs.add(Blob(PAGE_SHA, "image/jpeg", 6, 1200, 1600))
+
+    await db.write(store)
 
 
-async def test_the_same_blob_recorded_twice_is_one_row(uow: UnitOfWorkFactory) -> None:
+async def test_the_same_blob_recorded_twice_is_one_row(db: Database) -> None:
     first = Blob(PAGE_SHA, "image/jpeg", 6, 1200, 1600)
-    async with uow() as unit:
-        await unit.blobs.add(first)
-        await unit.blobs.add(first)  # the same picture twice in one turn
-        await unit.commit()
-    async with uow() as unit:
-        await unit.blobs.add(Blob(PAGE_SHA, "image/png", 7, 1, 1))  # and again, later
-        await unit.commit()
 
-    async with uow(read_only=True) as unit:
-        assert await unit.blobs.get(PAGE_SHA) == first  # the first record stays
-        assert await unit.blobs.get(PDF_SHA) is None
-        count = await unit._require().scalar(text("SELECT count(*) FROM blobs"))
+    def twice(unit: UnitOfWork) -> None:
+        unit.blobs.add(first)
+        unit.blobs.add(first)  # the same picture twice in one turn
+
+    await db.write(twice)
+    await db.write(lambda unit: unit.blobs.add(Blob(PAGE_SHA, "image/png", 7, 1, 1)))  # later
+
+    def check(unit: UnitOfWork) -> object:
+        assert unit.blobs.get(PAGE_SHA) == first  # the first record stays
+        assert unit.blobs.get(PDF_SHA) is None
+        return unit.session.scalar(text("SELECT count(*) FROM blobs"))
+
+    count = await db.read(check)
     assert count == 1
 
 
-async def test_pinned_documents_round_trip_oldest_first(uow: UnitOfWorkFactory) -> None:
-    await add_blobs(uow)
-    conversation, message = await new_conversation(uow, 1)
-    async with uow() as unit:
-        scan = pinned("scan.pdf", pages_total=20, pages_read=1, page_images=(PAGE_SHA,))
-        first = await unit.documents.add(conversation, message, scan)
-        second = await unit.documents.add(conversation, message, pinned("b.pdf", pages_total=3))
-        await unit.commit()
+async def test_pinned_documents_round_trip_oldest_first(db: Database) -> None:
+    await add_blobs(db)
+    conversation, message = await new_conversation(db, 1)
 
-    async with uow(read_only=True) as unit:
-        documents = await unit.documents.pinned(conversation)
+    def pin(unit: UnitOfWork) -> tuple[int, int]:
+        scan = pinned("scan.pdf", pages_total=20, pages_read=1, page_images=(PAGE_SHA,))
+        first = unit.documents.add(conversation, message, scan)
+        second = unit.documents.add(conversation, message, pinned("b.pdf", pages_total=3))
+        return first, second
+
+    first, second = await db.write(pin)
+
+    documents = await db.read(lambda unit: unit.documents.pinned(conversation))
 
     assert documents == [
         pinned(
@@ -185,57 +192,64 @@ async def test_pinned_documents_round_trip_oldest_first(uow: UnitOfWorkFactory) 
     assert not documents[1].scanned
 
 
-async def test_a_conversation_sees_only_its_own_documents(uow: UnitOfWorkFactory) -> None:
-    await add_blobs(uow)
-    mine, my_message = await new_conversation(uow, 1)
-    theirs, their_message = await new_conversation(uow, 2)
-    async with uow() as unit:
-        await unit.documents.add(mine, my_message, pinned("mine.pdf"))
-        await unit.documents.add(theirs, their_message, pinned("theirs.pdf"))
-        await unit.commit()
+async def test_a_conversation_sees_only_its_own_documents(db: Database) -> None:
+    await add_blobs(db)
+    mine, my_message = await new_conversation(db, 1)
+    theirs, their_message = await new_conversation(db, 2)
 
-    async with uow(read_only=True) as unit:
-        assert [d.file_name for d in await unit.documents.pinned(mine)] == ["mine.pdf"]
-        assert [d.file_name for d in await unit.documents.pinned(theirs)] == ["theirs.pdf"]
-        assert await unit.documents.pinned(mine + theirs + 100) == []
+    def pin(unit: UnitOfWork) -> None:
+        unit.documents.add(mine, my_message, pinned("mine.pdf"))
+        unit.documents.add(theirs, their_message, pinned("theirs.pdf"))
+
+    await db.write(pin)
+
+    def check(unit: UnitOfWork) -> None:
+        assert [d.file_name for d in unit.documents.pinned(mine)] == ["mine.pdf"]
+        assert [d.file_name for d in unit.documents.pinned(theirs)] == ["theirs.pdf"]
+        assert unit.documents.pinned(mine + theirs + 100) == []
+
+    await db.read(check)
 
 
 async def test_deleting_a_conversation_deletes_its_documents_but_not_the_blobs(
-    uow: UnitOfWorkFactory,
+    db: Database,
 ) -> None:
-    await add_blobs(uow)
-    gone, gone_message = await new_conversation(uow, 1)
-    kept, kept_message = await new_conversation(uow, 1)
-    async with uow() as unit:
-        await unit.documents.add(gone, gone_message, pinned("gone.pdf"))
-        await unit.documents.add(kept, kept_message, pinned("kept.pdf"))
-        await unit.commit()
+    await add_blobs(db)
+    gone, gone_message = await new_conversation(db, 1)
+    kept, kept_message = await new_conversation(db, 1)
 
-    async with uow() as unit:
-        await unit._require().execute(
+    def pin(unit: UnitOfWork) -> None:
+        unit.documents.add(gone, gone_message, pinned("gone.pdf"))
+        unit.documents.add(kept, kept_message, pinned("kept.pdf"))
+
+    await db.write(pin)
+
+    await db.write(
+        lambda unit: unit.session.execute(
             text("DELETE FROM conversations WHERE id = :id"), {"id": gone}
         )
-        await unit.commit()
+    )
 
-    async with uow(read_only=True) as unit:
-        assert await unit.documents.pinned(gone) == []
-        assert [d.file_name for d in await unit.documents.pinned(kept)] == ["kept.pdf"]
-        rows = await unit._require().scalar(text("SELECT count(*) FROM documents"))
+    def check(unit: UnitOfWork) -> None:
+        assert unit.documents.pinned(gone) == []
+        assert [d.file_name for d in unit.documents.pinned(kept)] == ["kept.pdf"]
+        rows = unit.session.scalar(text("SELECT count(*) FROM documents"))
         assert rows == 1
-        assert await unit.blobs.get(PDF_SHA) is not None  # shared by hash, still used
+        assert unit.blobs.get(PDF_SHA) is not None  # shared by hash, still used
+
+    await db.read(check)
 
 
-async def test_deleting_the_message_keeps_the_document_pinned(uow: UnitOfWorkFactory) -> None:
-    await add_blobs(uow)
-    conversation, message = await new_conversation(uow, 1)
-    async with uow() as unit:
-        await unit.documents.add(conversation, message, pinned("a.pdf"))
-        await unit.commit()
+async def test_deleting_the_message_keeps_the_document_pinned(db: Database) -> None:
+    await add_blobs(db)
+    conversation, message = await new_conversation(db, 1)
+    await db.write(lambda unit: unit.documents.add(conversation, message, pinned("a.pdf")))
 
-    async with uow() as unit:
-        await unit._require().execute(text("DELETE FROM messages WHERE id = :id"), {"id": message})
-        await unit.commit()
+    await db.write(
+        lambda unit: unit.session.execute(
+            text("DELETE FROM messages WHERE id = :id"), {"id": message}
+        )
+    )
 
-    async with uow(read_only=True) as unit:
-        [document] = await unit.documents.pinned(conversation)
+    [document] = await db.read(lambda unit: unit.documents.pinned(conversation))
     assert (document.file_name, document.message_id) == ("a.pdf", None)

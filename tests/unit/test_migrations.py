@@ -9,7 +9,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy.engine import Connection
 
-from bot.storage.engine import create_engine
+from bot.storage.database import open_database
 from bot.storage.migrate import upgrade
 from bot.storage.models import Base
 
@@ -20,11 +20,10 @@ def _differences(connection: Connection) -> list[Any]:
 
 
 async def test_migrated_database_matches_the_models(tmp_path: Path) -> None:
-    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'bot.sqlite3'}")
+    db = open_database(f"sqlite+aiosqlite:///{tmp_path / 'bot.sqlite3'}")
     try:
-        await upgrade(engine)
-        async with engine.connect() as connection:
-            differences = await connection.run_sync(_differences)
+        await upgrade(db)
+        differences = await db.run_connection(_differences)
     finally:
-        await engine.dispose()
+        await db.close()
     assert differences == []

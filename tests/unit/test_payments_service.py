@@ -20,10 +20,11 @@ from bot.payments.service import (
     PaymentService,
     RevokeStatus,
 )
+from bot.storage.database import Database
 from bot.storage.dto import Entitlement, LedgerKind, RevenueLine
 from tests.unit.payments_fixtures import (
-    Database,
     FakeClock,
+    ledger,
     migrated_database,
     migrated_template,
     plan,
@@ -69,7 +70,7 @@ def clock() -> FakeClock:
 
 def service(db: Database, clock: FakeClock, plans: dict[str, PlanConfig] = PLANS) -> PaymentService:
     return PaymentService(
-        db.uow, Catalog(plans, QuotasConfig(), "en"), PayloadSigner(SECRET, TTL), clock
+        db, Catalog(plans, QuotasConfig(), "en"), PayloadSigner(SECRET, TTL), clock
     )
 
 
@@ -84,8 +85,7 @@ def pass_payment(payload: str, charge_id: str, user_id: int = USER, amount: int 
 
 
 async def entitlement(db: Database, user_id: int, plan_id: str) -> Entitlement:
-    async with db.uow(read_only=True) as uow:
-        found = await uow.entitlements.get(user_id, plan_id)
+    found = await db.read(lambda uow: uow.entitlements.get(user_id, plan_id))
     assert found is not None
     return found
 
@@ -259,7 +259,7 @@ def test_a_payload_for_the_free_or_a_removed_plan_is_refused(
 
 async def test_a_pass_extends_by_its_days_and_passes_stack(db: Database, clock: FakeClock) -> None:
     payments = service(db, clock)
-    quotas = QuotaService(db.uow, payments.catalog, clock)
+    quotas = QuotaService(db, payments.catalog, clock)
     start = clock.now
 
     first = await payments.credit(pass_payment(invoice_payload(payments, "week"), "c1"))
@@ -307,7 +307,7 @@ async def test_the_same_charge_is_credited_once(db: Database, clock: FakeClock) 
     assert (await entitlement(db, USER, "week")).expires_at == clock.now + WEEK_DAYS
     line = (await all_time(payments))["week"]
     assert (line.payments, line.stars) == (1, 50)
-    assert len(await db.ledger()) == 1
+    assert len(await ledger(db)) == 1
 
 
 async def test_a_charge_delivered_twice_at_once_is_credited_once(
@@ -320,7 +320,7 @@ async def test_a_charge_delivered_twice_at_once_is_credited_once(
 
     assert sorted(r.status for r in results) == [CreditStatus.CREDITED, CreditStatus.DUPLICATE]
     assert (await entitlement(db, USER, "week")).expires_at == clock.now + WEEK_DAYS
-    assert len(await db.ledger()) == 1
+    assert len(await ledger(db)) == 1
 
 
 async def test_a_subscription_runs_until_telegrams_expiration(
@@ -394,7 +394,7 @@ async def test_days_granted_on_a_subscription_survive_its_renewal(
 
 async def test_a_failed_renewal_keeps_the_plan_until_expiry(db: Database, clock: FakeClock) -> None:
     payments = service(db, clock)
-    quotas = QuotaService(db.uow, payments.catalog, clock)
+    quotas = QuotaService(db, payments.catalog, clock)
     payload = invoice_payload(payments, "month")
     expiry = clock.now + timedelta(days=30)
     await payments.credit(
@@ -447,7 +447,7 @@ async def test_a_payment_for_no_known_plan_is_recorded_as_unmatched(
     db: Database, clock: FakeClock
 ) -> None:
     payments = service(db, clock)
-    quotas = QuotaService(db.uow, payments.catalog, clock)
+    quotas = QuotaService(db, payments.catalog, clock)
     forged = Payment(USER, "c-odd", "not a payload of ours", "XTR", 50)
     free = Payment(
         USER, "c-free", PayloadSigner(SECRET, TTL).issue("free", USER, 0, clock.now), "XTR", 5
@@ -467,7 +467,7 @@ async def test_a_payment_for_no_known_plan_is_recorded_as_unmatched(
     assert recorded.payload == forged.payload  # support can see what was paid for
     assert (current := await quotas.plan_of(USER)) is not None
     assert current.id == "free"
-    assert len(await db.ledger()) == 2
+    assert len(await ledger(db)) == 2
 
 
 # Refunds and grants
@@ -491,7 +491,7 @@ async def test_a_refund_takes_back_exactly_what_the_charge_bought(
     assert (await entitlement(db, USER, "week")).expires_at == start + WEEK_DAYS
     line = (await all_time(payments))["week"]
     assert (line.stars, line.payments, line.refunded_stars, line.refunds) == (100, 2, 50, 1)
-    refund = (await db.ledger())[-1]
+    refund = (await ledger(db))[-1]
     assert (refund.kind, refund.refund_of, refund.actor_id) == ("refund", "c1", ADMIN)
     assert refund.seconds == -7 * 86_400
 
@@ -514,12 +514,12 @@ async def test_refunding_an_unknown_charge_does_nothing(db: Database, clock: Fak
     payments = service(db, clock)
 
     assert (await payments.revoke("nope")).status == RevokeStatus.UNKNOWN
-    assert await db.ledger() == []
+    assert await ledger(db) == []
 
 
 async def test_a_refunded_subscription_is_canceled(db: Database, clock: FakeClock) -> None:
     payments = service(db, clock)
-    quotas = QuotaService(db.uow, payments.catalog, clock)
+    quotas = QuotaService(db, payments.catalog, clock)
     expiry = clock.now + timedelta(days=30)
     await payments.credit(
         Payment(USER, "sub1", invoice_payload(payments, "month"), "XTR", 250, expiry, True, True)
@@ -545,7 +545,7 @@ async def test_a_grant_extends_the_plan_and_is_recorded_free_of_charge(
 
     assert granted is not None
     assert granted.expires_at == clock.now + timedelta(days=10)
-    grant = (await db.ledger())[-1]
+    grant = (await ledger(db))[-1]
     assert (grant.kind, grant.stars, grant.seconds, grant.actor_id) == (
         "grant",
         0,

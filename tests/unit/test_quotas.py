@@ -13,8 +13,8 @@ import pytest
 from bot.payments.catalog import Catalog, localized
 from bot.payments.config import ActionLimit, Limit, QuotasConfig
 from bot.payments.quotas import QuotaExceededError, QuotaService, Reservation
+from bot.storage.database import Database
 from tests.unit.payments_fixtures import (
-    Database,
     FakeClock,
     migrated_database,
     migrated_template,
@@ -73,10 +73,8 @@ async def reserve(quotas: QuotaService, user_id: int, model_id: str) -> Reservat
 async def give_plan(
     db: Database, user_id: int, plan_id: str, until: datetime, now: datetime
 ) -> None:
-    async with db.uow() as uow:
-        seconds = int((until - now).total_seconds())
-        await uow.entitlements.extend(user_id, plan_id, seconds=seconds, now=now)
-        await uow.commit()
+    seconds = int((until - now).total_seconds())
+    await db.write(lambda uow: uow.entitlements.extend(user_id, plan_id, seconds=seconds, now=now))
 
 
 # The catalogue
@@ -177,7 +175,7 @@ def test_titles_fall_back_to_the_default_locale() -> None:
 async def test_three_messages_then_refused_until_the_first_leaves_the_window(
     db: Database, clock: FakeClock
 ) -> None:
-    quotas = QuotaService(db.uow, catalog({"gpt-4o": Limit(messages=3)}), clock)
+    quotas = QuotaService(db, catalog({"gpt-4o": Limit(messages=3)}), clock)
 
     for _ in range(3):
         await reserve(quotas, USER, "gpt-4o")
@@ -200,7 +198,7 @@ async def test_three_messages_then_refused_until_the_first_leaves_the_window(
 
 
 async def test_a_released_reservation_does_not_count(db: Database, clock: FakeClock) -> None:
-    quotas = QuotaService(db.uow, catalog({"gpt-4o": Limit(messages=1)}), clock)
+    quotas = QuotaService(db, catalog({"gpt-4o": Limit(messages=1)}), clock)
 
     failed = await reserve(quotas, USER, "gpt-4o")
     await quotas.settle(failed, 0, counted=False)  # the model call failed
@@ -211,7 +209,7 @@ async def test_a_released_reservation_does_not_count(db: Database, clock: FakeCl
 
 
 async def test_settled_tokens_add_up_to_the_token_limit(db: Database, clock: FakeClock) -> None:
-    quotas = QuotaService(db.uow, catalog({"gpt-4o": Limit(tokens=1000)}), clock)
+    quotas = QuotaService(db, catalog({"gpt-4o": Limit(tokens=1000)}), clock)
 
     async def answer(tokens: int) -> None:
         await quotas.settle(await reserve(quotas, USER, "gpt-4o"), tokens, counted=True)
@@ -237,7 +235,7 @@ async def test_settled_tokens_add_up_to_the_token_limit(db: Database, clock: Fak
 
 
 async def test_both_limits_apply_and_either_refuses(db: Database, clock: FakeClock) -> None:
-    quotas = QuotaService(db.uow, catalog({"gpt-4o": Limit(messages=5, tokens=100)}), clock)
+    quotas = QuotaService(db, catalog({"gpt-4o": Limit(messages=5, tokens=100)}), clock)
 
     await quotas.settle(await reserve(quotas, USER, "gpt-4o"), 100, counted=True)
 
@@ -250,7 +248,7 @@ async def test_both_limits_apply_and_either_refuses(db: Database, clock: FakeClo
 async def test_a_limit_of_zero_refuses_without_a_reset(
     db: Database, clock: FakeClock, limit: Limit, kind: str
 ) -> None:
-    quotas = QuotaService(db.uow, catalog({"gpt-4o": limit}), clock)
+    quotas = QuotaService(db, catalog({"gpt-4o": limit}), clock)
 
     refused = await exceeded(quotas, USER, "gpt-4o")
 
@@ -259,7 +257,7 @@ async def test_a_limit_of_zero_refuses_without_a_reset(
 
 
 async def test_a_model_without_a_limit_is_not_counted(db: Database, clock: FakeClock) -> None:
-    quotas = QuotaService(db.uow, catalog({"gpt-4o": Limit(messages=1)}), clock)
+    quotas = QuotaService(db, catalog({"gpt-4o": Limit(messages=1)}), clock)
 
     assert [await quotas.reserve(USER, "llama") for _ in range(5)] == [None] * 5
     _, statuses = await quotas.status(USER, ["llama"])
@@ -268,7 +266,7 @@ async def test_a_model_without_a_limit_is_not_counted(db: Database, clock: FakeC
 
 async def test_members_of_a_group_share_one_counter(db: Database, clock: FakeClock) -> None:
     limits = {"premium": Limit(messages=2), "llama": Limit(messages=1)}
-    quotas = QuotaService(db.uow, catalog(limits), clock)
+    quotas = QuotaService(db, catalog(limits), clock)
 
     first = await reserve(quotas, USER, "gpt-4o")
     second = await reserve(quotas, USER, "claude")
@@ -280,7 +278,7 @@ async def test_members_of_a_group_share_one_counter(db: Database, clock: FakeClo
 
 
 async def test_star_counts_each_model_on_its_own(db: Database, clock: FakeClock) -> None:
-    quotas = QuotaService(db.uow, catalog({"*": Limit(messages=1)}), clock)
+    quotas = QuotaService(db, catalog({"*": Limit(messages=1)}), clock)
 
     llama = await reserve(quotas, USER, "llama")
     mistral = await reserve(quotas, USER, "mistral")
@@ -295,7 +293,7 @@ async def test_a_paid_plan_gives_its_limits_until_it_expires(
     db: Database, clock: FakeClock
 ) -> None:
     cat = catalog({"gpt-4o": Limit(messages=3)}, plus={"gpt-4o": Limit(messages=10)})
-    quotas = QuotaService(db.uow, cat, clock)
+    quotas = QuotaService(db, cat, clock)
     expiry = T0 + timedelta(days=7)
     await give_plan(db, USER, "plus", expiry, T0)
 
@@ -319,7 +317,7 @@ async def test_a_paid_plan_without_a_limit_for_a_model_is_unlimited(
     db: Database, clock: FakeClock
 ) -> None:
     cat = catalog({"*": Limit(messages=1)}, plus={"premium": Limit(messages=100)})
-    quotas = QuotaService(db.uow, cat, clock)
+    quotas = QuotaService(db, cat, clock)
     await give_plan(db, USER, "plus", T0 + timedelta(days=7), T0)
 
     assert await quotas.reserve(USER, "llama") is None
@@ -328,7 +326,7 @@ async def test_a_paid_plan_without_a_limit_for_a_model_is_unlimited(
 
 async def test_limits_are_per_user(db: Database, clock: FakeClock) -> None:
     cat = catalog({"gpt-4o": Limit(messages=1)}, plus={"gpt-4o": Limit(messages=5)})
-    quotas = QuotaService(db.uow, cat, clock)
+    quotas = QuotaService(db, cat, clock)
     await give_plan(db, OTHER_USER, "plus", T0 + timedelta(days=7), T0)
 
     await reserve(quotas, USER, "gpt-4o")
@@ -343,7 +341,7 @@ async def test_limits_are_per_user(db: Database, clock: FakeClock) -> None:
 
 async def test_actions_are_counted_apart_from_answers(db: Database, clock: FakeClock) -> None:
     cat = catalog({"gpt-4o": Limit(messages=2)}, actions={"generate_image": ActionLimit(count=1)})
-    quotas = QuotaService(db.uow, cat, clock)
+    quotas = QuotaService(db, cat, clock)
 
     action = await quotas.reserve_action(USER, "generate_image")
     assert action is not None
@@ -361,7 +359,7 @@ async def test_actions_are_counted_apart_from_answers(db: Database, clock: FakeC
 
 async def test_status_reports_used_and_left_per_counter(db: Database, clock: FakeClock) -> None:
     limits = {"llama": Limit(messages=3, tokens=1000), "premium": Limit(messages=10)}
-    quotas = QuotaService(db.uow, catalog(limits), clock)
+    quotas = QuotaService(db, catalog(limits), clock)
     await quotas.settle(await reserve(quotas, USER, "llama"), 50, counted=True)
     clock.advance(timedelta(hours=2))
     await quotas.settle(await reserve(quotas, USER, "llama"), 70, counted=True)
@@ -387,7 +385,7 @@ async def test_status_lists_a_model_only_under_the_counter_it_uses(
     db: Database, clock: FakeClock
 ) -> None:
     limits = {"gpt-4o": Limit(messages=3), "premium": Limit(messages=10)}
-    quotas = QuotaService(db.uow, catalog(limits), clock)
+    quotas = QuotaService(db, catalog(limits), clock)
 
     _, statuses = await quotas.status(USER, ["gpt-4o", "claude"])
 
@@ -403,7 +401,7 @@ async def test_status_and_refusal_agree_on_when_the_next_answer_frees_up(
     else:
         free, spent = Limit(tokens=1000), [100, 200, 800]
     cat = catalog({"gpt-4o": free}, plus={"gpt-4o": Limit(messages=10, tokens=10_000)})
-    quotas = QuotaService(db.uow, cat, clock)
+    quotas = QuotaService(db, cat, clock)
     await give_plan(db, USER, "plus", T0 + timedelta(hours=len(spent)), T0)
     for tokens in spent:
         await quotas.settle(await reserve(quotas, USER, "gpt-4o"), tokens, counted=True)
@@ -417,7 +415,7 @@ async def test_status_and_refusal_agree_on_when_the_next_answer_frees_up(
 
 
 async def test_status_of_an_unused_limit_has_no_reset(db: Database, clock: FakeClock) -> None:
-    quotas = QuotaService(db.uow, catalog({"premium": Limit(messages=2)}), clock)
+    quotas = QuotaService(db, catalog({"premium": Limit(messages=2)}), clock)
 
     _, [status] = await quotas.status(USER, ["gpt-4o", "claude"])
 
@@ -428,7 +426,7 @@ async def test_status_of_an_unused_limit_has_no_reset(db: Database, clock: FakeC
 async def test_parallel_messages_cannot_pass_the_limit_together(
     db: Database, clock: FakeClock
 ) -> None:
-    quotas = QuotaService(db.uow, catalog({"gpt-4o": Limit(messages=5)}), clock)
+    quotas = QuotaService(db, catalog({"gpt-4o": Limit(messages=5)}), clock)
     await reserve(quotas, USER, "gpt-4o")
     await reserve(quotas, USER, "gpt-4o")  # 3 left
 
@@ -443,7 +441,7 @@ async def test_parallel_messages_cannot_pass_the_limit_together(
 
 
 async def test_without_plans_nobody_is_limited(db: Database, clock: FakeClock) -> None:
-    quotas = QuotaService(db.uow, Catalog({}, GROUPS, "en"), clock)
+    quotas = QuotaService(db, Catalog({}, GROUPS, "en"), clock)
 
     assert not quotas.enabled
     assert await quotas.reserve(USER, "gpt-4o") is None
@@ -453,7 +451,7 @@ async def test_without_plans_nobody_is_limited(db: Database, clock: FakeClock) -
 
 
 async def test_prune_removes_only_usage_older_than_asked(db: Database, clock: FakeClock) -> None:
-    quotas = QuotaService(db.uow, catalog({"gpt-4o": Limit(messages=2)}), clock)
+    quotas = QuotaService(db, catalog({"gpt-4o": Limit(messages=2)}), clock)
     await reserve(quotas, USER, "gpt-4o")
     clock.advance(timedelta(days=10))
     await reserve(quotas, USER, "gpt-4o")

@@ -28,10 +28,10 @@ from bot.llm.registry import ModelRegistry
 from bot.llm.spec import ModelCapabilities, ModelSpec
 from bot.llm.types import ChatRequest, StreamEvent
 from bot.routing.service import RoutingService
+from bot.storage.database import Database, open_database
 from bot.storage.dto import Chat, MessageStatus, Role, StoredMessage
-from bot.storage.engine import create_engine, create_session_factory
 from bot.storage.migrate import upgrade
-from bot.storage.uow import UnitOfWorkFactory
+from bot.storage.uow import UnitOfWork
 
 LOCALES = Path(__file__).parents[2] / "locales"
 
@@ -59,11 +59,11 @@ class FakeModel:
 
 
 @pytest.fixture
-async def uow(tmp_path: Path) -> AsyncIterator[UnitOfWorkFactory]:
-    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'bot.sqlite3'}")
-    await upgrade(engine)
-    yield UnitOfWorkFactory(create_session_factory(engine))
-    await engine.dispose()
+async def db(tmp_path: Path) -> AsyncIterator[Database]:
+    db = open_database(f"sqlite+aiosqlite:///{tmp_path / 'bot.sqlite3'}")
+    await upgrade(db)
+    yield db
+    await db.close()
 
 
 @pytest.fixture
@@ -73,7 +73,7 @@ def registry() -> ModelRegistry:
 
 
 def make_service(
-    uow: UnitOfWorkFactory, registry: ModelRegistry, *, routing: bool = False
+    db: Database, registry: ModelRegistry, *, routing: bool = False
 ) -> ChatSettingsService:
     routes = RoutingService(
         registry,
@@ -82,26 +82,27 @@ def make_service(
         preferred_overrides={},
         followup_window_seconds=60,
     )
-    return ChatSettingsService(uow, registry, routes, routing_available=routing)
+    return ChatSettingsService(db, registry, routes, routing_available=routing)
 
 
-async def make_chat(uow: UnitOfWorkFactory, chat_id: int, model: str | None = None) -> Chat:
-    async with uow() as unit:
-        await unit.chats.upsert(chat_id, type_="private", title=None)
+async def make_chat(db: Database, chat_id: int, model: str | None = None) -> Chat:
+    def store(unit: UnitOfWork) -> Chat | None:
+        unit.chats.upsert(chat_id, type_="private", title=None)
         if model:
-            await unit.chats.set_model(chat_id, model)
-        chat = await unit.chats.get(chat_id)
-        await unit.commit()
+            unit.chats.set_model(chat_id, model)
+        return unit.chats.get(chat_id)
+
+    chat = await db.write(store)
     assert chat is not None
     return chat
 
 
 async def test_apply_stores_values_for_one_chat_and_none_restores_default(
-    uow: UnitOfWorkFactory, registry: ModelRegistry
+    db: Database, registry: ModelRegistry
 ) -> None:
-    service = make_service(uow, registry)
-    chat = await make_chat(uow, 1)
-    other = await make_chat(uow, 2)
+    service = make_service(db, registry)
+    chat = await make_chat(db, 1)
+    other = await make_chat(db, 2)
     chat = await service.apply(chat, Setting.TEMPERATURE, 0.0)
     chat = await service.apply(chat, Setting.TOP_P, 0.9)
     chat = await service.apply(chat, Setting.MAX_OUTPUT_TOKENS, 4096.0)
@@ -112,8 +113,7 @@ async def test_apply_stores_values_for_one_chat_and_none_restores_default(
         4096,
         True,
     )
-    async with uow() as unit:
-        untouched = await unit.chats.get(other.id)
+    untouched = await db.read(lambda unit: unit.chats.get(other.id))
     assert untouched == other
     chat = await service.apply(chat, Setting.TEMPERATURE, None)
     assert chat.temperature is None
@@ -133,31 +133,28 @@ async def test_apply_stores_values_for_one_chat_and_none_restores_default(
     ],
 )
 async def test_apply_refuses_values_out_of_range(
-    uow: UnitOfWorkFactory, registry: ModelRegistry, setting: Setting, value: float
+    db: Database, registry: ModelRegistry, setting: Setting, value: float
 ) -> None:
-    service = make_service(uow, registry)
-    chat = await make_chat(uow, 1, model="small")
+    service = make_service(db, registry)
+    chat = await make_chat(db, 1, model="small")
     with pytest.raises(InvalidSettingError):
         await service.apply(chat, setting, value)
-    async with uow() as unit:
-        assert await unit.chats.get(1) == chat
+    assert await db.read(lambda unit: unit.chats.get(1)) == chat
 
 
 async def test_max_tokens_presets_are_capped_by_the_chats_model(
-    uow: UnitOfWorkFactory, registry: ModelRegistry
+    db: Database, registry: ModelRegistry
 ) -> None:
-    service = make_service(uow, registry)
-    small = await make_chat(uow, 1, model="small")
-    default = await make_chat(uow, 2)
+    service = make_service(db, registry)
+    small = await make_chat(db, 1, model="small")
+    default = await make_chat(db, 2)
     assert service.max_output_tokens_presets(small) == [256, 512, 1000]
     assert service.max_output_tokens_presets(default) == [256, 512, 1024, 2048, 4096, 5000]
 
 
-async def test_system_prompt_limits_and_reset(
-    uow: UnitOfWorkFactory, registry: ModelRegistry
-) -> None:
-    service = make_service(uow, registry)
-    await make_chat(uow, 1)
+async def test_system_prompt_limits_and_reset(db: Database, registry: ModelRegistry) -> None:
+    service = make_service(db, registry)
+    await make_chat(db, 1)
     with pytest.raises(SystemPromptTooLongError) as error:
         await service.set_system_prompt(1, "x" * 4001)
     assert error.value.limit == 4000
@@ -166,62 +163,58 @@ async def test_system_prompt_limits_and_reset(
     with pytest.raises(InvalidSettingError):
         await service.set_system_prompt(1, "   ")
     await service.set_system_prompt(1, "  Answer like a pirate.\n")
-    async with uow() as unit:
-        stored = await unit.chats.get(1)
+    stored = await db.read(lambda unit: unit.chats.get(1))
     assert stored is not None
     assert stored.system_prompt == "Answer like a pirate."
     await service.reset_system_prompt(1)
-    async with uow() as unit:
-        stored = await unit.chats.get(1)
+    stored = await db.read(lambda unit: unit.chats.get(1))
     assert stored is not None
     assert stored.system_prompt is None
 
 
 @pytest.mark.parametrize("name", ["Robo", "ботик", "r2-d2", "A_1"])
-async def test_short_names_accepted(
-    uow: UnitOfWorkFactory, registry: ModelRegistry, name: str
-) -> None:
-    service = make_service(uow, registry)
-    await make_chat(uow, -1)
+async def test_short_names_accepted(db: Database, registry: ModelRegistry, name: str) -> None:
+    service = make_service(db, registry)
+    await make_chat(db, -1)
     await service.set_short_name(-1, name)
-    async with uow() as unit:
-        stored = await unit.chats.get(-1)
+    stored = await db.read(lambda unit: unit.chats.get(-1))
     assert stored is not None
     assert stored.short_name == name
 
 
 @pytest.mark.parametrize("name", ["R", "two words", "_x", "x" * 33, "@bot"])
-async def test_short_names_refused(
-    uow: UnitOfWorkFactory, registry: ModelRegistry, name: str
-) -> None:
-    service = make_service(uow, registry)
+async def test_short_names_refused(db: Database, registry: ModelRegistry, name: str) -> None:
+    service = make_service(db, registry)
     with pytest.raises(InvalidShortNameError):
         await service.set_short_name(-1, name)
 
 
-async def test_language_options_are_named_in_their_own_language(uow: UnitOfWorkFactory) -> None:
-    async with uow() as unit:
-        await unit.users.upsert(5, username=None, first_name="A", language_code="en")
-        await unit.commit()
-    service = LanguageService(uow, I18n(LOCALES, "en"))
+async def test_language_options_are_named_in_their_own_language(db: Database) -> None:
+    await db.write(
+        lambda unit: unit.users.upsert(5, username=None, first_name="A", language_code="en")
+    )
+    service = LanguageService(db, I18n(LOCALES, "en"))
     assert [(o.code, o.name) for o in service.options()] == [("en", "English"), ("ru", "Русский")]
     chosen = await service.choose(5, "ru")
     assert chosen("settings-saved") == "Сохранено для этого чата."
-    async with uow() as unit:
-        user = await unit.users.upsert(5, username=None, first_name="A", language_code="en")
+    user = await db.write(
+        lambda unit: unit.users.upsert(5, username=None, first_name="A", language_code="en")
+    )
     assert user.locale == "ru"
     with pytest.raises(UnknownLocaleError):
         await service.choose(5, "de")
 
 
-async def test_feedback_outcomes(uow: UnitOfWorkFactory) -> None:
-    await make_chat(uow, 1)
-    await make_chat(uow, 2)
-    async with uow() as unit:
-        conv = await unit.conversations.create(1)
-        answer = await unit.messages.add(conv, Role.ASSISTANT, [{"type": "text", "text": "a"}])
-        await unit.commit()
-    service = FeedbackService(uow)
+async def test_feedback_outcomes(db: Database) -> None:
+    await make_chat(db, 1)
+    await make_chat(db, 2)
+
+    def answered(unit: UnitOfWork) -> StoredMessage:
+        conv = unit.conversations.create(1)
+        return unit.messages.add(conv, Role.ASSISTANT, [{"type": "text", "text": "a"}])
+
+    answer = await db.write(answered)
+    service = FeedbackService(db)
     assert await service.vote(1, answer.id, 7, 1) is VoteOutcome.RECORDED
     assert await service.vote(1, answer.id, 7, 1) is VoteOutcome.UNCHANGED
     assert await service.vote(1, answer.id, 7, -1) is VoteOutcome.CHANGED
@@ -305,22 +298,20 @@ def test_markdown_transcript_has_attachments_and_tool_steps() -> None:
     ) in text
 
 
-async def test_export_of_the_current_conversation(
-    uow: UnitOfWorkFactory, registry: ModelRegistry
-) -> None:
-    settings = make_service(uow, registry)
-    exporter = HistoryExporter(uow, settings.model_name)
+async def test_export_of_the_current_conversation(db: Database, registry: ModelRegistry) -> None:
+    settings = make_service(db, registry)
+    exporter = HistoryExporter(db, settings.model_name)
     t = I18n(LOCALES, "en").translator("ru")
-    chat = await make_chat(uow, 3)
+    chat = await make_chat(db, 3)
     assert await exporter.export(chat, t) is None
-    async with uow() as unit:
-        conv = await unit.conversations.create(3)
-        await unit.chats.set_conversation(3, conv)
-        await unit.messages.add(conv, Role.USER, [{"type": "text", "text": "вопрос"}])
-        await unit.messages.add(
-            conv, Role.ASSISTANT, [{"type": "text", "text": "ответ"}], model="small"
-        )
-        await unit.commit()
+
+    def converse(unit: UnitOfWork) -> None:
+        conv = unit.conversations.create(3)
+        unit.chats.set_conversation(3, conv)
+        unit.messages.add(conv, Role.USER, [{"type": "text", "text": "вопрос"}])
+        unit.messages.add(conv, Role.ASSISTANT, [{"type": "text", "text": "ответ"}], model="small")
+
+    await db.write(converse)
     exported = await exporter.export(chat, t)
     assert exported is not None
     assert exported.file_name == f"conversation-3-{datetime.now(UTC):%Y-%m-%d}.md"

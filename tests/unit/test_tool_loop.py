@@ -106,6 +106,10 @@ class RecordingView:
     async def send(self, part: Part) -> list[int]:
         return [1]
 
+    @property
+    def paced_seconds(self) -> float:
+        return 0.0
+
     async def photo(self, data: bytes, caption: str = "") -> int:
         self.photos.append((data, caption))
         return 100 + len(self.photos)

@@ -17,10 +17,10 @@ from bot.llm.registry import ModelRegistry
 from bot.llm.types import Usage
 from bot.payments.catalog import Catalog
 from bot.payments.config import Limit, QuotasConfig
-from bot.payments.quotas import QuotaExceededError, QuotaService
+from bot.payments.quotas import QuotaExceededError, QuotaService, Reservation
 from bot.routing.service import RoutingService, TurnPlan
+from bot.storage.database import Database
 from tests.unit.payments_fixtures import (
-    Database,
     FakeClock,
     migrated_database,
     migrated_template,
@@ -58,7 +58,7 @@ def _limits(db: Database, fallback: str | None) -> tuple[TurnLimits, ModelRegist
     )
     catalog = Catalog({"free": free}, QuotasConfig(auto_fallback_model=fallback), "en")
     clock = FakeClock(datetime(2026, 11, 23, 12, tzinfo=UTC))
-    quotas = QuotaService(db.uow, catalog, clock)
+    quotas = QuotaService(db, catalog, clock)
     return TurnLimits(quotas, routing, _notice, fallback_model=fallback), registry, quotas
 
 
@@ -66,47 +66,53 @@ def _plan(registry: ModelRegistry, model: str, *, auto: bool) -> TurnPlan:
     return TurnPlan(registry.get(model), None, None, auto, "hi")
 
 
+async def _reserve(
+    db: Database, limits: TurnLimits, plan: TurnPlan, needs: frozenset[str]
+) -> tuple[TurnPlan, Reservation | None]:
+    """What a turn does in the transaction that stores its question."""
+    return await db.write(lambda uow: limits.reserve_in(uow, USER, plan, needs))
+
+
 async def test_on_auto_the_fallback_answers_once_the_routed_model_is_used_up(db: Database) -> None:
     limits, registry, _ = _limits(db, "cheap")
-    first, _ = await limits.reserve(USER, _plan(registry, "big", auto=True), frozenset())
+    first, _ = await _reserve(db, limits, _plan(registry, "big", auto=True), frozenset())
     assert first.model.spec.id == "big"
-    second, reservation = await limits.reserve(USER, _plan(registry, "big", auto=True), frozenset())
+    second, reservation = await _reserve(db, limits, _plan(registry, "big", auto=True), frozenset())
     assert second.model.spec.id == "cheap"
     assert reservation is not None
-    third, _ = await limits.reserve(USER, _plan(registry, "big", auto=True), frozenset())
+    third, _ = await _reserve(db, limits, _plan(registry, "big", auto=True), frozenset())
     assert third.model.spec.id == "cheap"
     with pytest.raises(QuotaExceededError) as refused:  # both used up: the routed model's limit
-        await limits.reserve(USER, _plan(registry, "big", auto=True), frozenset())
+        await _reserve(db, limits, _plan(registry, "big", auto=True), frozenset())
     assert refused.value.subject == "big"
 
 
 async def test_a_fixed_model_never_falls_back(db: Database) -> None:
     limits, registry, _ = _limits(db, "cheap")
-    await limits.reserve(USER, _plan(registry, "big", auto=False), frozenset())
+    await _reserve(db, limits, _plan(registry, "big", auto=False), frozenset())
     with pytest.raises(QuotaExceededError):
-        await limits.reserve(USER, _plan(registry, "big", auto=False), frozenset())
+        await _reserve(db, limits, _plan(registry, "big", auto=False), frozenset())
 
 
 async def test_the_fallback_must_see_a_picture_that_needs_eyes(db: Database) -> None:
     limits, registry, _ = _limits(db, "cheap")
     vision = frozenset({"vision"})
-    await limits.reserve(USER, _plan(registry, "seer", auto=True), vision)
+    await _reserve(db, limits, _plan(registry, "seer", auto=True), vision)
     with pytest.raises(QuotaExceededError) as refused:
-        await limits.reserve(USER, _plan(registry, "seer", auto=True), vision)
+        await _reserve(db, limits, _plan(registry, "seer", auto=True), vision)
     assert refused.value.subject == "seer"
 
 
 async def test_an_answer_that_delivered_nothing_does_not_count(db: Database) -> None:
     limits, registry, quotas = _limits(db, None)
-    _, reservation = await limits.reserve(USER, _plan(registry, "big", auto=False), frozenset())
-    async with db.uow() as uow:
-        await limits.settle(uow, reservation, Outcome())  # the model failed before any text
-        await uow.commit()
-    _, reservation = await limits.reserve(USER, _plan(registry, "big", auto=False), frozenset())
-    async with db.uow() as uow:
-        await limits.settle(uow, reservation, Outcome(text="answer", usage=Usage(30, 12)))
-        await uow.commit()
+    _, reservation = await _reserve(db, limits, _plan(registry, "big", auto=False), frozenset())
+    # The model failed before any text.
+    await db.write(lambda uow: limits.settle(uow, reservation, Outcome()))
+    _, reservation = await _reserve(db, limits, _plan(registry, "big", auto=False), frozenset())
+    await db.write(
+        lambda uow: limits.settle(uow, reservation, Outcome(text="answer", usage=Usage(30, 12)))
+    )
     _, statuses = await quotas.status(USER, ["big"])
     assert (statuses[0].messages_used, statuses[0].tokens_used) == (1, 42)
     with pytest.raises(QuotaExceededError):
-        await limits.reserve(USER, _plan(registry, "big", auto=False), frozenset())
+        await _reserve(db, limits, _plan(registry, "big", auto=False), frozenset())

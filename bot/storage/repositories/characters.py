@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from bot.storage.dto import CharacterRevision
 from bot.storage.models import CharacterRevisionRow
 
 
 class CharacterRevisionRepository:
-    def __init__(self, session: AsyncSession) -> None:
+    def __init__(self, session: Session) -> None:
         self._session = session
 
-    async def add(
+    def add(
         self,
         character_id: str,
         *,
@@ -23,7 +23,7 @@ class CharacterRevisionRepository:
         new_text: str,
     ) -> int:
         """Record a change; returns its revision number (1, 2, ... per character)."""
-        last = await self._session.scalar(
+        last = self._session.scalar(
             select(func.max(CharacterRevisionRow.revision)).where(
                 CharacterRevisionRow.character_id == character_id
             )
@@ -39,19 +39,19 @@ class CharacterRevisionRepository:
                 new_text=new_text,
             )
         )
-        await self._session.flush()
+        self._session.flush()
         return revision
 
-    async def history(self, character_id: str) -> list[CharacterRevision]:
-        rows = await self._session.scalars(
+    def history(self, character_id: str) -> list[CharacterRevision]:
+        rows = self._session.scalars(
             select(CharacterRevisionRow)
             .where(CharacterRevisionRow.character_id == character_id)
             .order_by(CharacterRevisionRow.revision)
         )
         return [_revision(row) for row in rows]
 
-    async def get(self, character_id: str, revision: int) -> CharacterRevision | None:
-        row = await self._session.scalar(
+    def get(self, character_id: str, revision: int) -> CharacterRevision | None:
+        row = self._session.scalar(
             select(CharacterRevisionRow).where(
                 CharacterRevisionRow.character_id == character_id,
                 CharacterRevisionRow.revision == revision,

@@ -5,32 +5,79 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import select, update
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy.orm import Session
 
 from bot.storage.dto import MessageStatus, Role, StoredMessage
-from bot.storage.models import ConversationRow, FeedbackRow, MessageRow
+from bot.storage.models import ConversationRow, FeedbackRow, MessageRow, utcnow
 
 # Left out of what the model sees and of exported transcripts.
 _HIDDEN_STATUSES = (MessageStatus.FAILED.value, MessageStatus.SUPERSEDED.value)
 
+# The turn's own statements, built once (SQLAlchemy then reuses their compiled form).
+_COLUMNS = (
+    MessageRow.id,
+    MessageRow.conversation_id,
+    MessageRow.role,
+    MessageRow.content,
+    MessageRow.status,
+    MessageRow.model,
+    MessageRow.input_tokens,
+    MessageRow.output_tokens,
+    MessageRow.user_id,
+    MessageRow.telegram_message_ids,
+    MessageRow.created_at,
+)
+_USABLE = (
+    MessageRow.conversation_id == bindparam("conversation"),
+    MessageRow.status.not_in(_HIDDEN_STATUSES),
+)
+_HISTORY = (
+    select(*_COLUMNS).where(*_USABLE).order_by(MessageRow.id.desc()).limit(bindparam("limit"))
+)
+_HISTORY_UNTIL = (
+    select(*_COLUMNS)
+    .where(*_USABLE, MessageRow.id <= bindparam("until"))
+    .order_by(MessageRow.id.desc())
+    .limit(bindparam("limit"))
+)
+_NEW_CONVERSATION = insert(ConversationRow).returning(ConversationRow.id)
+_NEW_MESSAGE = insert(MessageRow).returning(MessageRow.id)
+_COMPLETE_ANSWER = (
+    update(MessageRow)
+    .where(MessageRow.id == bindparam("key"))
+    .values(
+        content=bindparam("content"),
+        status=bindparam("status"),
+        model=bindparam("model"),
+        input_tokens=bindparam("input_tokens"),
+        output_tokens=bindparam("output_tokens"),
+        telegram_message_ids=bindparam("telegram_message_ids"),
+        error=bindparam("error"),
+    )
+)
+_TELEGRAM_IDS = (
+    update(MessageRow)
+    .where(MessageRow.id == bindparam("key"))
+    .values(telegram_message_ids=bindparam("telegram_message_ids"))
+)
+
 
 class ConversationRepository:
-    def __init__(self, session: AsyncSession) -> None:
+    def __init__(self, session: Session) -> None:
         self._session = session
 
-    async def create(self, chat_id: int) -> int:
-        row = ConversationRow(chat_id=chat_id)
-        self._session.add(row)
-        await self._session.flush()
-        return row.id
+    def create(self, chat_id: int) -> int:
+        return int(
+            self._session.connection().execute(_NEW_CONVERSATION, {"chat_id": chat_id}).scalar_one()
+        )
 
 
 class MessageRepository:
-    def __init__(self, session: AsyncSession) -> None:
+    def __init__(self, session: Session) -> None:
         self._session = session
 
-    async def add(
+    def add(
         self,
         conversation_id: int,
         role: Role,
@@ -44,23 +91,36 @@ class MessageRepository:
         telegram_message_ids: Sequence[int] = (),
         error: str | None = None,
     ) -> StoredMessage:
-        row = MessageRow(
+        now = utcnow()
+        values = {
+            "conversation_id": conversation_id,
+            "role": role.value,
+            "content": content,
+            "status": status.value,
+            "user_id": user_id,
+            "model": model,
+            "input_tokens": input_tokens,
+            "output_tokens": output_tokens,
+            "telegram_message_ids": list(telegram_message_ids),
+            "error": error,
+            "created_at": now,
+        }
+        message_id = self._session.connection().execute(_NEW_MESSAGE, values).scalar_one()
+        return StoredMessage(
+            id=int(message_id),
             conversation_id=conversation_id,
-            role=role.value,
-            content=content,
-            status=status.value,
-            user_id=user_id,
+            role=role,
+            content=list(content),
+            status=status,
             model=model,
             input_tokens=input_tokens,
             output_tokens=output_tokens,
+            user_id=user_id,
             telegram_message_ids=list(telegram_message_ids),
-            error=error,
+            created_at=now,
         )
-        self._session.add(row)
-        await self._session.flush()
-        return message_dto(row)
 
-    async def update_answer(
+    def update_answer(
         self,
         message_id: int,
         *,
@@ -73,73 +133,56 @@ class MessageRepository:
         error: str | None,
     ) -> None:
         """Complete an answer row inserted when streaming started."""
-        await self._session.execute(
-            update(MessageRow)
-            .where(MessageRow.id == message_id)
-            .values(
-                content=content,
-                status=status.value,
-                model=model,
-                input_tokens=input_tokens,
-                output_tokens=output_tokens,
-                telegram_message_ids=list(telegram_message_ids),
-                error=error,
-            )
+        self._session.connection().execute(
+            _COMPLETE_ANSWER,
+            {
+                "key": message_id,
+                "content": content,
+                "status": status.value,
+                "model": model,
+                "input_tokens": input_tokens,
+                "output_tokens": output_tokens,
+                "telegram_message_ids": list(telegram_message_ids),
+                "error": error,
+            },
         )
 
-    async def set_telegram_ids(self, message_id: int, telegram_ids: Sequence[int]) -> None:
+    def set_telegram_ids(self, message_id: int, telegram_ids: Sequence[int]) -> None:
         """The Telegram messages a stored message became (an answer, once delivered)."""
-        await self._session.execute(
-            update(MessageRow)
-            .where(MessageRow.id == message_id)
-            .values(telegram_message_ids=list(telegram_ids))
+        self._session.connection().execute(
+            _TELEGRAM_IDS, {"key": message_id, "telegram_message_ids": list(telegram_ids)}
         )
 
-    async def get(self, message_id: int) -> StoredMessage | None:
-        row = await self._session.get(MessageRow, message_id)
+    def get(self, message_id: int) -> StoredMessage | None:
+        row = self._session.get(MessageRow, message_id)
         return message_dto(row) if row is not None else None
 
-    async def history_until(
+    def history_until(
         self, conversation_id: int, message_id: int, *, limit: int
     ) -> list[StoredMessage]:
         """As `history`, ending with the message `message_id` (a resumed turn's question)."""
-        rows = await self._session.scalars(
-            select(MessageRow)
-            .where(
-                MessageRow.conversation_id == conversation_id,
-                MessageRow.id <= message_id,
-                MessageRow.status.not_in(_HIDDEN_STATUSES),
-            )
-            .order_by(MessageRow.id.desc())
-            .limit(limit)
-        )
-        return [message_dto(row) for row in reversed(rows.all())]
+        params = {"conversation": conversation_id, "limit": limit, "until": message_id}
+        rows = self._session.connection().execute(_HISTORY_UNTIL, params).all()
+        return [message_dto(row) for row in reversed(rows)]
 
-    async def set_status(self, message_ids: Sequence[int], status: MessageStatus) -> None:
+    def set_status(self, message_ids: Sequence[int], status: MessageStatus) -> None:
         if message_ids:
-            await self._session.execute(
+            self._session.execute(
                 update(MessageRow)
                 .where(MessageRow.id.in_(list(message_ids)))
                 .values(status=status.value)
             )
 
-    async def history(self, conversation_id: int, *, limit: int) -> list[StoredMessage]:
+    def history(self, conversation_id: int, *, limit: int) -> list[StoredMessage]:
         """The latest `limit` usable messages (failed and superseded ones are left out),
         oldest first."""
-        rows = await self._session.scalars(
-            select(MessageRow)
-            .where(
-                MessageRow.conversation_id == conversation_id,
-                MessageRow.status.not_in(_HIDDEN_STATUSES),
-            )
-            .order_by(MessageRow.id.desc())
-            .limit(limit)
-        )
-        return [message_dto(row) for row in reversed(rows.all())]
+        params = {"conversation": conversation_id, "limit": limit}
+        rows = self._session.connection().execute(_HISTORY, params).all()
+        return [message_dto(row) for row in reversed(rows)]
 
-    async def transcript(self, conversation_id: int) -> list[StoredMessage]:
+    def transcript(self, conversation_id: int) -> list[StoredMessage]:
         """Every usable message of a conversation (as in `history`), oldest first: for export."""
-        rows = await self._session.scalars(
+        rows = self._session.scalars(
             select(MessageRow)
             .where(
                 MessageRow.conversation_id == conversation_id,
@@ -149,11 +192,11 @@ class MessageRepository:
         )
         return [message_dto(row) for row in rows.all()]
 
-    async def last_exchange(
+    def last_exchange(
         self, conversation_id: int
     ) -> tuple[StoredMessage | None, list[StoredMessage]]:
         """The last user message and the (not yet superseded) assistant messages after it."""
-        last_user = await self._session.scalar(
+        last_user = self._session.scalar(
             select(MessageRow)
             .where(
                 MessageRow.conversation_id == conversation_id,
@@ -165,7 +208,7 @@ class MessageRepository:
         )
         if last_user is None:
             return None, []
-        answers = await self._session.scalars(
+        answers = self._session.scalars(
             select(MessageRow)
             .where(
                 MessageRow.conversation_id == conversation_id,
@@ -177,9 +220,9 @@ class MessageRepository:
         )
         return message_dto(last_user), [message_dto(row) for row in answers.all()]
 
-    async def chat_id_of(self, message_id: int) -> int | None:
+    def chat_id_of(self, message_id: int) -> int | None:
         """The chat whose conversation holds the message, or None if there is no such message."""
-        chat_id: int | None = await self._session.scalar(
+        chat_id: int | None = self._session.scalar(
             select(ConversationRow.chat_id)
             .join(MessageRow, MessageRow.conversation_id == ConversationRow.id)
             .where(MessageRow.id == message_id)
@@ -188,27 +231,28 @@ class MessageRepository:
 
 
 class FeedbackRepository:
-    def __init__(self, session: AsyncSession) -> None:
+    def __init__(self, session: Session) -> None:
         self._session = session
 
-    async def set(self, message_id: int, user_id: int, value: int) -> int | None:
+    def set(self, message_id: int, user_id: int, value: int) -> int | None:
         """Record the user's vote (+1 or -1) on an answer; returns their previous vote, if any."""
-        row = await self._session.scalar(
+        row = self._session.scalar(
             select(FeedbackRow).where(
                 FeedbackRow.message_id == message_id, FeedbackRow.user_id == user_id
             )
         )
         if row is None:
             self._session.add(FeedbackRow(message_id=message_id, user_id=user_id, value=value))
-            await self._session.flush()
+            self._session.flush()
             return None
         previous = row.value
         row.value = value
-        await self._session.flush()
+        self._session.flush()
         return previous
 
 
-def message_dto(row: MessageRow) -> StoredMessage:
+def message_dto(row: Any) -> StoredMessage:
+    """From a MessageRow or a row of `_COLUMNS`."""
     return StoredMessage(
         id=row.id,
         conversation_id=row.conversation_id,

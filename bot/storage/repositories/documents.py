@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from bot.storage.dto import Blob, PinnedDocument
 from bot.storage.models import BlobRow, DocumentRow
 
 
 class BlobRepository:
-    def __init__(self, session: AsyncSession) -> None:
+    def __init__(self, session: Session) -> None:
         self._session = session
 
-    async def add(self, blob: Blob) -> None:
+    def add(self, blob: Blob) -> None:
         """Record the blob unless it is known already (the same picture sent twice)."""
         values = {
             "sha256": blob.sha256,
@@ -25,22 +25,22 @@ class BlobRepository:
         }
         dialect = self._session.get_bind().dialect.name
         insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-        await self._session.execute(
+        self._session.execute(
             insert(BlobRow).values(**values).on_conflict_do_nothing(index_elements=["sha256"])
         )
 
-    async def get(self, sha256: str) -> Blob | None:
-        row = await self._session.get(BlobRow, sha256)
+    def get(self, sha256: str) -> Blob | None:
+        row = self._session.get(BlobRow, sha256)
         if row is None:
             return None
         return Blob(row.sha256, row.media_type, row.size, row.width, row.height)
 
 
 class DocumentRepository:
-    def __init__(self, session: AsyncSession) -> None:
+    def __init__(self, session: Session) -> None:
         self._session = session
 
-    async def add(self, conversation_id: int, message_id: int, document: PinnedDocument) -> int:
+    def add(self, conversation_id: int, message_id: int, document: PinnedDocument) -> int:
         row = DocumentRow(
             conversation_id=conversation_id,
             message_id=message_id,
@@ -53,16 +53,12 @@ class DocumentRepository:
             page_images=list(document.page_images),
         )
         self._session.add(row)
-        await self._session.flush()
+        self._session.flush()
         return row.id
 
-    async def pinned(self, conversation_id: int) -> list[PinnedDocument]:
+    def pinned(self, conversation_id: int) -> list[PinnedDocument]:
         """The conversation's documents, oldest first."""
-        rows = await self._session.scalars(
-            select(DocumentRow)
-            .where(DocumentRow.conversation_id == conversation_id)
-            .order_by(DocumentRow.id)
-        )
+        rows = self._session.connection().execute(_PINNED, {"conversation": conversation_id})
         return [
             PinnedDocument(
                 id=row.id,
@@ -77,3 +73,10 @@ class DocumentRepository:
             )
             for row in rows.all()
         ]
+
+
+_PINNED = (
+    select(*DocumentRow.__table__.columns)
+    .where(DocumentRow.conversation_id == bindparam("conversation"))
+    .order_by(DocumentRow.id)
+)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import case, delete, func, select, text, update
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import bindparam, case, delete, func, insert, select, text, update
+from sqlalchemy.orm import Session
 
 from bot.storage.dto import Entitlement, LedgerEntry, LedgerKind, RevenueLine, UsageEntry
 from bot.storage.models import EntitlementRow, LedgerRow, QuotaUsageRow
@@ -23,38 +23,32 @@ def _entitlement(row: EntitlementRow) -> Entitlement:
 
 
 class EntitlementRepository:
-    def __init__(self, session: AsyncSession) -> None:
+    def __init__(self, session: Session) -> None:
         self._session = session
 
-    async def lock_user(self, user_id: int) -> None:
+    def lock_user(self, user_id: int) -> None:
         """Serialise this user's credits and quota reservations across processes (PostgreSQL;
         on SQLite the one-writer gate already does)."""
         if self._session.get_bind().dialect.name == "postgresql":
-            await self._session.execute(
-                text("SELECT pg_advisory_xact_lock(:key)"), {"key": user_id}
-            )
+            self._session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": user_id})
 
-    async def active(self, user_id: int, now: datetime) -> list[Entitlement]:
-        rows = await self._session.scalars(
-            select(EntitlementRow).where(
-                EntitlementRow.user_id == user_id, EntitlementRow.expires_at > now
-            )
-        )
-        return [_entitlement(row) for row in rows.all()]
+    def active(self, user_id: int, now: datetime) -> list[Entitlement]:
+        rows = self._session.connection().execute(_ACTIVE, {"user": user_id, "now": now})
+        return [Entitlement(*row) for row in rows.all()]
 
-    async def of_user(self, user_id: int) -> list[Entitlement]:
-        rows = await self._session.scalars(
+    def of_user(self, user_id: int) -> list[Entitlement]:
+        rows = self._session.scalars(
             select(EntitlementRow)
             .where(EntitlementRow.user_id == user_id)
             .order_by(EntitlementRow.expires_at.desc())
         )
         return [_entitlement(row) for row in rows.all()]
 
-    async def get(self, user_id: int, plan_id: str) -> Entitlement | None:
-        row = await self._row(user_id, plan_id)
+    def get(self, user_id: int, plan_id: str) -> Entitlement | None:
+        row = self._row(user_id, plan_id)
         return _entitlement(row) if row else None
 
-    async def extend(
+    def extend(
         self,
         user_id: int,
         plan_id: str,
@@ -66,7 +60,7 @@ class EntitlementRepository:
         paid_until: datetime | None = None,
     ) -> Entitlement:
         """Add `seconds` from the later of now and the current expiry (passes stack)."""
-        row = await self._row(user_id, plan_id)
+        row = self._row(user_id, plan_id)
         if row is None:
             row = EntitlementRow(user_id=user_id, plan_id=plan_id, expires_at=now)
             self._session.add(row)
@@ -77,27 +71,27 @@ class EntitlementRepository:
             row.renewal = renewal
         if paid_until is not None:
             row.paid_until = paid_until
-        await self._session.flush()
+        self._session.flush()
         return _entitlement(row)
 
-    async def shorten(self, user_id: int, plan_id: str, seconds: int) -> Entitlement | None:
-        row = await self._row(user_id, plan_id)
+    def shorten(self, user_id: int, plan_id: str, seconds: int) -> Entitlement | None:
+        row = self._row(user_id, plan_id)
         if row is None:
             return None
         row.expires_at = row.expires_at - timedelta(seconds=seconds)
-        await self._session.flush()
+        self._session.flush()
         return _entitlement(row)
 
-    async def set_renewal(self, user_id: int, plan_id: str, renewal: str) -> bool:
-        result = await self._session.execute(
+    def set_renewal(self, user_id: int, plan_id: str, renewal: str) -> bool:
+        result = self._session.execute(
             update(EntitlementRow)
             .where(EntitlementRow.user_id == user_id, EntitlementRow.plan_id == plan_id)
             .values(renewal=renewal)
         )
         return bool(getattr(result, "rowcount", 0))
 
-    async def _row(self, user_id: int, plan_id: str) -> EntitlementRow | None:
-        return await self._session.scalar(
+    def _row(self, user_id: int, plan_id: str) -> EntitlementRow | None:
+        return self._session.scalar(
             select(EntitlementRow).where(
                 EntitlementRow.user_id == user_id, EntitlementRow.plan_id == plan_id
             )
@@ -105,10 +99,10 @@ class EntitlementRepository:
 
 
 class LedgerRepository:
-    def __init__(self, session: AsyncSession) -> None:
+    def __init__(self, session: Session) -> None:
         self._session = session
 
-    async def add(self, entry: LedgerEntry) -> None:
+    def add(self, entry: LedgerEntry) -> None:
         """Raises IntegrityError (at flush) for a charge credited or refunded before."""
         self._session.add(
             LedgerRow(
@@ -123,17 +117,17 @@ class LedgerRepository:
                 actor_id=entry.actor_id,
             )
         )
-        await self._session.flush()
+        self._session.flush()
 
-    async def by_charge(self, charge_id: str) -> LedgerEntry | None:
-        row = await self._session.scalar(select(LedgerRow).where(LedgerRow.charge_id == charge_id))
+    def by_charge(self, charge_id: str) -> LedgerEntry | None:
+        row = self._session.scalar(select(LedgerRow).where(LedgerRow.charge_id == charge_id))
         return _entry(row) if row else None
 
-    async def refund_of(self, charge_id: str) -> LedgerEntry | None:
-        row = await self._session.scalar(select(LedgerRow).where(LedgerRow.refund_of == charge_id))
+    def refund_of(self, charge_id: str) -> LedgerEntry | None:
+        row = self._session.scalar(select(LedgerRow).where(LedgerRow.refund_of == charge_id))
         return _entry(row) if row else None
 
-    async def revenue(self, since: datetime | None) -> list[RevenueLine]:
+    def revenue(self, since: datetime | None) -> list[RevenueLine]:
         """Per plan: Stars paid (purchases and renewals) and Stars refunded, since `since`."""
         paid = LedgerRow.kind.in_([LedgerKind.PURCHASE.value, LedgerKind.RENEWAL.value])
         refund = LedgerRow.kind == LedgerKind.REFUND.value
@@ -146,7 +140,7 @@ class LedgerRepository:
         ).group_by(LedgerRow.plan_id)
         if since is not None:
             query = query.where(LedgerRow.created_at >= since)
-        rows = await self._session.execute(query.order_by(LedgerRow.plan_id))
+        rows = self._session.execute(query.order_by(LedgerRow.plan_id))
         return [RevenueLine(p, int(s), int(n), int(r), int(m)) for p, s, n, r, m in rows.all()]
 
 
@@ -166,12 +160,12 @@ def _entry(row: LedgerRow) -> LedgerEntry:
 
 
 class QuotaRepository:
-    def __init__(self, session: AsyncSession) -> None:
+    def __init__(self, session: Session) -> None:
         self._session = session
 
-    async def window(self, user_id: int, bucket: str, since: datetime) -> list[UsageEntry]:
+    def window(self, user_id: int, bucket: str, since: datetime) -> list[UsageEntry]:
         """What the user used of `bucket` after `since`, oldest first."""
-        rows = await self._session.execute(
+        rows = self._session.execute(
             select(QuotaUsageRow.at, QuotaUsageRow.tokens)
             .where(
                 QuotaUsageRow.user_id == user_id,
@@ -182,22 +176,57 @@ class QuotaRepository:
         )
         return [UsageEntry(at, tokens) for at, tokens in rows.all()]
 
-    async def add(self, user_id: int, bucket: str, at: datetime, tokens: int) -> int:
-        row = QuotaUsageRow(user_id=user_id, bucket=bucket, at=at, tokens=tokens)
-        self._session.add(row)
-        await self._session.flush()
-        return row.id
+    def totals(self, user_id: int, bucket: str, since: datetime) -> tuple[int, int]:
+        """How many the user used of `bucket` after `since`, and their tokens (one query)."""
+        count, tokens = self._session.execute(
+            select(
+                func.count(QuotaUsageRow.id), func.coalesce(func.sum(QuotaUsageRow.tokens), 0)
+            ).where(
+                QuotaUsageRow.user_id == user_id,
+                QuotaUsageRow.bucket == bucket,
+                QuotaUsageRow.at > since,
+            )
+        ).one()
+        return int(count), int(tokens)
 
-    async def settle(self, usage_id: int, tokens: int) -> None:
-        await self._session.execute(
-            update(QuotaUsageRow)
-            .where(QuotaUsageRow.id == usage_id)
-            .values(tokens=tokens, settled=True)
+    def add(self, user_id: int, bucket: str, at: datetime, tokens: int) -> int:
+        added = self._session.connection().execute(
+            _NEW_USAGE,
+            {"user_id": user_id, "bucket": bucket, "at": at, "tokens": tokens, "settled": False},
         )
+        return int(added.scalar_one())
 
-    async def release(self, usage_id: int) -> None:
-        await self._session.execute(delete(QuotaUsageRow).where(QuotaUsageRow.id == usage_id))
+    def settle(self, usage_id: int, tokens: int) -> None:
+        self._session.connection().execute(_SETTLE, {"key": usage_id, "tokens": tokens})
 
-    async def prune(self, before: datetime) -> int:
-        result = await self._session.execute(delete(QuotaUsageRow).where(QuotaUsageRow.at < before))
+    def release(self, usage_id: int) -> None:
+        self._session.connection().execute(_RELEASE, {"key": usage_id})
+
+    def prune(self, before: datetime) -> int:
+        result = self._session.execute(delete(QuotaUsageRow).where(QuotaUsageRow.at < before))
         return int(getattr(result, "rowcount", 0) or 0)
+
+
+# The statements of every turn's quota check, built once.
+_ACTIVE = select(
+    EntitlementRow.user_id,
+    EntitlementRow.plan_id,
+    EntitlementRow.expires_at,
+    EntitlementRow.subscription_charge_id,
+    EntitlementRow.renewal,
+    EntitlementRow.paid_until,
+).where(EntitlementRow.user_id == bindparam("user"), EntitlementRow.expires_at > bindparam("now"))
+_TOTALS = select(
+    func.count(QuotaUsageRow.id), func.coalesce(func.sum(QuotaUsageRow.tokens), 0)
+).where(
+    QuotaUsageRow.user_id == bindparam("user"),
+    QuotaUsageRow.bucket == bindparam("bucket"),
+    QuotaUsageRow.at > bindparam("since"),
+)
+_NEW_USAGE = insert(QuotaUsageRow).returning(QuotaUsageRow.id)
+_SETTLE = (
+    update(QuotaUsageRow)
+    .where(QuotaUsageRow.id == bindparam("key"))
+    .values(tokens=bindparam("tokens"), settled=True)
+)
+_RELEASE = delete(QuotaUsageRow).where(QuotaUsageRow.id == bindparam("key"))

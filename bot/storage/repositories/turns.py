@@ -6,20 +6,20 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, select, update
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import bindparam, delete, insert, select, update
+from sqlalchemy.orm import Session
 
 from bot.storage.dto import TurnRecord, TurnState
-from bot.storage.models import TurnRow
+from bot.storage.models import TurnRow, utcnow
 
 UNFINISHED = (TurnState.STREAMING.value, TurnState.GENERATED.value)
 
 
 class TurnRepository:
-    def __init__(self, session: AsyncSession) -> None:
+    def __init__(self, session: Session) -> None:
         self._session = session
 
-    async def open(
+    def open(
         self,
         answer_id: int,
         *,
@@ -32,48 +32,52 @@ class TurnRepository:
         reservation: dict[str, Any] | None,
         visible: Sequence[int] = (),
     ) -> None:
-        self._session.add(
-            TurnRow(
-                answer_id=answer_id,
-                chat_id=chat_id,
-                question_id=question_id,
-                user_id=user_id,
-                reply_to=reply_to,
-                private=private,
-                locale=locale,
-                state=TurnState.STREAMING.value,
-                visible=list(visible),
-                delivered=[],
-                reservation=reservation,
-                resumes=0,
-            )
+        now = utcnow()
+        self._session.connection().execute(
+            _OPEN,
+            {
+                "answer_id": answer_id,
+                "chat_id": chat_id,
+                "question_id": question_id,
+                "user_id": user_id,
+                "reply_to": reply_to,
+                "private": private,
+                "locale": locale,
+                "state": TurnState.STREAMING.value,
+                "visible": list(visible),
+                "parts": None,
+                "delivered": [],
+                "reservation": reservation,
+                "resumes": 0,
+                "created_at": now,
+                "updated_at": now,
+            },
         )
-        await self._session.flush()
 
-    async def get(self, answer_id: int) -> TurnRecord | None:
-        row = await self._session.get(TurnRow, answer_id)
+    def get(self, answer_id: int) -> TurnRecord | None:
+        row = self._session.get(TurnRow, answer_id)
         return _dto(row) if row is not None else None
 
-    async def unfinished(self) -> list[TurnRecord]:
+    def unfinished(self) -> list[TurnRecord]:
         """Turns a process left streaming or undelivered, oldest first."""
-        rows = await self._session.scalars(
+        rows = self._session.scalars(
             select(TurnRow).where(TurnRow.state.in_(UNFINISHED)).order_by(TurnRow.answer_id)
         )
         return [_dto(row) for row in rows.all()]
 
-    async def set_visible(self, answer_id: int, message_ids: Sequence[int]) -> None:
-        await self._set(answer_id, visible=list(message_ids))
+    def set_visible(self, answer_id: int, message_ids: Sequence[int]) -> None:
+        self._set(answer_id, visible=list(message_ids))
 
-    async def generated(self, answer_id: int, parts: Sequence[dict[str, Any]]) -> None:
+    def generated(self, answer_id: int, parts: Sequence[dict[str, Any]]) -> None:
         """The outbox: the final messages, committed before the first is sent."""
-        await self._set(
+        self._set(
             answer_id,
             state=TurnState.GENERATED.value,
             parts=list(parts),
             delivered=[None] * len(parts),
         )
 
-    async def delivered(
+    def delivered(
         self, answer_id: int, delivered: Sequence[Sequence[int] | None], *, done: bool
     ) -> None:
         """Each part's message ids (None: not sent yet); `done` when every part is."""
@@ -82,29 +86,42 @@ class TurnRepository:
         }
         if done:
             values["state"] = TurnState.DELIVERED.value
-        await self._set(answer_id, **values)
+        self._set(answer_id, **values)
 
-    async def set_state(self, answer_id: int, state: TurnState) -> None:
-        await self._set(answer_id, state=state.value)
+    def set_state(self, answer_id: int, state: TurnState) -> None:
+        self._set(answer_id, state=state.value)
 
-    async def count_resume(self, answer_id: int) -> None:
-        await self._session.execute(
+    def count_resume(self, answer_id: int) -> None:
+        """(Rare: after a restart.)"""
+        self._session.execute(
             update(TurnRow)
             .where(TurnRow.answer_id == answer_id)
             .values(resumes=TurnRow.resumes + 1)
         )
 
-    async def prune(self, older_than: datetime) -> int:
+    def prune(self, older_than: datetime) -> int:
         """Forget finished turns older than `older_than`."""
-        result = await self._session.execute(
+        result = self._session.execute(
             delete(TurnRow).where(TurnRow.state.not_in(UNFINISHED), TurnRow.created_at < older_than)
         )
         return int(getattr(result, "rowcount", 0) or 0)
 
-    async def _set(self, answer_id: int, **values: Any) -> None:
-        await self._session.execute(
-            update(TurnRow).where(TurnRow.answer_id == answer_id).values(**values)
+    def _set(self, answer_id: int, **values: Any) -> None:
+        names = tuple(sorted(values))
+        statement = _SETS.get(names)
+        if statement is None:
+            statement = _SETS[names] = (
+                update(TurnRow)
+                .where(TurnRow.answer_id == bindparam("key"))
+                .values({name: bindparam(name) for name in (*names, "updated_at")})
+            )
+        self._session.connection().execute(
+            statement, {"key": answer_id, "updated_at": utcnow(), **values}
         )
+
+
+_OPEN = insert(TurnRow)
+_SETS: dict[tuple[str, ...], Any] = {}  # built once per set of columns (see _set)
 
 
 def _dto(row: TurnRow) -> TurnRecord:

@@ -20,6 +20,7 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 from bot.chat.ports import Button, Part, Translate
 from bot.telegram.formatting import render_markdown, render_plain
 from bot.telegram.outbox import PartSender
+from bot.telegram.pacing import held_back
 from bot.telegram.sender import MessageSender
 from bot.telegram.views.final import AnswerMessages, Journal
 from bot.telegram.views.ticker import Ticker
@@ -104,6 +105,7 @@ class AnswerViewBase(abc.ABC):
         self._ticker = Ticker(interval, self._show, first_delay=first_delay)
         self._tasks: set[asyncio.Task[None]] = set()
         self._settled = False
+        self.paced_seconds = 0.0  # what the final parts waited for Telegram's limits
 
     @property
     def visible(self) -> tuple[int, ...]:
@@ -122,7 +124,11 @@ class AnswerViewBase(abc.ABC):
             await self._stop_progress()
 
     async def send(self, part: Part) -> list[int]:
-        return await self._ctx.parts(self._chat_id, part)
+        with held_back() as waits:
+            try:
+                return await self._ctx.parts(self._chat_id, part)
+            finally:
+                self.paced_seconds += sum(waits)
 
     async def photo(self, data: bytes, caption: str = "") -> int:
         return await self._ctx.sender.send_photo(
