@@ -1,0 +1,65 @@
+"""A loopback HTTP server that answers with SSE bodies given byte for byte.
+
+The scripted LLM server renders well-formed streams; this one serves what it cannot: servers'
+quirks (Ollama's parallel calls at index 0), mid-stream error events, CRLF line ends,
+comments, and events split anywhere across network writes (inside a UTF-8 character too).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+
+from aiohttp import web
+
+from bot.sandbox.serving import LoopbackServer
+
+
+@dataclass(frozen=True)
+class RawReply:
+    """Written piece by piece, each flushed after a short pause; `cut`: the connection is
+    dropped after the pieces (a truncated chunked body) instead of ended cleanly."""
+
+    pieces: tuple[bytes, ...]
+    cut: bool = False
+
+
+class RawSSEServer(LoopbackServer):
+    """Serves queued replies on the OpenAI and Anthropic streaming paths, in order."""
+
+    label = "raw SSE server"
+
+    def __init__(self, gap_s: float = 0.005) -> None:
+        self._replies: list[RawReply] = []
+        self._gap_s = gap_s
+        self.served = 0
+        app = web.Application()
+        app.add_routes(
+            [web.post("/v1/chat/completions", self._serve), web.post("/v1/messages", self._serve)]
+        )
+        super().__init__(app)
+
+    def queue(self, *pieces: bytes, cut: bool = False) -> None:
+        self._replies.append(RawReply(pieces, cut))
+
+    async def _serve(self, request: web.Request) -> web.StreamResponse:
+        await request.read()
+        reply = self._replies.pop(0)
+        self.served += 1
+        response = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
+        response.enable_chunked_encoding()
+        await response.prepare(request)
+        for piece in reply.pieces:
+            await response.write(piece)
+            await asyncio.sleep(self._gap_s)  # separate reads on the client's side
+        if reply.cut and request.transport is not None:
+            request.transport.abort()
+            return response
+        await response.write_eof()
+        return response
+
+
+def sse(data: str, event: str | None = None, eol: str = "\n") -> bytes:
+    """One event as a server writes it."""
+    head = f"event: {event}{eol}" if event else ""
+    return f"{head}data: {data}{eol}{eol}".encode()
