@@ -32,7 +32,7 @@ class RawSSEServer(LoopbackServer):
     def __init__(self, gap_s: float = 0.005) -> None:
         self._replies: list[RawReply] = []
         self._gap_s = gap_s
-        self.served = 0
+        self.peers: list[object] = []  # the client's address of each request
         app = web.Application()
         app.add_routes(
             [web.post("/v1/chat/completions", self._serve), web.post("/v1/messages", self._serve)]
@@ -45,7 +45,8 @@ class RawSSEServer(LoopbackServer):
     async def _serve(self, request: web.Request) -> web.StreamResponse:
         await request.read()
         reply = self._replies.pop(0)
-        self.served += 1
+        transport = request.transport
+        self.peers.append(None if transport is None else transport.get_extra_info("peername"))
         response = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
         response.enable_chunked_encoding()
         await response.prepare(request)

@@ -222,6 +222,18 @@ async def test_openai_wire_quirks_crlf_comments_split_utf8_multiline_data(
     assert events == [*texts, Usage(2, 3), Finish(FinishReason.STOP)]
 
 
+async def test_openai_connection_is_reused_after_done(raw: RawSSEServer) -> None:
+    for _ in range(2):
+        raw.queue(chunk({"content": "Hi"}), chunk({}, "stop"), sse("[DONE]"))
+    client = openai_client(raw.base_url)
+    for _ in range(2):
+        events = [event async for event in client.stream(spec(), REQUEST)]
+        assert events == [TextDelta("Hi"), Finish(FinishReason.STOP)]
+    await client.close()
+    first, second = raw.peers
+    assert first == second  # the body was read to its end: the connection went to the pool
+
+
 async def test_openai_error_object_mid_stream_is_rejected(raw: RawSSEServer) -> None:
     error_body = {"error": {"message": "the model crashed", "type": "server_error", "code": 500}}
     raw.queue(chunk({"content": "Hi"}), sse(json.dumps(error_body)), chunk({"content": "late"}))
@@ -382,18 +394,7 @@ async def test_anthropic_request_defines_tools_and_streams(llm: ScriptedLLM) -> 
 # --- Stop: closing the stream early releases the connection ---------------------------------
 
 
-@pytest.mark.parametrize(
-    "make",
-    [
-        pytest.param(
-            openai_client,
-            marks=pytest.mark.xfail(
-                strict=True, reason="the SDK's stream is left to the garbage collector"
-            ),
-        ),
-        anthropic_client,
-    ],
-)
+@pytest.mark.parametrize("make", [openai_client, anthropic_client])
 async def test_closing_the_stream_early_closes_the_connection(llm: ScriptedLLM, make: Any) -> None:
     llm.set_knobs(token_delay_ms=20)
     llm.script(" ".join(["word"] * 200))

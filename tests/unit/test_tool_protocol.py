@@ -17,7 +17,8 @@ from bot.chat.transcript import answer_content, answer_turns, has_tool_steps, to
 from bot.llm.adapt import adapt_request
 from bot.llm.providers.anthropic import AnthropicClient
 from bot.llm.providers.anthropic import _message as anthropic_message
-from bot.llm.providers.openai_compat import OpenAICompatibleClient, _messages, _ToolCallAssembler
+from bot.llm.providers.openai_compat import OpenAICompatibleClient, _messages
+from bot.llm.providers.openai_stream import ToolCallAssembler
 from bot.llm.spec import ModelCapabilities, ModelSpec
 from bot.llm.types import (
     ChatRequest,
@@ -53,15 +54,15 @@ def spec(*, tools: bool = True, context: int = 100_000, max_output: int = 100) -
     )
 
 
-def fragment(index: int | None, call_id: str | None, name: str | None, args: str | None) -> Any:
-    """Shaped like the SDK's ChoiceDeltaToolCall."""
-    return SimpleNamespace(
-        index=index, id=call_id, function=SimpleNamespace(name=name, arguments=args)
-    )
+def fragment(
+    index: int | None, call_id: str | None, name: str | None, args: str | None
+) -> dict[str, Any]:
+    """A `tool_calls` entry of a streamed delta, as parsed from the wire."""
+    return {"index": index, "id": call_id, "function": {"name": name, "arguments": args}}
 
 
-def assembled(*fragments: Any) -> list[ToolCallPart]:
-    assembler = _ToolCallAssembler()
+def assembled(*fragments: dict[str, Any]) -> list[ToolCallPart]:
+    assembler = ToolCallAssembler()
     for delta in fragments:
         assembler.add(delta)
     return assembler.completed()
