@@ -234,9 +234,13 @@ async def test_openai_connection_is_reused_after_done(raw: RawSSEServer) -> None
     assert first == second  # the body was read to its end: the connection went to the pool
 
 
-async def test_openai_error_object_mid_stream_is_rejected(raw: RawSSEServer) -> None:
+@pytest.mark.parametrize("one_read", [False, True])
+async def test_openai_error_object_mid_stream_is_rejected(
+    raw: RawSSEServer, one_read: bool
+) -> None:
     error_body = {"error": {"message": "the model crashed", "type": "server_error", "code": 500}}
-    raw.queue(chunk({"content": "Hi"}), sse(json.dumps(error_body)), chunk({"content": "late"}))
+    pieces = (chunk({"content": "Hi"}), sse(json.dumps(error_body)), chunk({"content": "late"}))
+    raw.queue(*((b"".join(pieces),) if one_read else pieces))
     events, error = await run(openai_client(raw.base_url))
     assert events == [TextDelta("Hi")]
     assert error is not None
@@ -338,14 +342,19 @@ async def test_anthropic_wire_quirks_crlf_ping_unknown_events_empty_input(
     ]
 
 
-async def test_anthropic_error_event_mid_stream_is_rejected(raw: RawSSEServer) -> None:
+@pytest.mark.parametrize("one_read", [False, True])
+async def test_anthropic_error_event_mid_stream_is_rejected(
+    raw: RawSSEServer, one_read: bool
+) -> None:
     overloaded = {"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}}
-    raw.queue(anthropic_start(), *text_block(0, "Hi"), sse(json.dumps(overloaded), event="error"))
+    failure = sse(json.dumps(overloaded), event="error")
+    pieces = (anthropic_start(), *text_block(0, "Hi"), failure, *text_block(0, "late"))
+    raw.queue(*((b"".join(pieces),) if one_read else pieces))
     events, error = await run(anthropic_client(raw.base_url))
     assert events == [TextDelta("Hi")]
     assert error is not None
-    assert (error.kind, error.status) == (LLMErrorKind.REJECTED, 200)
-    assert "Overloaded" in error.detail
+    assert error.kind is LLMErrorKind.REJECTED
+    assert "overloaded_error: Overloaded" in error.detail
 
 
 async def test_anthropic_disconnect_mid_stream(llm: ScriptedLLM) -> None:

@@ -4,9 +4,7 @@ replayed as turns, and the `tools:` field of route and character files."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -194,34 +192,16 @@ def test_anthropic_tool_use_ids_match_their_results_and_input_is_an_object() -> 
     ]
 
 
-async def no_events() -> AsyncIterator[Any]:
-    events: list[Any] = []
-    for event in events:
-        yield event
-
-
-class RecordingMessages:
-    def __init__(self) -> None:
-        self.params: dict[str, Any] = {}
-
-    async def create(self, **params: Any) -> AsyncIterator[Any]:
-        self.params = params
-        return no_events()
-
-
-async def test_anthropic_request_defines_tools_with_input_schema(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
+async def test_anthropic_request_defines_tools_with_input_schema() -> None:
     client = AnthropicClient(base_url=None, api_key="k", connect_timeout=1, read_timeout=1)
     await client.close()
-    messages = RecordingMessages()
-    monkeypatch.setattr(client, "_client", SimpleNamespace(messages=messages))
     request = ChatRequest((Turn.text("user", "hi"),), tools=(SEARCH,), tool_choice="none")
-    assert [event async for event in client.stream(spec(), request)] == []
-    assert messages.params["tools"] == [
+    params = client._params(spec(), request)
+    assert params["tools"] == [
         {"name": "web_search", "description": "Search the web.", "input_schema": SEARCH.parameters}
     ]
-    assert messages.params["tool_choice"] == {"type": "none"}
+    assert params["tool_choice"] == {"type": "none"}
+    assert "tools" not in client._params(spec(), ChatRequest((Turn.text("user", "hi"),)))
 
 
 # --- Adapting requests to the model -----------------------------------------------------------
