@@ -11,14 +11,8 @@ Data stays bytes: the JSON parser reads them without a decoding step.
 
 from __future__ import annotations
 
-from typing import NamedTuple
-
-
-class ServerSentEvent(NamedTuple):
-    event: str | None
-    """The `event` field, None when the event had none (OpenAI sends none)."""
-    data: bytes
-
+ServerSentEvent = tuple[str | None, bytes]
+"""(the `event` field, None when the event had none (OpenAI sends none); the data)."""
 
 _CR = 13
 _LF = 10
@@ -40,27 +34,29 @@ class SSEDecoder:
         self._data: list[bytes] = []
 
     def feed(self, chunk: bytes) -> list[ServerSentEvent]:
-        if not chunk:
-            return []
-        if self._skip_lf:
+        if self._skip_lf and chunk:
             self._skip_lf = False
             if chunk[0] == _LF:
                 chunk = chunk[1:]
-                if not chunk:
-                    return []
         if _LF not in chunk and _CR not in chunk:
-            self._partial.append(chunk)
+            if chunk:
+                self._partial.append(chunk)  # joined once its line ends: no quadratic copying
             return []
         if self._partial:
             self._partial.append(chunk)
             chunk = b"".join(self._partial)
             self._partial.clear()
-        lines = chunk.splitlines()  # bytes: only LF, CRLF and CR end a line
-        last = chunk[-1]
-        if last == _CR:
-            self._skip_lf = True
-        elif last != _LF:
-            self._partial.append(lines.pop())
+        if _CR in chunk:
+            lines = chunk.splitlines()  # bytes: only LF, CRLF and CR end a line
+            last = chunk[-1]
+            if last == _CR:
+                self._skip_lf = True
+            elif last != _LF:
+                self._partial.append(lines.pop())
+        else:  # LF only, the usual case: the last piece is what follows the last LF
+            lines = chunk.split(b"\n")
+            if rest := lines.pop():
+                self._partial.append(rest)
         return self._lines(lines)
 
     def _lines(self, lines: list[bytes]) -> list[ServerSentEvent]:
@@ -68,7 +64,10 @@ class SSEDecoder:
         for line in lines:
             if not line:
                 if self._data or self._event is not None:
-                    events.append(self._dispatch())
+                    data = self._data
+                    events.append((self._event, data[0] if len(data) == 1 else b"\n".join(data)))
+                    self._event = None
+                    self._data = []
             elif line.startswith(b"data:"):
                 self._data.append(line[6:] if line[5:6] == b" " else line[5:])
             elif line.startswith(b"event:"):
@@ -77,10 +76,3 @@ class SSEDecoder:
             elif line == b"data":  # a field without a colon has an empty value
                 self._data.append(b"")
         return events
-
-    def _dispatch(self) -> ServerSentEvent:
-        data = self._data
-        event = ServerSentEvent(self._event, data[0] if len(data) == 1 else b"\n".join(data))
-        self._event = None
-        self._data = []
-        return event

@@ -26,14 +26,14 @@ BODY = (
     b"data: the body ends before this event does\n"
 )
 EXPECTED = [
-    ServerSentEvent(None, b'{"a": 1}'),
-    ServerSentEvent("message_start", '{"b": "при"}'.encode()),
-    ServerSentEvent(None, b"no space"),
-    ServerSentEvent(None, b" two spaces"),
-    ServerSentEvent(None, b'{"multi":\n"line"}'),
-    ServerSentEvent("ping", b""),
-    ServerSentEvent(None, b""),
-    ServerSentEvent(None, b"[DONE]"),
+    (None, b'{"a": 1}'),
+    ("message_start", '{"b": "при"}'.encode()),
+    (None, b"no space"),
+    (None, b" two spaces"),
+    (None, b'{"multi":\n"line"}'),
+    ("ping", b""),
+    (None, b""),
+    (None, b"[DONE]"),
 ]
 
 
@@ -58,22 +58,22 @@ def test_a_body_split_anywhere_gives_the_same_events(cuts: list[int]) -> None:
 
 def test_a_crlf_split_between_reads_is_one_line_end() -> None:
     # Were the LF read as a second line end, the blank line would end the event early.
-    assert decode(b"event: a\r", b"\ndata: 1\r", b"\n\r", b"\n") == [ServerSentEvent("a", b"1")]
-    assert decode(b"data: 1\r", b"", b"\n", b"\r\n") == [ServerSentEvent(None, b"1")]
+    assert decode(b"event: a\r", b"\ndata: 1\r", b"\n\r", b"\n") == [("a", b"1")]
+    assert decode(b"data: 1\r", b"", b"\n", b"\r\n") == [(None, b"1")]
 
 
 def test_events_come_as_soon_as_their_blank_line_arrives() -> None:
     decoder = SSEDecoder()
     assert decoder.feed(b"data: 1\n") == []
-    assert decoder.feed(b"\ndata: 2") == [ServerSentEvent(None, b"1")]
+    assert decoder.feed(b"\ndata: 2") == [(None, b"1")]
     assert decoder.feed(b"\n") == []
-    assert decoder.feed(b"\n") == [ServerSentEvent(None, b"2")]
+    assert decoder.feed(b"\n") == [(None, b"2")]
 
 
 def test_the_event_name_does_not_carry_over_to_the_next_event() -> None:
     assert decode(b"event: error\ndata: x\n\ndata: y\n\n") == [
-        ServerSentEvent("error", b"x"),
-        ServerSentEvent(None, b"y"),
+        ("error", b"x"),
+        (None, b"y"),
     ]
 
 

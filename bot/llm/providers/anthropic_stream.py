@@ -48,13 +48,13 @@ class AnthropicStreamParser:
         self._calls: dict[int, tuple[str, str, list[str]]] = {}  # block index: id, name, JSON
 
     def feed(self, chunk: bytes) -> Iterator[StreamEvent]:
-        for sse in self._sse.feed(chunk):
-            if sse.event is None or sse.event == "ping":
+        for name, data in self._sse.feed(chunk):
+            if name is None or name == "ping":
                 continue
-            if sse.event == "error":
-                raise _stream_error(sse.data)
-            if sse.data:
-                yield from self._events(orjson.loads(sse.data))
+            if name == "error":
+                raise _stream_error(data)
+            if data:
+                yield from self._events(orjson.loads(data))
 
     def finish(self) -> list[StreamEvent]:
         return []

@@ -49,8 +49,7 @@ class OpenAIStreamParser:
         return self._done
 
     def feed(self, chunk: bytes) -> Iterator[StreamEvent]:
-        for sse in self._sse.feed(chunk):
-            data = sse.data
+        for _, data in self._sse.feed(chunk):
             if data.startswith(b"[DONE]"):
                 self._done = True
                 return
