@@ -12,7 +12,7 @@ Data stays bytes: the JSON parser reads them without a decoding step.
 from __future__ import annotations
 
 ServerSentEvent = tuple[str | None, bytes]
-"""(the `event` field, None when the event had none (OpenAI sends none); the data)."""
+"""An event's `event` field (None when it had none: OpenAI's have none) and its data."""
 
 _CR = 13
 _LF = 10

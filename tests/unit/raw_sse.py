@@ -8,7 +8,9 @@ comments, and events split anywhere across network writes (inside a UTF-8 charac
 from __future__ import annotations
 
 import asyncio
+import json
 from dataclasses import dataclass
+from typing import Any
 
 from aiohttp import web
 
@@ -64,3 +66,44 @@ def sse(data: str, event: str | None = None, eol: str = "\n") -> bytes:
     """One event as a server writes it."""
     head = f"event: {event}{eol}" if event else ""
     return f"{head}data: {data}{eol}{eol}".encode()
+
+
+# --- OpenAI Chat Completions chunks ---------------------------------------------------------
+
+
+def chunk(delta: dict[str, Any], finish: str | None = None) -> bytes:
+    """A chunk with one choice: its delta and finish reason."""
+    choice = {"index": 0, "delta": delta, "finish_reason": finish}
+    body = {"id": "c1", "object": "chat.completion.chunk", "choices": [choice]}
+    return sse(json.dumps(body, ensure_ascii=False))
+
+
+def usage_chunk(prompt: int, completion: int) -> bytes:
+    usage = {"prompt_tokens": prompt, "completion_tokens": completion}
+    return sse(json.dumps({"id": "c1", "choices": [], "usage": usage}))
+
+
+# --- Anthropic Messages events -------------------------------------------------------------
+
+
+def anthropic_event(kind: str, eol: str = "\n", **payload: Any) -> bytes:
+    return sse(json.dumps({"type": kind, **payload}), event=kind, eol=eol)
+
+
+def anthropic_start(input_tokens: int = 3, eol: str = "\n") -> bytes:
+    usage = {"input_tokens": input_tokens, "output_tokens": 1}
+    message = {"id": "msg_1", "type": "message", "role": "assistant", "content": [], "usage": usage}
+    return anthropic_event("message_start", eol, message=message)
+
+
+def text_block(index: int, *texts: str, eol: str = "\n") -> list[bytes]:
+    """A text block's start and deltas (its stop is the caller's)."""
+    start = {"type": "text", "text": ""}
+    events = [anthropic_event("content_block_start", eol, index=index, content_block=start)]
+    events += [
+        anthropic_event(
+            "content_block_delta", eol, index=index, delta={"type": "text_delta", "text": t}
+        )
+        for t in texts
+    ]
+    return events

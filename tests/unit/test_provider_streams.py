@@ -32,7 +32,15 @@ from bot.llm.types import (
     Usage,
 )
 from bot.sandbox.llm import ScriptedLLM
-from tests.unit.raw_sse import RawSSEServer, sse
+from tests.unit.raw_sse import (
+    RawSSEServer,
+    anthropic_event,
+    anthropic_start,
+    chunk,
+    sse,
+    text_block,
+    usage_chunk,
+)
 
 CAPS = ModelCapabilities(False, True, True, False, 8000, 500)
 SEARCH = ToolSpec("web_search", "Search the web.", {"type": "object", "properties": {}})
@@ -92,39 +100,6 @@ async def run(
     finally:
         await client.close()
     return events, None
-
-
-def chunk(delta: dict[str, Any], finish: str | None = None) -> bytes:
-    choice = {"index": 0, "delta": delta, "finish_reason": finish}
-    body = {"id": "c1", "object": "chat.completion.chunk", "choices": [choice]}
-    return sse(json.dumps(body, ensure_ascii=False))
-
-
-def usage_chunk(prompt: int, completion: int) -> bytes:
-    usage = {"prompt_tokens": prompt, "completion_tokens": completion}
-    return sse(json.dumps({"id": "c1", "choices": [], "usage": usage}))
-
-
-def anthropic_event(kind: str, eol: str = "\n", **payload: Any) -> bytes:
-    return sse(json.dumps({"type": kind, **payload}), event=kind, eol=eol)
-
-
-def anthropic_start(input_tokens: int = 3, eol: str = "\n") -> bytes:
-    usage = {"input_tokens": input_tokens, "output_tokens": 1}
-    message = {"id": "msg_1", "type": "message", "role": "assistant", "content": [], "usage": usage}
-    return anthropic_event("message_start", eol, message=message)
-
-
-def text_block(index: int, *texts: str, eol: str = "\n") -> list[bytes]:
-    start = {"type": "text", "text": ""}
-    events = [anthropic_event("content_block_start", eol, index=index, content_block=start)]
-    events += [
-        anthropic_event(
-            "content_block_delta", eol, index=index, delta={"type": "text_delta", "text": t}
-        )
-        for t in texts
-    ]
-    return events
 
 
 # --- OpenAI-compatible servers --------------------------------------------------------------
