@@ -35,12 +35,13 @@ def _from_status(status: int, message: str, headers: object) -> LLMError:
 
 
 def _from_transport(exc: BaseException) -> LLMError:
-    """Errors raised by the HTTP layer while a stream is being read (not wrapped by the SDKs)."""
+    """Errors raised by the HTTP layer while a stream's body is read (the providers read it
+    themselves, so the SDKs do not wrap them); anyio's EndOfStream is a TLS connection cut."""
     name = type(exc).__name__
     if "Timeout" in name:
         return LLMError(LLMErrorKind.TIMEOUT, "the provider stopped sending in time")
     if isinstance(exc, OSError) or any(
-        k in name for k in ("Protocol", "Read", "Connect", "Network")
+        k in name for k in ("Protocol", "Read", "Connect", "Network", "EndOfStream")
     ):
         return LLMError(LLMErrorKind.CONNECTION, f"{name}: {exc}")
     return LLMError(LLMErrorKind.REJECTED, f"{name}: {exc}")

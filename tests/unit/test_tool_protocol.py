@@ -4,9 +4,7 @@ replayed as turns, and the `tools:` field of route and character files."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -17,7 +15,8 @@ from bot.chat.transcript import answer_content, answer_turns, has_tool_steps, to
 from bot.llm.adapt import adapt_request
 from bot.llm.providers.anthropic import AnthropicClient
 from bot.llm.providers.anthropic import _message as anthropic_message
-from bot.llm.providers.openai_compat import OpenAICompatibleClient, _messages, _ToolCallAssembler
+from bot.llm.providers.openai_compat import OpenAICompatibleClient, _messages
+from bot.llm.providers.openai_stream import ToolCallAssembler
 from bot.llm.spec import ModelCapabilities, ModelSpec
 from bot.llm.types import (
     ChatRequest,
@@ -53,15 +52,15 @@ def spec(*, tools: bool = True, context: int = 100_000, max_output: int = 100) -
     )
 
 
-def fragment(index: int | None, call_id: str | None, name: str | None, args: str | None) -> Any:
-    """Shaped like the SDK's ChoiceDeltaToolCall."""
-    return SimpleNamespace(
-        index=index, id=call_id, function=SimpleNamespace(name=name, arguments=args)
-    )
+def fragment(
+    index: int | None, call_id: str | None, name: str | None, args: str | None
+) -> dict[str, Any]:
+    """A `tool_calls` entry of a streamed delta, as parsed from the wire."""
+    return {"index": index, "id": call_id, "function": {"name": name, "arguments": args}}
 
 
-def assembled(*fragments: Any) -> list[ToolCallPart]:
-    assembler = _ToolCallAssembler()
+def assembled(*fragments: dict[str, Any]) -> list[ToolCallPart]:
+    assembler = ToolCallAssembler()
     for delta in fragments:
         assembler.add(delta)
     return assembler.completed()
@@ -193,34 +192,16 @@ def test_anthropic_tool_use_ids_match_their_results_and_input_is_an_object() -> 
     ]
 
 
-async def no_events() -> AsyncIterator[Any]:
-    events: list[Any] = []
-    for event in events:
-        yield event
-
-
-class RecordingMessages:
-    def __init__(self) -> None:
-        self.params: dict[str, Any] = {}
-
-    async def create(self, **params: Any) -> AsyncIterator[Any]:
-        self.params = params
-        return no_events()
-
-
-async def test_anthropic_request_defines_tools_with_input_schema(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
+async def test_anthropic_request_defines_tools_with_input_schema() -> None:
     client = AnthropicClient(base_url=None, api_key="k", connect_timeout=1, read_timeout=1)
     await client.close()
-    messages = RecordingMessages()
-    monkeypatch.setattr(client, "_client", SimpleNamespace(messages=messages))
     request = ChatRequest((Turn.text("user", "hi"),), tools=(SEARCH,), tool_choice="none")
-    assert [event async for event in client.stream(spec(), request)] == []
-    assert messages.params["tools"] == [
+    params = client._params(spec(), request)
+    assert params["tools"] == [
         {"name": "web_search", "description": "Search the web.", "input_schema": SEARCH.parameters}
     ]
-    assert messages.params["tool_choice"] == {"type": "none"}
+    assert params["tool_choice"] == {"type": "none"}
+    assert "tools" not in client._params(spec(), ChatRequest((Turn.text("user", "hi"),)))
 
 
 # --- Adapting requests to the model -----------------------------------------------------------

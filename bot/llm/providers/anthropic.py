@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import contextlib
 import re
 from collections.abc import AsyncGenerator
 from typing import Any
@@ -10,28 +11,19 @@ from typing import Any
 import anthropic
 
 from bot.llm.errors import map_sdk_error
+from bot.llm.providers.anthropic_stream import AnthropicStreamParser
 from bot.llm.providers.encoding import encoded
+from bot.llm.providers.streaming import read_events
 from bot.llm.spec import ModelSpec
 from bot.llm.types import (
     ChatRequest,
     DocumentPart,
-    Finish,
-    FinishReason,
     ImagePart,
     StreamEvent,
-    TextDelta,
     TextPart,
     ToolCallPart,
     Turn,
-    Usage,
 )
-
-_FINISH = {
-    "end_turn": FinishReason.STOP,
-    "stop_sequence": FinishReason.STOP,
-    "max_tokens": FinishReason.LENGTH,
-    "tool_use": FinishReason.TOOL_CALLS,
-}
 
 
 class AnthropicClient:
@@ -56,10 +48,27 @@ class AnthropicClient:
     async def stream(
         self, spec: ModelSpec, request: ChatRequest
     ) -> AsyncGenerator[StreamEvent, None]:
+        params = await encoded(request, lambda: self._params(spec, request))
+        messages = self._client.messages
+        try:
+            # The SDK sends the request and raises its errors for error statuses; the body
+            # is ours to read (its stream would make pydantic objects of every event).
+            async with (
+                messages.with_streaming_response.create(**params) as response,
+                contextlib.aclosing(
+                    read_events(response.http_response.aiter_bytes(), AnthropicStreamParser())
+                ) as events,
+            ):
+                async for event in events:
+                    yield event
+        except Exception as exc:
+            raise map_sdk_error(exc, anthropic) from exc
+
+    def _params(self, spec: ModelSpec, request: ChatRequest) -> dict[str, Any]:
         params: dict[str, Any] = {
             "model": spec.remote_name,
             "max_tokens": request.max_output_tokens,
-            "messages": await encoded(request, lambda: [_message(t) for t in request.turns]),
+            "messages": [_message(t) for t in request.turns],
             "stream": True,
         }
         if request.system:
@@ -78,31 +87,7 @@ class AnthropicClient:
             params["output_config"] = {
                 "format": {"type": "json_schema", "schema": request.response_schema.schema}
             }
-        input_tokens = 0
-        calls: dict[int, tuple[str, str, list[str]]] = {}  # block index: id, name, JSON pieces
-        try:
-            stream = await self._client.messages.create(**params)
-            async for event in stream:
-                if event.type == "message_start":
-                    input_tokens = event.message.usage.input_tokens or 0
-                elif event.type == "content_block_start":
-                    block = event.content_block
-                    if block.type == "tool_use":
-                        calls[event.index] = (block.id, block.name, [])
-                elif event.type == "content_block_delta":
-                    if event.delta.type == "text_delta":
-                        yield TextDelta(event.delta.text)
-                    elif event.delta.type == "input_json_delta" and event.index in calls:
-                        calls[event.index][2].append(event.delta.partial_json)
-                elif event.type == "content_block_stop" and event.index in calls:
-                    call_id, name, pieces = calls.pop(event.index)
-                    yield ToolCallPart(call_id, name, "".join(pieces) or "{}")
-                elif event.type == "message_delta":
-                    yield Usage(input_tokens, event.usage.output_tokens or 0)
-                    reason = event.delta.stop_reason
-                    yield Finish(_FINISH.get(reason or "", FinishReason.OTHER))
-        except Exception as exc:
-            raise map_sdk_error(exc, anthropic) from exc
+        return params
 
 
 _TOOL_ID_UNSAFE = re.compile(r"[^a-zA-Z0-9_-]")

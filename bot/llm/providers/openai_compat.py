@@ -3,36 +3,27 @@
 from __future__ import annotations
 
 import base64
-import uuid
+import contextlib
 from collections.abc import AsyncGenerator
-from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import openai
 
 from bot.llm.errors import map_sdk_error
 from bot.llm.providers.encoding import encoded
+from bot.llm.providers.openai_stream import OpenAIStreamParser
+from bot.llm.providers.streaming import read_events
 from bot.llm.spec import ModelSpec
 from bot.llm.types import (
     ChatRequest,
     DocumentPart,
-    Finish,
-    FinishReason,
     ImagePart,
     StreamEvent,
-    TextDelta,
     TextPart,
     ToolCallPart,
     ToolResultPart,
     Turn,
-    Usage,
 )
-
-_FINISH = {
-    "stop": FinishReason.STOP,
-    "length": FinishReason.LENGTH,
-    "tool_calls": FinishReason.TOOL_CALLS,
-}
 
 MaxTokensParam = Literal["max_tokens", "max_completion_tokens"]
 
@@ -63,20 +54,18 @@ class OpenAICompatibleClient:
         self, spec: ModelSpec, request: ChatRequest
     ) -> AsyncGenerator[StreamEvent, None]:
         params = await encoded(request, lambda: self._params(spec, request))
+        completions = self._client.chat.completions
         try:
-            stream = await self._client.chat.completions.create(**params)
-            calls = _ToolCallAssembler()
-            finish: Finish | None = None
-            async for chunk in stream:
-                for event in _events(chunk, calls):
-                    if isinstance(event, Finish):
-                        finish = event  # after the calls, which may still be arriving
-                    else:
-                        yield event
-            for call in calls.completed():
-                yield call
-            if finish is not None:
-                yield finish
+            # The SDK sends the request and raises its errors for error statuses; the body
+            # is ours to read (its stream would make pydantic objects of every chunk).
+            async with (
+                completions.with_streaming_response.create(**params) as response,
+                contextlib.aclosing(
+                    read_events(response.http_response.aiter_bytes(), OpenAIStreamParser())
+                ) as events,
+            ):
+                async for event in events:
+                    yield event
         except Exception as exc:
             raise map_sdk_error(exc, openai) from exc
 
@@ -166,71 +155,3 @@ def _message(turn: Turn) -> dict[str, Any]:
         elif isinstance(part, TextPart):
             content.append({"type": "text", "text": part.text})
     return {"role": turn.role, "content": content}
-
-
-@dataclass(slots=True)
-class _PartialCall:
-    id: str = ""
-    name: str = ""
-    arguments: list[str] = field(default_factory=list)
-
-
-class _ToolCallAssembler:
-    """Streamed tool-call fragments, keyed by their index, into whole calls.
-
-    OpenAI sends the id and name once, then argument pieces; some servers (vLLM with some
-    parsers, llama.cpp) repeat the id and the full name in every chunk: a repeated name is
-    not appended again. Others (Ollama) send every parallel call whole at index 0: a new id
-    at an index starts a new call.
-    """
-
-    def __init__(self) -> None:
-        self._calls: dict[tuple[int, int], _PartialCall] = {}  # (index, nth call there)
-        self._current: dict[int, tuple[int, int]] = {}
-
-    def add(self, delta: Any) -> None:
-        index = delta.index if isinstance(getattr(delta, "index", None), int) else 0
-        key = self._current.get(index)
-        new_id = getattr(delta, "id", None)
-        if key is None or (new_id and self._calls[key].id and new_id != self._calls[key].id):
-            key = (index, key[1] + 1 if key else 0)
-            self._current[index] = key
-            self._calls[key] = _PartialCall()
-        call = self._calls[key]
-        if new_id and not call.id:
-            call.id = new_id
-        function = getattr(delta, "function", None)
-        if function is None:
-            return
-        name = function.name or ""
-        if name and name != call.name:
-            call.name = name if not call.name or name.startswith(call.name) else call.name + name
-        if function.arguments:
-            call.arguments.append(function.arguments)
-
-    def completed(self) -> list[ToolCallPart]:
-        return [
-            ToolCallPart(
-                id=call.id or f"call_{uuid.uuid4().hex[:24]}",
-                name=call.name,
-                arguments="".join(call.arguments),
-            )
-            for _, call in sorted(self._calls.items())
-            if call.name
-        ]
-
-
-def _events(chunk: Any, calls: _ToolCallAssembler) -> list[StreamEvent]:
-    events: list[StreamEvent] = []
-    for choice in chunk.choices or ():
-        text = getattr(choice.delta, "content", None)
-        if text:
-            events.append(TextDelta(text))
-        for delta in getattr(choice.delta, "tool_calls", None) or ():
-            calls.add(delta)
-        if choice.finish_reason:
-            events.append(Finish(_FINISH.get(choice.finish_reason, FinishReason.OTHER)))
-    usage = getattr(chunk, "usage", None)
-    if usage is not None:
-        events.append(Usage(usage.prompt_tokens or 0, usage.completion_tokens or 0))
-    return events

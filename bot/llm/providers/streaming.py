@@ -1,0 +1,62 @@
+"""Reading a model's streamed body: the bytes as they arrive, through a protocol's parser.
+
+The SDKs still build and send the request and turn error statuses into their exceptions; the
+body is read here, so that each chunk is parsed once, into plain dicts (orjson), instead of
+into the SDKs' pydantic objects.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncGenerator, Iterator
+from typing import Protocol
+
+from bot.llm.types import StreamEvent
+
+DRAIN_SECONDS = 0.1
+"""How long to read on after the end marker so that the connection can be reused."""
+
+
+class StreamParser(Protocol):
+    """One protocol's stream: bytes in, events out."""
+
+    @property
+    def done(self) -> bool:
+        """The end marker was read: what follows it is not the answer."""
+        ...
+
+    def feed(self, chunk: bytes) -> Iterator[StreamEvent]:
+        """The events the chunk completes, in order; raises `LLMError` at an error event
+        (after the events before it)."""
+        ...
+
+    def finish(self) -> list[StreamEvent]:
+        """Events due when the stream has ended well."""
+        ...
+
+
+async def read_events(
+    chunks: AsyncGenerator[bytes, None], parser: StreamParser
+) -> AsyncGenerator[StreamEvent, None]:
+    """The events of a body. Closing this early closes the body (the connection goes)."""
+    async with contextlib.aclosing(chunks):
+        async for chunk in chunks:
+            for event in parser.feed(chunk):
+                yield event
+            if parser.done:
+                break
+        for event in parser.finish():
+            yield event
+        if parser.done:
+            await _drain(chunks)
+
+
+async def _drain(chunks: AsyncGenerator[bytes, None]) -> None:
+    """Read the rest of the body (over HTTP/1.1 the connection goes back to the pool only
+    once it is read), for DRAIN_SECONDS at most."""
+    # The answer is complete: nothing that happens after its end may fail it.
+    with contextlib.suppress(Exception):
+        async with asyncio.timeout(DRAIN_SECONDS):
+            async for _ in chunks:
+                pass
