@@ -72,6 +72,8 @@ from bot.telegram.views import AnswerViewFactory, ViewContext
 from bot.telegram.views.base import StreamSettings
 from bot.tools.mcp.announce import Announce
 from bot.tools.setup import ToolSet, build_tools
+from bot.voice.service import VoiceService
+from bot.voice.setup import build_voice
 
 logger = logging.getLogger(__name__)
 
@@ -104,9 +106,12 @@ class Application:
     lifecycle: Lifecycle
     intake: Intake
     recovery: Recovery
+    voice: VoiceService | None = None
 
     async def aclose(self) -> None:
         await self.merger.close()
+        if self.voice is not None:
+            await self.voice.close()
         await self.document_worker.close()
         await self.tools.close()
         await self.models.close()
@@ -158,7 +163,7 @@ async def build_application(
     if router is not None:
         routing.install(router)
         problems = reference_problems(
-            router.book, settings.routing.preferred_models, list(settings.models)
+            router.book, settings.routing.preferred_models, settings.chat_model_ids
         )
         for problem in problems:
             logger.warning("routing: %s", problem)
@@ -184,6 +189,7 @@ async def build_application(
     )
     payments, quotas, limits = _payments(settings, uow, routing, chat_settings)
     tools = build_tools(settings, env)
+    voice = build_voice(settings, env, quotas, limits.notice)
     if await quotas.prune(QUOTA_USAGE_KEPT):
         logger.info("pruned quota usage older than %s", QUOTA_USAGE_KEPT)
     lifecycle = Lifecycle()
@@ -235,6 +241,7 @@ async def build_application(
         "payments": payments,
         "quotas": quotas,
         "toolbox": tools.toolbox,
+        "voice": voice,
     }
     dispatcher.workflow_data.update(services)
     app = Application(
@@ -254,6 +261,7 @@ async def build_application(
         lifecycle,
         Intake(dispatcher, bot),
         recovery,
+        voice,
     )
     await tools.start(admin_announcer(app))  # MCP servers: started, their tools listed
     if config_path is not None:

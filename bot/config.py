@@ -47,6 +47,7 @@ from bot.config_sections import (
     RoutingConfig,
     StorageConfig,
     TelegramConfig,
+    VoiceConfig,
 )
 from bot.payments.config import PaymentsConfig, PlanConfig, PlanId, QuotasConfig, plan_problems
 from bot.tools.config import ToolsConfig
@@ -69,6 +70,7 @@ __all__ = [
     "Settings",
     "StorageConfig",
     "TelegramConfig",
+    "VoiceConfig",
     "load_settings",
     "provider_api_key",
     "read_environment",
@@ -105,6 +107,7 @@ class Settings(BaseSettings):
     characters: CharactersConfig = CharactersConfig()
     documents: DocumentsConfig = DocumentsConfig()
     reliability: ReliabilityConfig = ReliabilityConfig()
+    voice: VoiceConfig = VoiceConfig()
     admins: list[int] = Field(default_factory=list)
     plans: dict[PlanId, PlanConfig] = Field(default_factory=dict)
     quotas: QuotasConfig = QuotasConfig()
@@ -149,7 +152,9 @@ class Settings(BaseSettings):
                     f"under [providers] (defined: {known}); add [providers.{model.provider}] or "
                     "fix the name"
                 )
-        defined = ", ".join(sorted(self.models))
+        _check_transcription_models(self)
+        chat_models = self.chat_model_ids
+        defined = ", ".join(sorted(chat_models))
         if AUTO_MODEL in self.models:
             raise ValueError(
                 "models.auto: 'auto' is reserved for automatic model choice; rename that model"
@@ -160,27 +165,27 @@ class Settings(BaseSettings):
                     "chat.default_model is 'auto', which needs routing.enabled = true; enable "
                     "routing or pick a model under [models]"
                 )
-        elif self.chat.default_model not in self.models:
+        elif self.chat.default_model not in chat_models:
             raise ValueError(
                 f"chat.default_model is '{self.chat.default_model}', which is not a model under "
                 f"[models] (defined: {defined}); pick one of those or 'auto'"
             )
         for field in ("judge_model", "auto_fallback_model"):
             value = getattr(self.routing, field)
-            if value is not None and value not in self.models:
+            if value is not None and value not in chat_models:
                 raise ValueError(
-                    f"routing.{field} is '{value}', which is not a model under [models] "
+                    f"routing.{field} is '{value}', which is not a model under [models] that chats "
                     f"(defined: {defined}); pick one of those or remove the setting"
                 )
         for route, model_ids in self.routing.preferred_models.items():
             for model_id in model_ids:
-                if model_id not in self.models:
+                if model_id not in chat_models:
                     raise ValueError(
                         f"routing.preferred_models.{route} names '{model_id}', which is not a "
-                        f"model under [models] (defined: {defined}); fix the name"
+                        f"model under [models] that chats (defined: {defined}); fix the name"
                     )
         problems = plan_problems(
-            self.plans, self.quotas, set(self.models), self.i18n.default_locale
+            self.plans, self.quotas, set(chat_models), self.i18n.default_locale
         )
         if problems:
             raise ValueError("; ".join(problems))
@@ -199,6 +204,43 @@ class Settings(BaseSettings):
                 "HTTPS address Telegram should call, or use mode = 'polling'"
             )
         return self
+
+    @property
+    def chat_model_ids(self) -> list[str]:
+        """The models that chat (every model but the speech-to-text ones)."""
+        return [i for i, m in self.models.items() if not m.capabilities.transcribe]
+
+    @property
+    def transcription_model_id(self) -> str | None:
+        """The model that transcribes voice messages; None: voice messages are not read."""
+        if self.voice.model is not None:
+            return self.voice.model
+        return next((i for i, m in self.models.items() if m.capabilities.transcribe), None)
+
+
+def _check_transcription_models(settings: Settings) -> None:
+    """Speech-to-text models: on an OpenAI-compatible provider, named right by [voice]."""
+    models = settings.models
+    for model_id, model in models.items():
+        if not model.capabilities.transcribe:
+            continue
+        if settings.providers[model.provider].type != "openai_compatible":
+            raise ValueError(
+                f"models.{model_id}: a model with transcribe = true is called at "
+                "/audio/transcriptions, which only openai_compatible providers serve; put it on "
+                "such a provider or remove transcribe"
+            )
+    if not settings.chat_model_ids:
+        raise ValueError(
+            "models: every model has transcribe = true; add at least one model that chats"
+        )
+    wanted = settings.voice.model
+    if wanted is not None and (wanted not in models or not models[wanted].capabilities.transcribe):
+        names = [i for i, m in models.items() if m.capabilities.transcribe]
+        raise ValueError(
+            f"voice.model is '{wanted}', which is not a model with capabilities.transcribe = "
+            f"true (such models: {', '.join(names) or 'none'}); fix the name or add the model"
+        )
 
 
 def read_environment(env_file: Path | None) -> dict[str, str]:

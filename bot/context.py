@@ -25,6 +25,7 @@ from bot.routing.service import RoutingService
 from bot.storage.dto import Chat, User
 from bot.telegram.views import AnswerViewFactory
 from bot.tools.executor import Toolbox
+from bot.voice.service import VoiceService
 
 
 class Services(TypedDict):
@@ -45,6 +46,7 @@ class Services(TypedDict):
     payments: PaymentService
     quotas: QuotaService
     toolbox: Toolbox | None
+    voice: VoiceService
 
 
 class UpdateContext(TypedDict):

@@ -25,6 +25,7 @@ from bot.handlers import (
     system_prompt,
     tools,
     unknown,
+    voice,
 )
 
 
@@ -53,6 +54,7 @@ def get_routers() -> list[Router]:
         groups.router,
         # Just before the chat router; checks every registered Command, /retry included.
         unknown.router,
+        voice.router,  # recordings become text turns
         files.router,
         chat.router,
     ]

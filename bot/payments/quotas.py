@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from bot.payments.catalog import AppliedLimit, Catalog, Plan
+from bot.payments.catalog import AUDIO_BUCKET, AppliedLimit, Catalog, Plan, audio_limit
 from bot.payments.config import Limit
 from bot.storage.dto import UsageEntry
 from bot.storage.uow import UnitOfWork, UnitOfWorkFactory
@@ -97,6 +97,29 @@ class QuotaService:
         return await self._reserve(
             user_id, action, lambda plan: self._catalog.action_limit(plan, action)
         )
+
+    async def reserve_audio(self, user_id: int, seconds: int) -> Reservation | None:
+        """Count `seconds` of audio; refused (QuotaExceededError, kind "audio") when they would
+        pass the plan's minutes. Unlike answers, the amount is known before, so it is exact."""
+        if not self._catalog.enabled:
+            return None
+        now = self._now()
+        async with self._uow() as uow:
+            await uow.entitlements.lock_user(user_id)
+            plan = await self._plan(uow, user_id, now)
+            applied = audio_limit(plan) if plan else None
+            if plan is None or applied is None:
+                return None
+            window = timedelta(hours=applied.limit.window_hours)
+            used = await uow.quota.window(user_id, AUDIO_BUCKET, now - window)
+            allowed = applied.limit.tokens or 0
+            total = sum(u.tokens for u in used)
+            if total + seconds > allowed:
+                until = _audio_frees(used, total, seconds, allowed, window)
+                raise QuotaExceededError(plan, AUDIO_BUCKET, applied.limit, until, "audio")
+            usage_id = await uow.quota.add(user_id, AUDIO_BUCKET, now, seconds)
+            await uow.commit()
+        return Reservation(usage_id, user_id, AUDIO_BUCKET)
 
     async def _reserve(
         self, user_id: int, subject: str, applies: Callable[[Plan], AppliedLimit | None]
@@ -184,6 +207,20 @@ def _check(
     if blocked is not None:
         kind, until = blocked
         raise QuotaExceededError(plan, subject, limit, until, kind)
+
+
+def _audio_frees(
+    used: list[UsageEntry], total: int, seconds: int, allowed: int, window: timedelta
+) -> datetime | None:
+    """When enough of the window's audio stops counting for `seconds` more (None: never,
+    the recording is longer than the whole limit)."""
+    if seconds > allowed:
+        return None
+    for entry in used:
+        total -= entry.tokens
+        if total + seconds <= allowed:
+            return entry.at + window
+    return None
 
 
 def _blocked(

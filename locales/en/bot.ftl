@@ -57,7 +57,7 @@ error-rejected = The model refused the request. Try rephrasing it or start a new
 error-interrupted = The model stopped sending the answer.
 error-too-long = Your message is too long for this model's context window ({ $limit } tokens). Please shorten it or choose a model with a larger context via /setmodel.
 error-internal = Something went wrong on my side. Please try again.
-unsupported-message = I can read text messages, photos, albums and documents (PDF, Word, text and code files).
+unsupported-message = I can read text messages, voice messages, photos, albums and documents (PDF, Word, text and code files).
 
 ## Command menu
 

@@ -124,10 +124,22 @@ provider = "openai"
 remote_name = "judge-test"
 display_name = "Judge Test"
 capabilities = {{ context_tokens = 8000, max_output_tokens = 100 }}
+{voice_models}
 {extra_models}
 {payments_settings}
 {tools_settings}
 {extra}
+"""
+# Speech to text at the scripted LLM's /v1/audio/transcriptions (docs/voice.md).
+VOICE_MODELS = """
+[models.whisper]
+provider = "openai"
+remote_name = "whisper-test"
+display_name = "Whisper Test"
+capabilities = { transcribe = true }
+
+[voice]
+max_duration_seconds = 300
 """
 JUDGE_TIMEOUT = 1.0
 PAYMENTS_SECRET = "e2e-payments-secret"
@@ -152,6 +164,9 @@ title = { en = "Free", ru = "Бесплатный" }
 [plans.free.limits]
 gpt = { messages = 3, window_hours = 24 }
 claude = { messages = 0 }
+
+[plans.free.audio]
+minutes = 2
 
 [plans.week]
 kind = "pass"
@@ -404,6 +419,7 @@ async def make_stack(
     extra: str = "",
     mcp: str = "",
     routes_dir: Path | None = None,
+    voice: bool = True,
 ) -> AsyncIterator[Stack]:
     """`mcp`: [mcp] settings (the stack's default model then calls tools)."""
     sandbox = TelegramSandbox(TOKEN, enforce_limits=True)
@@ -432,6 +448,7 @@ async def make_stack(
             judge_timeout=JUDGE_TIMEOUT,
             characters_dir=characters,
             blob_dir=tmp / "blobs",
+            voice_models=VOICE_MODELS if voice else "",
             documents_settings=DOCUMENTS_SETTINGS if documents else "",
             extra_models=DOCUMENT_MODELS if documents else (TOOL_MODELS if web or mcp else ""),
             payments_settings=PAYMENTS_SETTINGS if payments else "",
