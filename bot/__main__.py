@@ -1,4 +1,5 @@
-"""Command line: `python -m bot [run|sandbox|migrate|check-config|routes|characters|tools]`."""
+"""Command line: `python -m bot [run|sandbox|migrate|check-config|routes|moderation|characters|
+tools]`."""
 
 from __future__ import annotations
 
@@ -39,6 +40,10 @@ def main(argv: list[str] | None = None) -> int:
             from bot.tools import cli as tools_cli
 
             return tools_cli.run(_settings(args), read_environment(Path(".env")))
+        if command == "moderation":
+            from bot.moderation import cli as moderation_cli
+
+            return moderation_cli.run(args, lambda: _settings(args), _config_path(args).exists())
         if command == "routes":
             from bot.routing import cli as routes_cli
 
@@ -87,6 +92,9 @@ def _parser() -> argparse.ArgumentParser:
     from bot.routing.cli import add_parser as add_routes_parser
 
     add_routes_parser(sub, common)
+    from bot.moderation.cli import add_parser as add_moderation_parser
+
+    add_moderation_parser(sub, common)
     from bot.tools.cli import add_parser as add_tools_parser
 
     add_tools_parser(sub, common)
