@@ -52,6 +52,8 @@ from bot.middlewares import (
     install_middlewares,
 )
 from bot.middlewares.dedupe import Keep
+from bot.moderation.service import Moderator
+from bot.moderation.setup import build_moderator
 from bot.payments.catalog import Catalog
 from bot.payments.payload import PayloadSigner, secret_from_token
 from bot.payments.quotas import QuotaService, utcnow
@@ -107,6 +109,7 @@ class Application:
     intake: Intake
     recovery: Recovery
     voice: VoiceService | None = None
+    moderator: Moderator | None = None
 
     async def aclose(self) -> None:
         await self.merger.close()
@@ -135,6 +138,7 @@ async def build_application(
     engine = create_engine(settings.storage.url)
     await upgrade(engine)
     uow = UnitOfWorkFactory(create_session_factory(engine))
+    moderator = await build_moderator(settings, models, uow)  # None: no chat is filtered
     await _prune(uow)
     i18n = I18n(LOCALES_DIR, settings.i18n.default_locale)
     locks = ChatLocks()
@@ -168,7 +172,11 @@ async def build_application(
         for problem in problems:
             logger.warning("routing: %s", problem)
     chat_settings = ChatSettingsService(
-        uow, models, routing, routing_available=settings.routing.enabled
+        uow,
+        models,
+        routing,
+        routing_available=settings.routing.enabled,
+        filtered=moderator.applies if moderator is not None else None,
     )
     catalog = CharacterCatalog(
         settings.characters.directory,
@@ -195,8 +203,9 @@ async def build_application(
     lifecycle = Lifecycle()
     outbox = TurnOutbox(uow)
     generations = Generations()
-    answerer = Answerer(uow, generations, attachments, limits, outbox, lifecycle)
-    views = AnswerViewFactory(_view_context(settings, bot, pacer))
+    answerer = Answerer(uow, generations, attachments, limits, outbox, lifecycle, moderator)
+    hidden = moderator.applies if moderator is not None else None
+    views = AnswerViewFactory(_view_context(settings, bot, pacer), hidden)
     chat_service = ChatService(
         uow,
         routing,
@@ -242,6 +251,7 @@ async def build_application(
         "quotas": quotas,
         "toolbox": tools.toolbox,
         "voice": voice,
+        "moderator": moderator,
     }
     dispatcher.workflow_data.update(services)
     app = Application(
@@ -262,6 +272,7 @@ async def build_application(
         Intake(dispatcher, bot),
         recovery,
         voice,
+        moderator,
     )
     await tools.start(admin_announcer(app))  # MCP servers: started, their tools listed
     if config_path is not None:

@@ -49,6 +49,7 @@ from bot.config_sections import (
     TelegramConfig,
     VoiceConfig,
 )
+from bot.moderation.config import ModerationConfig
 from bot.payments.config import PaymentsConfig, PlanConfig, PlanId, QuotasConfig, plan_problems
 from bot.tools.config import ToolsConfig
 from bot.tools.mcp.config import McpConfig
@@ -108,6 +109,7 @@ class Settings(BaseSettings):
     documents: DocumentsConfig = DocumentsConfig()
     reliability: ReliabilityConfig = ReliabilityConfig()
     voice: VoiceConfig = VoiceConfig()
+    moderation: ModerationConfig = ModerationConfig()
     admins: list[int] = Field(default_factory=list)
     plans: dict[PlanId, PlanConfig] = Field(default_factory=dict)
     quotas: QuotasConfig = QuotasConfig()
@@ -170,12 +172,16 @@ class Settings(BaseSettings):
                 f"chat.default_model is '{self.chat.default_model}', which is not a model under "
                 f"[models] (defined: {defined}); pick one of those or 'auto'"
             )
-        for field in ("judge_model", "auto_fallback_model"):
-            value = getattr(self.routing, field)
+        for section, field in (
+            ("routing", "judge_model"),
+            ("routing", "auto_fallback_model"),
+            ("moderation", "judge_model"),
+        ):
+            value = getattr(getattr(self, section), field)
             if value is not None and value not in chat_models:
                 raise ValueError(
-                    f"routing.{field} is '{value}', which is not a model under [models] that chats "
-                    f"(defined: {defined}); pick one of those or remove the setting"
+                    f"{section}.{field} is '{value}', which is not a model under [models] that "
+                    f"chats (defined: {defined}); pick one of those or remove the setting"
                 )
         for route, model_ids in self.routing.preferred_models.items():
             for model_id in model_ids:

@@ -19,6 +19,7 @@ from bot.chat.settings import ChatSettingsService
 from bot.documents.reading import DocumentReader
 from bot.i18n import I18n, Translator
 from bot.middlewares.dedupe import UpdateReceipt
+from bot.moderation.service import Moderator
 from bot.payments.quotas import QuotaService
 from bot.payments.service import PaymentService
 from bot.routing.service import RoutingService
@@ -47,6 +48,7 @@ class Services(TypedDict):
     quotas: QuotaService
     toolbox: Toolbox | None
     voice: VoiceService
+    moderator: Moderator | None  # None: the content filter is off
 
 
 class UpdateContext(TypedDict):

@@ -22,6 +22,7 @@ from aiogram.exceptions import TelegramAPIError
 from aiohttp import web
 
 from bot.bootstrap import Application, admin_announcer
+from bot.moderation.setup import watch as watch_topics
 from bot.storage.dto import PendingUpdate
 from bot.telegram.commands import register_commands
 from bot.telegram.intake import Poller, WebhookEndpoint, replay_inbox
@@ -39,6 +40,14 @@ async def run(app: Application) -> None:
         if app.settings.characters.watch
         else None
     )
+    topics = (
+        asyncio.create_task(
+            watch_topics(app.moderator, app.settings, app.models, _topic_notifier(app)),
+            name="moderation",
+        )
+        if app.moderator is not None and app.settings.moderation.watch
+        else None
+    )
     reliability = app.settings.reliability
     try:
         app.intake.track(*await app.recovery.start(app.locks))
@@ -51,10 +60,11 @@ async def run(app: Application) -> None:
     finally:
         app.lifecycle.stop()
         await app.intake.drain(reliability.shutdown_grace_seconds)
-        if watcher is not None:
-            watcher.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await watcher
+        for task in (watcher, topics):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
         await app.aclose()
         logger.info("stopped")
 
@@ -140,5 +150,15 @@ def _admin_notifier(app: Application) -> Callable[[str], Awaitable[None]]:
 
     async def notify(problem: str) -> None:
         await announce("character-file-error", error=problem)
+
+    return notify
+
+
+def _topic_notifier(app: Application) -> Callable[[str], Awaitable[None]]:
+    """Tells every operator about a broken topic file (the previous topics stay in service)."""
+    announce = admin_announcer(app)
+
+    async def notify(problem: str) -> None:
+        await announce("moderation-file-error", error=problem)
 
     return notify

@@ -346,6 +346,7 @@ class ChatService:
                 t=t,
                 reservation=stored.reservation,
                 notes=notes,
+                user_id=user_id,
             )
         )
 

@@ -16,6 +16,7 @@ from bot.handlers import (
     language,
     limits,
     models,
+    moderation,
     operators,
     payments,
     payments_admin,
@@ -49,6 +50,7 @@ def get_routers() -> list[Router]:
         feedback.router,
         character_admin.router,  # before operators.router, which refuses non-admins
         payments_admin.router,
+        moderation.router,  # before operators.router, which refuses non-admins
         operators.router,
         # After every router with admin-only handlers: refuses what their filters let through.
         groups.router,

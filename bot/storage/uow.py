@@ -17,6 +17,7 @@ from bot.storage.repositories import (
     FeedbackRepository,
     LedgerRepository,
     MessageRepository,
+    ModerationRepository,
     QuotaRepository,
     RouteDecisionRepository,
     TurnRepository,
@@ -71,6 +72,7 @@ class UnitOfWork:
     entitlements: EntitlementRepository
     ledger: LedgerRepository
     quota: QuotaRepository
+    moderation: ModerationRepository
 
     def __init__(
         self,
@@ -104,6 +106,7 @@ class UnitOfWork:
         self.entitlements = EntitlementRepository(session)
         self.ledger = LedgerRepository(session)
         self.quota = QuotaRepository(session)
+        self.moderation = ModerationRepository(session)
         return self
 
     async def __aexit__(

@@ -152,3 +152,4 @@ file-binary = { $name } is not a text file. I read PDF, Word (.docx), text and c
 file-empty = { $name } is empty.
 file-unreadable = I could not open { $name }. Please check the file and send it again.
 
+answer-writing = ✍️ Writing… ({ $words } words)

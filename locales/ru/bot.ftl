@@ -152,3 +152,4 @@ file-binary = { $name } — не текстовый файл. Я читаю PDF,
 file-empty = Файл { $name } пустой.
 file-unreadable = Не получилось открыть { $name }. Проверьте файл и пришлите его ещё раз.
 
+answer-writing = ✍️ Пишу… (слов: { $words })
