@@ -653,3 +653,38 @@ def _train_routes(routes: Path, cache: Path) -> None:
     book = load_routes(routes, default="chat")
     load_or_train(book, cache)
     calibrate(book).save(routes / "calibration.json")
+
+
+# The moderation stack: the content filter on in every group (answers and questions), with
+# the shipped example topics and the "judge" model for the uncertain band; no transcription
+# model (voice messages get the polite refusal there).
+MODERATION_SETTINGS = """
+[moderation]
+enabled = true
+topics_dir = "{topics}"
+cache_dir = "{cache}"
+check_questions = true
+judge_model = "judge"
+judge_timeout_seconds = 1.5
+refusal = {{ en = "🛡 Not a topic for this chat." }}
+"""
+
+
+@pytest.fixture(scope="session")
+async def moderation_stack(
+    tmp_path_factory: pytest.TempPathFactory, llm: ScriptedLLM
+) -> AsyncIterator[Stack]:
+    tmp = tmp_path_factory.mktemp("moderation")
+    # Trained here, once (the bot would spawn a process for it): its start measures the bot.
+    await asyncio.to_thread(_train_topics, tmp / "cache")
+    extra = MODERATION_SETTINGS.format(topics=PROJECT_ROOT / "moderation", cache=tmp / "cache")
+    async for stack in make_stack(tmp, llm, "polling", extra=extra, voice=False):
+        yield stack
+
+
+def _train_topics(cache: Path) -> None:
+    from bot.moderation.config import ModerationConfig
+    from bot.moderation.setup import prepare
+
+    config = ModerationConfig(topics_dir=PROJECT_ROOT / "moderation", cache_dir=cache)
+    prepare(config, PROJECT_ROOT / "routes")
