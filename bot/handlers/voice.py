@@ -19,6 +19,7 @@ from bot.chat.service import ChatService
 from bot.handlers.common import without_retired_character
 from bot.i18n import Translator
 from bot.middlewares.dedupe import UpdateReceipt
+from bot.moderation.service import Moderator
 from bot.payments.quotas import QuotaExceededError
 from bot.storage.dto import Chat
 from bot.telegram.addressing import addressed_text, strip_short_name
@@ -58,6 +59,7 @@ async def on_recording(
     characters: CharacterService,
     answer_views: AnswerViewFactory,
     update_receipt: UpdateReceipt,
+    moderator: Moderator | None,
 ) -> None:
     clip = clip_of(message)
     if clip is None or message.from_user is None:
@@ -78,7 +80,8 @@ async def on_recording(
             await voice.drop(heard)
             return
         text = stripped
-    await _show_transcript(message, heard, voice, t)
+    if await _may_show(chat_record, text, moderator):
+        await _show_transcript(message, heard, voice, t)
     chat_record = await without_retired_character(message, chat_record, characters, t)
     turn = UserInput(
         chat_id=message.chat.id,
@@ -144,6 +147,16 @@ def _fetch(bot: Bot, clip: Clip) -> Fetch:
             raise VoiceRefusal("voice-too-large", limit=f"{limit / 1024 / 1024:g}") from None
 
     return fetch
+
+
+async def _may_show(chat: Chat, text: str, moderator: Moderator | None) -> bool:
+    """Where questions are filtered, a transcript on a kept-out topic is not quoted back (the
+    question is then refused like a typed one)."""
+    if moderator is None or not moderator.checks_questions:
+        return True
+    if not moderator.applies(chat.id, chat.is_private):
+        return True
+    return not (await moderator.decide(text)).blocked
 
 
 async def _show_transcript(

@@ -27,7 +27,7 @@ from bot.routing.classifier import normalize
 
 logger = logging.getLogger(__name__)
 
-FEATURES_VERSION = "1"  # bump when the models below change, so old caches are not used
+FEATURES_VERSION = "2"  # bump when the models below change, so old caches are not used
 WINDOW_CHARS = 400
 MAX_WINDOWS = 24
 MAX_CHECKED_CHARS = 16_000
@@ -73,6 +73,8 @@ def windows(text: str) -> list[str]:
         current = f"{current} {piece}".strip()
     if current:
         result.append(current)
+    while len(result) > MAX_WINDOWS:  # sentences did not pack evenly: merge neighbours
+        result = [" ".join(result[i : i + 2]) for i in range(0, len(result), 2)]
     return result or [text]
 
 
@@ -182,7 +184,8 @@ def choose_thresholds(
             if len(passed) < smallest_sample(miss_target, CONFIDENCE):
                 continue  # too few to test yet
             break
-        allow = (threshold, len(passed), sum(passed), bound)
+        if len(passed) > allow[1]:  # one that admits nothing new is untested
+            allow = (threshold, len(passed), sum(passed), bound)
     block = (1.01, 0, 0, 0.0)
     for threshold in BLOCK_GRID:  # from the strictest down
         if threshold <= allow[0]:
@@ -193,7 +196,8 @@ def choose_thresholds(
             if len(stopped) < smallest_sample(false_block_target, CONFIDENCE):
                 continue
             break
-        block = (threshold, len(stopped), sum(stopped), bound)
+        if len(stopped) > block[1]:
+            block = (threshold, len(stopped), sum(stopped), bound)
     return Thresholds(
         allow[0], block[0], allow[1], allow[2], block[1], block[2], allow[3], block[3]
     )

@@ -105,7 +105,7 @@ class VoiceService:
         except BaseException:
             await self._release(reservation)
             raise
-        if not transcript.text:
+        if not transcript.text.strip():
             await self._release(reservation)
             raise VoiceRefusal("voice-empty")
         return Heard(transcript, reservation, seconds)
