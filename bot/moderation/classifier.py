@@ -28,8 +28,9 @@ from bot.routing.classifier import normalize
 logger = logging.getLogger(__name__)
 
 FEATURES_VERSION = "2"  # bump when the models below change, so old caches are not used
-WINDOW_CHARS = 400
-MAX_WINDOWS = 24
+WINDOW_CHARS = 300  # a longer sentence is cut
+MIN_WINDOW_CHARS = 25
+MAX_WINDOWS = 32
 MAX_CHECKED_CHARS = 16_000
 """Beyond this an answer is checked in its first part only (windows grow to cover it)."""
 CONFIDENCE = 0.9  # of the error bounds
@@ -57,23 +58,24 @@ class Thresholds:
 
 
 def windows(text: str) -> list[str]:
-    """The text in pieces of a few sentences (at most MAX_WINDOWS of them)."""
+    """The text sentence by sentence (fragments shorter than MIN_WINDOW_CHARS join the next;
+    long sentences are cut), at most MAX_WINDOWS of them: like the examples it learnt from.
+    Scoring each alone keeps weak hints in neighbouring sentences from adding up."""
     text = text[:MAX_CHECKED_CHARS]
     size = max(WINDOW_CHARS, -(-len(text) // MAX_WINDOWS))
     result: list[str] = []
     current = ""
     for piece in _PIECES.split(text):
-        piece = piece.strip()
-        while len(piece) > size:
-            result.append(piece[:size])
-            piece = piece[size:]
-        if current and len(current) + len(piece) + 1 > size:
+        current = f"{current} {piece.strip()}".strip()
+        while len(current) > size:
+            result.append(current[:size])
+            current = current[size:]
+        if len(current) >= MIN_WINDOW_CHARS:
             result.append(current)
             current = ""
-        current = f"{current} {piece}".strip()
     if current:
         result.append(current)
-    while len(result) > MAX_WINDOWS:  # sentences did not pack evenly: merge neighbours
+    while len(result) > MAX_WINDOWS:  # many short sentences: merge neighbours
         result = [" ".join(result[i : i + 2]) for i in range(0, len(result), 2)]
     return result or [text]
 
