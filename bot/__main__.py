@@ -13,6 +13,7 @@ from pathlib import Path
 from bot.config import Settings, load_settings, read_environment, secret_values
 from bot.config_errors import ConfigError
 from bot.logs import redact_secrets, setup_logging
+from bot.moderation.topics import TopicFileError
 from bot.routing.routes import RouteFileError
 
 DEFAULT_CONFIG = Path("config.toml")
@@ -52,9 +53,16 @@ def main(argv: list[str] | None = None) -> int:
             from bot.routing.cli import check_summary
 
             settings = _settings(args)
-            print(f"{_config_path(args)}: OK ({len(settings.models)} models)")
+            print(f"{_config_path(args)}: OK ({len(settings.chat_model_ids)} models)")
             for line in check_summary(settings):
                 print(line)
+            voice = settings.transcription_model_id
+            print(f"voice: {f'transcribed by {voice}' if voice else 'off (no transcribe model)'}")
+            if settings.moderation.enabled:
+                from bot.moderation.topics import load_topics
+
+                topics = load_topics(settings.moderation.topics_dir)
+                print(f"moderation: on, topics {', '.join(topics.ids) or 'none'}")
             for server_id, server in settings.mcp.servers.items():
                 state = server.transport if server.enabled else "disabled"
                 print(f"mcp: {server_id} ({state}); `python -m bot tools list` lists its tools")
@@ -65,6 +73,9 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except RouteFileError as exc:
         print(f"Route files error:\n{exc}", file=sys.stderr)
+        return 2
+    except TopicFileError as exc:
+        print(f"Content filter topic files error:\n{exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 0

@@ -132,3 +132,17 @@ async def test_private_chats_are_not_filtered(moderation_stack: Stack, user_id: 
     await stack.telegram.send(user_id, "who wins the derby?")
     [answer] = await stack.telegram.wait_bot_messages(user_id, 1, timeout=20)
     assert answer["text"] == FLAGGED
+    assert "Writing…" not in str(await stack.telegram.drafts(user_id))  # streamed as usual
+
+
+async def test_group_admins_see_in_settings_that_the_filter_is_on(
+    moderation_stack: Stack, user_id: int
+) -> None:
+    stack = moderation_stack
+    chat = await group(stack, user_id)
+    await stack.telegram.send(user_id, "/settings", chat=chat)
+    [settings] = await stack.telegram.wait_bot_messages(chat["id"], 1, timeout=20)
+    assert "🛡 Content filter: on in this chat" in settings["text"]
+    await stack.telegram.send(user_id, "/settings")
+    [private] = await stack.telegram.wait_bot_messages(user_id, 1, timeout=20)
+    assert "Content filter" not in private["text"]
