@@ -188,6 +188,21 @@ class QuotaService:
                 )
         return plan, result
 
+    async def audio_left(self, user_id: int) -> tuple[float, float, float] | None:
+        """Minutes of audio left, the limit and its window in hours; None: not limited."""
+        if not self._catalog.enabled:
+            return None
+        now = self._now()
+        async with self._uow(read_only=True) as uow:
+            plan = await self._plan(uow, user_id, now)
+            limit = plan.config.audio if plan else None
+            if limit is None:
+                return None
+            since = now - timedelta(hours=limit.window_hours)
+            used = await uow.quota.window(user_id, AUDIO_BUCKET, since)
+        left = max(0.0, limit.minutes - sum(u.tokens for u in used) / 60)
+        return left, limit.minutes, limit.window_hours
+
     async def prune(self, older_than: timedelta) -> int:
         async with self._uow() as uow:
             removed = await uow.quota.prune(self._now() - older_than)

@@ -173,6 +173,10 @@ async def test_minutes_of_audio_count_against_the_plan(payments_stack: Stack, us
     [second] = await voice(stack, user_id, duration=30)
     assert second["text"].startswith("You have used your 2 min of voice messages on the Free plan")
     assert len(transcriptions(stack, since)) == 1
+    before = await count_bot_messages(stack, user_id)
+    await stack.telegram.send(user_id, "/limits")
+    [limits] = (await stack.telegram.wait_bot_messages(user_id, before + 1, timeout=20))[before:]
+    assert "Voice messages: 0.3 of 2 min (per 24 h)" in limits["text"]
 
 
 async def final_text(stack: Stack, chat_id: int, message_id: int) -> str:
