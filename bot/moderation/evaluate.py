@@ -75,6 +75,8 @@ def report(examples: Sequence[Example], decisions: Sequence[Decision]) -> dict[s
         by_language.setdefault(pair[0].language, []).append(pair)
     stages = Counter(_stage(d) for d in decisions)
     band = [(e, d) for e, d in pairs if d.stage != Stage.LOCAL]
+    local_blocks = [e.blocked for e, d in pairs if d.stage == Stage.LOCAL and d.blocked]
+    local_passes = [e.blocked for e, d in pairs if d.stage == Stage.LOCAL and not d.blocked]
     return {
         **_scores(pairs),
         "per_language": {lang: _scores(items) for lang, items in sorted(by_language.items())},
@@ -84,6 +86,8 @@ def report(examples: Sequence[Example], decisions: Sequence[Decision]) -> dict[s
             "blocked_in_truth": sum(e.blocked for e, _ in band),
             "clean_in_truth": sum(not e.blocked for e, _ in band),
         },
+        "local_block_precision": _share(sum(local_blocks), len(local_blocks)),
+        "local_pass_misses": _share(sum(local_passes), len(local_passes)),
         "judge_failures": dict(Counter(d.judge_failure for d in decisions if d.judge_failure)),
         "local_latency_ms": _percentiles([d.local_seconds * 1000 for d in decisions]),
         "latency_ms": _percentiles([d.seconds * 1000 for d in decisions]),
@@ -122,6 +126,8 @@ def render(result: dict[str, Any]) -> str:
         f"stages:                {stages}",
         f"judge share:           {result['judge_share']:.1%} (band: "
         f"{result['band']['blocked_in_truth']} to block, {result['band']['clean_in_truth']} clean)",
+        f"local stage alone:     blocks right {result['local_block_precision']:.1%}, passes "
+        f"on a topic {result['local_pass_misses']:.1%}",
         f"local stage latency:   p50 {result['local_latency_ms']['p50']:.2f} ms, "
         f"p95 {result['local_latency_ms']['p95']:.2f} ms",
         f"decision latency:      p50 {result['latency_ms']['p50']:.2f} ms, "
