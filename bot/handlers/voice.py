@@ -66,9 +66,12 @@ async def on_recording(
         return
     caption: str | None = message.caption or ""
     if not chat_record.is_private:
-        caption = addressed_text(message, await bot.me(), chat_record.short_name)
+        me = await bot.me()
+        caption = addressed_text(message, me, chat_record.short_name)
         if caption is None and not chat_record.short_name:
             return  # group chatter: nothing is downloaded, nothing is stored
+        if caption is not None and caption.strip().lower() == f"@{me.username}".lower():
+            caption = ""  # the caption only addressed the bot
     addressed = caption is not None
     heard = await _hear(message, bot, clip, voice, t, tell=addressed)
     if heard is None:

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.conftest import ADMIN_ID, Stack
+from tests.e2e.conftest import ADMIN_ID, EXTRA_MARK, Stack
 from tests.e2e.test_chat import count_bot_messages
 
 pytestmark = pytest.mark.e2e
@@ -146,3 +146,20 @@ async def test_group_admins_see_in_settings_that_the_filter_is_on(
     await stack.telegram.send(user_id, "/settings")
     [private] = await stack.telegram.wait_bot_messages(user_id, 1, timeout=20)
     assert "Content filter" not in private["text"]
+
+
+async def test_with_private_on_a_private_draft_counts_words_and_the_answer_is_refused(
+    moderation_stack: Stack, user_id: int
+) -> None:
+    stack = moderation_stack  # last in this file: the stack keeps private = true afterwards
+    config = (stack.bot.log_path.parent / "config.toml").read_text(encoding="utf-8")
+    extra = config.split(EXTRA_MARK, 1)[1].replace("check_questions = true", "private = true")
+    await stack.restart(extra=extra)
+    stack.llm.script(FLAGGED)
+    stack.llm.set_knobs(token_delay_ms=60)
+    await stack.telegram.send(user_id, "who wins the derby?")
+    [answer] = await stack.telegram.wait_bot_messages(user_id, 1, timeout=30)
+    assert answer["text"] == REFUSAL
+    drafts = str(await stack.telegram.drafts(user_id))
+    assert "✍️ Writing… (" in drafts
+    assert "red team" not in drafts
