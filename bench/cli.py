@@ -311,6 +311,10 @@ async def run_all(
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["moderation"]:  # hidden streaming vs sentence by sentence (bench/moderation.py)
+        from bench.moderation import main as moderation_main
+
+        return moderation_main(argv[1:])
     if argv[:1] == ["pdf"]:  # subcommand: the PDF worker benchmark (bench/pdf.py)
         from bench.pdf import main as pdf_main  # fpdf2 and pypdf: only this subcommand
 

@@ -1,4 +1,5 @@
-"""Command line: `python -m bot [run|sandbox|migrate|check-config|routes|characters|tools]`."""
+"""Command line: `python -m bot [run|sandbox|migrate|check-config|routes|moderation|characters|
+tools]`."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from pathlib import Path
 from bot.config import Settings, load_settings, read_environment, secret_values
 from bot.config_errors import ConfigError
 from bot.logs import redact_secrets, setup_logging
+from bot.moderation.topics import TopicFileError
 from bot.routing.routes import RouteFileError, load_routes
 
 DEFAULT_CONFIG = Path("config.toml")
@@ -40,6 +42,10 @@ def main(argv: list[str] | None = None) -> int:
             from bot.tools import cli as tools_cli
 
             return tools_cli.run(_settings(args), read_environment(Path(".env")))
+        if command == "moderation":
+            from bot.moderation import cli as moderation_cli
+
+            return moderation_cli.run(args, lambda: _settings(args), _config_path(args).exists())
         if command == "routes":
             from bot.routing import cli as routes_cli
 
@@ -48,9 +54,16 @@ def main(argv: list[str] | None = None) -> int:
             from bot.routing.cli import check_summary
 
             settings = _settings(args)
-            print(f"{_config_path(args)}: OK ({len(settings.models)} models)")
+            print(f"{_config_path(args)}: OK ({len(settings.chat_model_ids)} models)")
             for line in check_summary(settings):
                 print(line)
+            voice = settings.transcription_model_id
+            print(f"voice: {f'transcribed by {voice}' if voice else 'off (no transcribe model)'}")
+            if settings.moderation.enabled:
+                from bot.moderation.topics import load_topics
+
+                topics = load_topics(settings.moderation.topics_dir)
+                print(f"moderation: on, topics {', '.join(topics.ids) or 'none'}")
             for server_id, server in settings.mcp.servers.items():
                 state = server.transport if server.enabled else "disabled"
                 print(f"mcp: {server_id} ({state}); `python -m bot tools list` lists its tools")
@@ -61,6 +74,9 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except RouteFileError as exc:
         print(f"Route files error:\n{exc}", file=sys.stderr)
+        return 2
+    except TopicFileError as exc:
+        print(f"Content filter topic files error:\n{exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 0
@@ -88,6 +104,9 @@ def _parser() -> argparse.ArgumentParser:
     from bot.routing.cli_args import add_parser as add_routes_parser
 
     add_routes_parser(sub, common)
+    from bot.moderation.cli import add_parser as add_moderation_parser
+
+    add_moderation_parser(sub, common)
     from bot.tools.cli import add_parser as add_tools_parser
 
     add_tools_parser(sub, common)

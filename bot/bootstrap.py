@@ -51,6 +51,8 @@ from bot.middlewares import (
     install_middlewares,
 )
 from bot.middlewares.dedupe import Keep
+from bot.moderation.service import Moderator
+from bot.moderation.setup import build_moderator
 from bot.payments.catalog import Catalog
 from bot.payments.payload import PayloadSigner, secret_from_token
 from bot.payments.quotas import QuotaService, utcnow
@@ -73,6 +75,8 @@ from bot.telegram.views import AnswerViewFactory, ViewContext
 from bot.telegram.views.base import StreamSettings
 from bot.tools.mcp.announce import Announce
 from bot.tools.setup import ToolSet, build_tools
+from bot.voice.service import VoiceService
+from bot.voice.setup import build_voice
 
 logger = logging.getLogger(__name__)
 
@@ -104,9 +108,13 @@ class Application:
     lifecycle: Lifecycle
     intake: Intake
     recovery: Recovery
+    voice: VoiceService | None = None
+    moderator: Moderator | None = None
 
     async def aclose(self) -> None:
         await self.merger.close()
+        if self.voice is not None:
+            await self.voice.close()
         await self.document_worker.close()
         await self.tools.close()
         await self.models.close()
@@ -163,6 +171,7 @@ async def _build_application(
     db = open_database(settings.storage.url)
     opened.append(db.close)
     await upgrade(db)
+    moderator = await build_moderator(settings, models, db)  # None: no chat is filtered
     await _prune(db)
     records = RecordCache()
     db.on_change(records.changed)
@@ -185,7 +194,11 @@ async def _build_application(
     )
     dispatcher.include_routers(errors_router, *get_routers())
     chat_settings = ChatSettingsService(
-        db, models, routing, routing_available=settings.routing.enabled
+        db,
+        models,
+        routing,
+        routing_available=settings.routing.enabled,
+        filtered=moderator.applies if moderator is not None else None,
     )
     catalog = CharacterCatalog(
         settings.characters.directory,
@@ -208,13 +221,15 @@ async def _build_application(
     payments, quotas, limits = _payments(settings, db, routing, chat_settings)
     tools = build_tools(settings, env)
     opened.append(tools.close)
+    voice = build_voice(settings, env, quotas, limits.notice)
     if await quotas.prune(QUOTA_USAGE_KEPT):
         logger.info("pruned quota usage older than %s", QUOTA_USAGE_KEPT)
     lifecycle = Lifecycle()
     outbox = TurnOutbox(db)
     generations = Generations()
-    answerer = Answerer(db, generations, attachments, limits, outbox, lifecycle)
-    views = AnswerViewFactory(_view_context(settings, bot, pacer))
+    answerer = Answerer(db, generations, attachments, limits, outbox, lifecycle, moderator)
+    hidden = moderator.applies if moderator is not None else None
+    views = AnswerViewFactory(_view_context(settings, bot, pacer), hidden)
     chat_service = ChatService(
         db,
         routing,
@@ -259,6 +274,8 @@ async def _build_application(
         "payments": payments,
         "quotas": quotas,
         "toolbox": tools.toolbox,
+        "voice": voice,
+        "moderator": moderator,
     }
     dispatcher.workflow_data.update(services)
     app = Application(
@@ -277,6 +294,8 @@ async def _build_application(
         lifecycle,
         Intake(dispatcher, bot),
         recovery,
+        voice,
+        moderator,
     )
     await tools.start(admin_announcer(app))  # MCP servers: started, their tools listed
     if config_path is not None:

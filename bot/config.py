@@ -49,7 +49,9 @@ from bot.config_sections import (
     RoutingConfig,
     StorageConfig,
     TelegramConfig,
+    VoiceConfig,
 )
+from bot.moderation.config import ModerationConfig
 from bot.payments.config import PaymentsConfig, PlanConfig, PlanId, QuotasConfig, plan_problems
 from bot.tools.config import ToolsConfig
 from bot.tools.mcp.config import McpConfig
@@ -71,6 +73,7 @@ __all__ = [
     "Settings",
     "StorageConfig",
     "TelegramConfig",
+    "VoiceConfig",
     "load_settings",
     "provider_api_key",
     "read_environment",
@@ -109,6 +112,8 @@ class Settings(BaseSettings):
     characters: CharactersConfig = CharactersConfig()
     documents: DocumentsConfig = DocumentsConfig()
     reliability: ReliabilityConfig = ReliabilityConfig()
+    voice: VoiceConfig = VoiceConfig()
+    moderation: ModerationConfig = ModerationConfig()
     admins: list[int] = Field(default_factory=list)
     plans: dict[PlanId, PlanConfig] = Field(default_factory=dict)
     quotas: QuotasConfig = QuotasConfig()
@@ -145,9 +150,13 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _references_exist(self) -> Settings:
-        problems = [*self._model_problems(), *self._setting_problems()]
+        problems = [
+            *self._model_problems(),
+            *_transcription_problems(self),
+            *self._setting_problems(),
+        ]
         problems += plan_problems(
-            self.plans, self.quotas, set(self.models), self.i18n.default_locale
+            self.plans, self.quotas, set(self.chat_model_ids), self.i18n.default_locale
         )
         if problems:  # every problem at once, one a line
             raise ValueError("\n  ".join(problems))
@@ -167,31 +176,36 @@ class Settings(BaseSettings):
             problems.append(
                 "models.auto: 'auto' is reserved for automatic model choice; rename that model"
             )
-        defined = ", ".join(sorted(self.models))
+        chat_models = self.chat_model_ids
+        defined = ", ".join(sorted(chat_models))
         if self.chat.default_model == AUTO_MODEL:
             if not self.routing.enabled:
                 problems.append(
                     "chat.default_model is 'auto', which needs routing.enabled = true; enable "
                     "routing or pick a model under [models]"
                 )
-        elif self.chat.default_model not in self.models:
+        elif self.chat.default_model not in chat_models:
             problems.append(
                 f"chat.default_model is '{self.chat.default_model}', which is not a model under "
                 f"[models] (defined: {defined}); pick one of those or 'auto'"
             )
-        for field in ("judge_model", "auto_fallback_model"):
-            value = getattr(self.routing, field)
-            if value is not None and value not in self.models:
+        for section, field in (
+            ("routing", "judge_model"),
+            ("routing", "auto_fallback_model"),
+            ("moderation", "judge_model"),
+        ):
+            value = getattr(getattr(self, section), field)
+            if value is not None and value not in chat_models:
                 problems.append(
-                    f"routing.{field} is '{value}', which is not a model under [models] "
-                    f"(defined: {defined}); pick one of those or remove the setting"
+                    f"{section}.{field} is '{value}', which is not a model under [models] that "
+                    f"chats (defined: {defined}); pick one of those or remove the setting"
                 )
         for route, model_ids in self.routing.preferred_models.items():
             for model_id in model_ids:
-                if model_id not in self.models:
+                if model_id not in chat_models:
                     problems.append(
                         f"routing.preferred_models.{route} names '{model_id}', which is not a "
-                        f"model under [models] (defined: {defined}); fix the name"
+                        f"model under [models] that chats (defined: {defined}); fix the name"
                     )
         return problems
 
@@ -212,6 +226,46 @@ class Settings(BaseSettings):
                 "public HTTPS address Telegram should call, or use mode = 'polling'"
             )
         return problems
+
+    @property
+    def chat_model_ids(self) -> list[str]:
+        """The models that chat (every model but the speech-to-text ones)."""
+        return [i for i, m in self.models.items() if not m.capabilities.transcribe]
+
+    @property
+    def transcription_model_id(self) -> str | None:
+        """The model that transcribes voice messages; None: voice messages are not read."""
+        if self.voice.model is not None:
+            return self.voice.model
+        return next((i for i, m in self.models.items() if m.capabilities.transcribe), None)
+
+
+def _transcription_problems(settings: Settings) -> list[str]:
+    """Speech-to-text models: on an OpenAI-compatible provider, named right by [voice]."""
+    problems = []
+    models = settings.models
+    for model_id, model in models.items():
+        if not model.capabilities.transcribe:
+            continue
+        provider = settings.providers.get(model.provider)
+        if provider is not None and provider.type != "openai_compatible":
+            problems.append(
+                f"models.{model_id}: a model with transcribe = true is called at "
+                "/audio/transcriptions, which only openai_compatible providers serve; put it on "
+                "such a provider or remove transcribe"
+            )
+    if models and not settings.chat_model_ids:
+        problems.append(
+            "models: every model has transcribe = true; add at least one model that chats"
+        )
+    wanted = settings.voice.model
+    if wanted is not None and (wanted not in models or not models[wanted].capabilities.transcribe):
+        names = [i for i, m in models.items() if m.capabilities.transcribe]
+        problems.append(
+            f"voice.model is '{wanted}', which is not a model with capabilities.transcribe = "
+            f"true (such models: {', '.join(names) or 'none'}); fix the name or add the model"
+        )
+    return problems
 
 
 def read_environment(env_file: Path | None) -> dict[str, str]:

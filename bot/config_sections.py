@@ -53,6 +53,9 @@ class Capabilities(StrictModel):
     tools: bool = False
     system_prompt: bool = True
     pdf_native: bool = False
+    # A speech-to-text model (served at /audio/transcriptions), used for voice messages only:
+    # never offered for chat, routing or judging (docs/voice.md).
+    transcribe: bool = False
     context_tokens: int = Field(default=8192, ge=512)
     max_output_tokens: int = Field(default=1024, ge=16)
 
@@ -208,6 +211,24 @@ class DocumentsConfig(StrictModel):
     # PDF work runs in separate processes (a hostile file cannot hurt the bot).
     worker_processes: int = Field(default=1, ge=1, le=16)
     worker_timeout_seconds: float = Field(default=60.0, gt=0, le=600)
+
+
+class VoiceConfig(StrictModel):
+    """Voice messages, audio files and video notes (docs/voice.md)."""
+
+    # A model with capabilities.transcribe = true; default: the first such model.
+    model: str | None = None
+    # Longer recordings are refused before download (Telegram lets bots download 20 MB).
+    max_duration_seconds: int = Field(default=600, ge=1, le=4 * 3600)
+    max_file_mb: float = Field(
+        default=TELEGRAM_DOWNLOAD_LIMIT_MB, gt=0, le=TELEGRAM_DOWNLOAD_LIMIT_MB
+    )
+    timeout_seconds: float = Field(default=60.0, gt=0, le=600)
+    # "verbose_json" reports the language and duration; some models (gpt-4o-transcribe) only
+    # answer "json".
+    response_format: Literal["verbose_json", "json"] = "verbose_json"
+    # The transcript is shown quoted; longer than this, in a collapsed (expandable) quote.
+    expand_over_chars: int = Field(default=300, ge=0, le=4000)
 
 
 class I18nConfig(StrictModel):

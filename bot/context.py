@@ -19,12 +19,14 @@ from bot.chat.settings import ChatSettingsService
 from bot.documents.reading import DocumentReader
 from bot.i18n import I18n, Translator
 from bot.middlewares.dedupe import UpdateReceipt
+from bot.moderation.service import Moderator
 from bot.payments.quotas import QuotaService
 from bot.payments.service import PaymentService
 from bot.routing.service import RoutingService
 from bot.storage.dto import Chat, User
 from bot.telegram.views import AnswerViewFactory
 from bot.tools.executor import Toolbox
+from bot.voice.service import VoiceService
 
 
 class Services(TypedDict):
@@ -45,6 +47,8 @@ class Services(TypedDict):
     payments: PaymentService
     quotas: QuotaService
     toolbox: Toolbox | None
+    voice: VoiceService
+    moderator: Moderator | None  # None: the content filter is off
 
 
 class UpdateContext(TypedDict):

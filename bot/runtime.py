@@ -24,6 +24,7 @@ from aiohttp import web
 
 from bot.bootstrap import Application, admin_announcer
 from bot.looplag import DEFAULT_REPORT_SECONDS, LoopLag
+from bot.moderation.setup import watch as watch_topics
 from bot.storage.dto import PendingUpdate
 from bot.telegram.commands import register_commands
 from bot.telegram.intake import Poller, WebhookEndpoint, replay_inbox
@@ -36,6 +37,7 @@ async def run(app: Application) -> None:
     _stop_on_signals(app.lifecycle.stop)
     reliability = app.settings.reliability
     watcher: asyncio.Task[None] | None = None
+    topics: asyncio.Task[None] | None = None
     lag = asyncio.create_task(LoopLag().run(_lag_report_seconds()), name="loop-lag")
     try:
         await register_commands(app.bot, app.i18n)
@@ -44,6 +46,9 @@ async def run(app: Application) -> None:
         if app.settings.characters.watch:
             notify = _admin_notifier(app)
             watcher = asyncio.create_task(app.characters.watch(notify), name="characters")
+        if app.moderator is not None and app.settings.moderation.watch:
+            watching = watch_topics(app.moderator, app.settings, app.models, _topic_notifier(app))
+            topics = asyncio.create_task(watching, name="moderation")
         app.intake.track(*await app.recovery.start(app.locks))
         window = timedelta(seconds=reliability.recovery_window_seconds)
         await replay_inbox(app.db, app.bot, app.intake, window, _lost_notice(app))
@@ -54,7 +59,7 @@ async def run(app: Application) -> None:
     finally:
         app.lifecycle.stop()
         await app.intake.drain(reliability.shutdown_grace_seconds)
-        for task in (watcher, lag):
+        for task in (watcher, topics, lag):
             if task is not None:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
@@ -153,5 +158,15 @@ def _admin_notifier(app: Application) -> Callable[[str], Awaitable[None]]:
 
     async def notify(problem: str) -> None:
         await announce("character-file-error", error=problem)
+
+    return notify
+
+
+def _topic_notifier(app: Application) -> Callable[[str], Awaitable[None]]:
+    """Tells every operator about a broken topic file (the previous topics stay in service)."""
+    announce = admin_announcer(app)
+
+    async def notify(problem: str) -> None:
+        await announce("moderation-file-error", error=problem)
 
     return notify

@@ -20,7 +20,7 @@ from bot.chat.generations import Generation, Generations
 from bot.chat.lifecycle import Lifecycle
 from bot.chat.limits import TurnLimits
 from bot.chat.outbox import TurnOutbox
-from bot.chat.ports import AnswerView, DeliveryError, Part, Translate
+from bot.chat.ports import AnswerView, ContentFilter, DeliveryError, Part, Screened, Translate
 from bot.chat.records import TurnContext, document_note
 from bot.chat.tooling import TurnTools, request_with_tools
 from bot.chat.transcript import answer_content
@@ -52,6 +52,7 @@ class AnswerJob:
     t: Translate
     reservation: Reservation | None
     notes: tuple[str, ...] = ()  # said under a complete answer (a resumed one says so)
+    user_id: int | None = None  # who asked
 
     @property
     def answer_id(self) -> int:
@@ -71,8 +72,10 @@ class Answerer:
         limits: TurnLimits,
         outbox: TurnOutbox,
         lifecycle: Lifecycle,
+        content_filter: ContentFilter | None = None,
     ) -> None:
         self._db = db
+        self._filter = content_filter
         self._generations = generations
         self._attachments = attachments
         self._limits = limits
@@ -117,6 +120,11 @@ class Answerer:
             return Outcome(error=LLMError(LLMErrorKind.REJECTED, type(exc).__name__)), Final(
                 notice, notice=True
             )
+        checks = self._filter if self._filtered(job) else None
+        if checks is not None and checks.checks_questions:  # the model is not even asked
+            refusal = await checks.refusal(job.plan.text, _about(job, "question"), job.t)
+            if refusal is not None:
+                return Outcome(moderated=refusal), Final(refusal, notice=True)
         model = job.plan.model
         try:
             outcome = await stream_answer(model, request, job.view, job.generation, tools)
@@ -126,8 +134,16 @@ class Answerer:
                 job.t("error-internal"), notice=True
             )
         outcome.pictures = len(job.photo_ids)
+        if checks is not None and outcome.text.strip():  # before anything of it is shown
+            refusal = await checks.refusal(outcome.text, _about(job, "answer"), job.t)
+            if refusal is not None:
+                outcome.moderated = refusal
+                return outcome, Final(refusal, notice=True)
         notes = [*(document_note(note, job.t) for note in loaded.notes), *job.notes]
         return outcome, final_message(job.chat, job.plan, outcome, job.t, notes)
+
+    def _filtered(self, job: AnswerJob) -> bool:
+        return self._filter is not None and self._filter.applies(job.chat.id, job.chat.is_private)
 
     async def _request(
         self, job: AnswerJob
@@ -156,9 +172,14 @@ class Answerer:
         error = (
             "stopped" if outcome.stopped else (outcome.error.kind.value if outcome.error else None)
         )
+        content = answer_content(outcome.parts)
+        if outcome.moderated is not None:
+            # History keeps what the chat saw: the refusal, never the blocked text (which the
+            # model would otherwise read, and repeat, in the next turns).
+            content, error = [{"type": "text", "text": outcome.moderated}], "moderated"
         uow.messages.update_answer(
             job.answer_id,
-            content=answer_content(outcome.parts),
+            content=content,
             status=outcome.status,
             model=job.plan.model.spec.id,
             input_tokens=outcome.usage.input_tokens if outcome.usage else None,
@@ -192,3 +213,15 @@ class Answerer:
 
 
 _CANCELLED = LLMError(LLMErrorKind.INTERRUPTED, "cancelled")
+
+
+def _about(job: AnswerJob, subject: str) -> Screened:
+    decision = job.plan.decision
+    return Screened(
+        subject=subject,
+        chat_id=job.chat.id,
+        user_id=job.user_id,
+        answer_id=job.answer_id,
+        route=decision.route if decision is not None else None,
+        model=job.plan.model.spec.id,
+    )

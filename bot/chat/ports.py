@@ -84,6 +84,33 @@ class AnswerViews(Protocol):
     def __call__(self, generation_id: int) -> AnswerView: ...
 
 
+@dataclass(frozen=True, slots=True)
+class Screened:
+    """What the content filter is told about a text it checks (for its record of blocks)."""
+
+    subject: str  # "question" or "answer"
+    chat_id: int
+    user_id: int | None
+    answer_id: int
+    route: str | None
+    model: str
+
+
+class ContentFilter(Protocol):
+    """Keeps answers (and, if configured, questions) on kept-out topics from chats where the
+    filter applies. Implemented in `bot.moderation`."""
+
+    @property
+    def checks_questions(self) -> bool: ...
+
+    def applies(self, chat_id: int, private: bool) -> bool:
+        """Whether answers in this chat are checked (cheap: no model involved)."""
+
+    async def refusal(self, text: str, about: Screened, t: Translate) -> str | None:
+        """The short refusal to show instead of `text` when it is on a kept-out topic (the
+        block is recorded for the operators, never the text); None when it may be shown."""
+
+
 class Translate(Protocol):
     locale: str  # the interface language the texts are in
 

@@ -328,6 +328,7 @@ class ChatService:
                 t=t,
                 reservation=stored.reservation,
                 notes=notes,
+                user_id=user_id,
             )
         )
 

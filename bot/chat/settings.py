@@ -6,6 +6,7 @@ A value of None means "not set": the model's (or the operator's) default applies
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from enum import StrEnum
 
 from bot.chat.ports import Translate
@@ -60,11 +61,16 @@ class ChatSettingsService:
         routing: RoutingService,
         *,
         routing_available: bool,
+        filtered: Callable[[int, bool], bool] | None = None,
     ) -> None:
         self._db = db
         self._models = models
         self._routing = routing
         self.routing_available = routing_available  # the bot routes (so `auto` can be chosen)
+        self._filtered = filtered  # whether the content filter checks a chat's answers
+
+    def filtered(self, chat: Chat) -> bool:
+        return self._filtered is not None and self._filtered(chat.id, chat.is_private)
 
     def available_models(self) -> list[ModelSpec]:
         return self._models.specs()

@@ -16,6 +16,7 @@ from bot.handlers import (
     language,
     limits,
     models,
+    moderation,
     operators,
     payments,
     payments_admin,
@@ -25,6 +26,7 @@ from bot.handlers import (
     system_prompt,
     tools,
     unknown,
+    voice,
 )
 
 
@@ -48,11 +50,13 @@ def get_routers() -> list[Router]:
         feedback.router,
         character_admin.router,  # before operators.router, which refuses non-admins
         payments_admin.router,
+        moderation.router,  # before operators.router, which refuses non-admins
         operators.router,
         # After every router with admin-only handlers: refuses what their filters let through.
         groups.router,
         # Just before the chat router; checks every registered Command, /retry included.
         unknown.router,
+        voice.router,  # recordings become text turns
         files.router,
         chat.router,
     ]

@@ -10,10 +10,12 @@ from bot.chat.inputs import UserInput
 from bot.chat.ordering import PasteMerger
 from bot.chat.service import ChatService
 from bot.handlers.common import is_blank, text_for_bot, without_retired_character
+from bot.handlers.voice import with_replied_recording
 from bot.i18n import Translator
 from bot.middlewares.dedupe import UpdateReceipt
 from bot.storage.dto import Chat
 from bot.telegram.views import AnswerViewFactory
+from bot.voice.service import VoiceService
 
 router = Router(name=__name__)
 
@@ -29,6 +31,7 @@ async def on_text(
     answer_views: AnswerViewFactory,
     characters: CharacterService,
     update_receipt: UpdateReceipt,
+    voice: VoiceService,
 ) -> None:
     if message.from_user is None or message.text is None:
         return
@@ -38,6 +41,11 @@ async def on_text(
     if is_blank(text):
         await message.answer(t("message-unreadable"))
         return
+    if message.reply_to_message is not None:  # a reply to a recording: its transcript joins
+        joined = await with_replied_recording(message, text, bot, voice, t)
+        if joined is None:
+            return
+        text = joined
     chat_record = await without_retired_character(message, chat_record, characters, t)
     turn = UserInput(
         chat_id=message.chat.id,

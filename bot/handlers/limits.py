@@ -32,6 +32,10 @@ async def limits(
     free = [spec.display_name for spec in specs if spec.id not in limited]
     if free:
         lines.append(t("limits-unlimited", models=", ".join(free)))
+    audio = await quotas.audio_left(message.from_user.id)
+    if audio is not None:
+        left, limit, hours = audio
+        lines.append(t("limits-audio", left=f"{left:.1f}", limit=f"{limit:g}", hours=f"{hours:g}"))
     await message.answer("\n\n".join(lines))
 
 

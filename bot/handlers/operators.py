@@ -28,6 +28,7 @@ OPERATOR_COMMANDS = (
     "refund",
     "grant",
     "revenue",
+    "moderation",
 )
 
 

@@ -83,4 +83,5 @@ def _summary(chat: Chat, t: Translator, chat_settings: ChatSettingsService) -> s
         t,
         model_name=chat_settings.model_label(chat, t),
         routing=chat_settings.routing_available,
+        filtered=chat_settings.filtered(chat),
     )

@@ -70,7 +70,13 @@ def format_value(setting: Setting, value: float | None, t: Translator) -> str:
 
 
 def settings_summary(
-    chat: Chat, model: ModelSpec, t: Translator, *, model_name: str, routing: bool
+    chat: Chat,
+    model: ModelSpec,
+    t: Translator,
+    *,
+    model_name: str,
+    routing: bool,
+    filtered: bool = False,
 ) -> str:
     """`model` sets the limits; `model_name` is what the chat uses ("Auto" on auto)."""
 
@@ -88,6 +94,8 @@ def settings_summary(
     )
     if routing:
         summary += "\n" + t("settings-summary-routing", routing=shown(Setting.ROUTING))
+    if filtered:  # set by the operator, not here: shown so that admins know
+        summary += "\n" + t("settings-summary-filter")
     return f"{summary}\n{t('settings-hint')}"
 
 

@@ -51,6 +51,8 @@ def build_registry(settings: Settings, env: Mapping[str, str]) -> ModelRegistry:
     }
     models: dict[str, ChatModel] = {}
     for model_id, cfg in settings.models.items():
+        if cfg.capabilities.transcribe:  # not a chat model: see bot.voice
+            continue
         spec = ModelSpec(
             id=model_id,
             display_name=cfg.display_name,

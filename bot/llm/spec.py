@@ -14,6 +14,7 @@ class ModelCapabilities:
     pdf_native: bool
     context_tokens: int
     max_output_tokens: int
+    transcribe: bool = False  # a speech-to-text model, never a chat model
 
 
 @dataclass(frozen=True, slots=True)

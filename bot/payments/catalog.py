@@ -14,6 +14,7 @@ from bot.payments.config import (
 
 GROUP_PREFIX = "group:"
 ACTION_PREFIX = "action:"
+AUDIO_BUCKET = "audio"  # its usage rows count seconds of audio in `tokens`
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,6 +115,15 @@ class Catalog:
             return None
         as_answers = Limit(messages=limit.count, window_hours=limit.window_hours)
         return AppliedLimit(ACTION_PREFIX + action, as_answers, ())
+
+
+def audio_limit(plan: Plan) -> AppliedLimit | None:
+    """Minutes of audio, counted in seconds (as tokens) on a counter of their own."""
+    limit = plan.config.audio
+    if limit is None:
+        return None
+    seconds = Limit(tokens=round(limit.minutes * 60), window_hours=limit.window_hours)
+    return AppliedLimit(AUDIO_BUCKET, seconds, ())
 
 
 def _rank(plan: Plan) -> tuple[int, int]:

@@ -44,6 +44,13 @@ class ActionLimit(_Strict):
     window_hours: float = Field(default=24.0, gt=0, le=24 * 31)
 
 
+class AudioLimit(_Strict):
+    """At most `minutes` of voice messages, audio files and video notes per rolling window."""
+
+    minutes: float = Field(ge=0)
+    window_hours: float = Field(default=24.0, gt=0, le=24 * 31)
+
+
 class PlanConfig(_Strict):
     # Per locale ("en", "ru"); the default locale's text is required, others fall back to it.
     title: dict[str, Annotated[str, StringConstraints(min_length=1, max_length=32)]] = Field(
@@ -59,6 +66,8 @@ class PlanConfig(_Strict):
     # A model with no limit (and no "*") is unlimited on this plan.
     limits: dict[str, Limit] = Field(default_factory=dict)
     actions: dict[str, ActionLimit] = Field(default_factory=dict)
+    # Minutes of recordings transcribed (docs/voice.md); unset: unlimited on this plan.
+    audio: AudioLimit | None = None
 
     @model_validator(mode="after")
     def _consistent(self) -> PlanConfig:

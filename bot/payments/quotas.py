@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from bot.payments.catalog import AppliedLimit, Catalog, Plan
+from bot.payments.catalog import AUDIO_BUCKET, AppliedLimit, Catalog, Plan, audio_limit
 from bot.payments.config import Limit
 from bot.storage.database import Database
 from bot.storage.dto import UsageEntry
@@ -101,6 +101,31 @@ class QuotaService:
             )
         )
 
+    async def reserve_audio(self, user_id: int, seconds: int) -> Reservation | None:
+        """Count `seconds` of audio; refused (QuotaExceededError, kind "audio") when they would
+        pass the plan's minutes. Unlike answers, the amount is known before, so it is exact."""
+        if not self._catalog.enabled:
+            return None
+        now = self._now()
+
+        def reserve(uow: UnitOfWork) -> Reservation | None:
+            uow.entitlements.lock_user(user_id)
+            plan = self._plan(uow, user_id, now)
+            applied = audio_limit(plan) if plan else None
+            if plan is None or applied is None:
+                return None
+            window = timedelta(hours=applied.limit.window_hours)
+            used = uow.quota.window(user_id, AUDIO_BUCKET, now - window)
+            allowed = applied.limit.tokens or 0
+            total = sum(u.tokens for u in used)
+            if total + seconds > allowed:
+                until = _audio_frees(used, total, seconds, allowed, window)
+                raise QuotaExceededError(plan, AUDIO_BUCKET, applied.limit, until, "audio")
+            usage_id = uow.quota.add(user_id, AUDIO_BUCKET, now, seconds)
+            return Reservation(usage_id, user_id, AUDIO_BUCKET)
+
+        return await self._db.write(reserve)
+
     def reserve_in(self, uow: UnitOfWork, user_id: int, model_id: str) -> Reservation | None:
         """`reserve` inside the caller's transaction (the one that stores the question)."""
         return self._reserve(
@@ -178,6 +203,23 @@ class QuotaService:
 
         return await self._db.read(status)
 
+    async def audio_left(self, user_id: int) -> tuple[float, float, float] | None:
+        """Minutes of audio left, the limit and its window in hours; None: not limited."""
+        if not self._catalog.enabled:
+            return None
+        now = self._now()
+
+        def left(uow: UnitOfWork) -> tuple[float, float, float] | None:
+            plan = self._plan(uow, user_id, now)
+            limit = plan.config.audio if plan else None
+            if limit is None:
+                return None
+            since = now - timedelta(hours=limit.window_hours)
+            used = sum(u.tokens for u in uow.quota.window(user_id, AUDIO_BUCKET, since))
+            return max(0.0, limit.minutes - used / 60), limit.minutes, limit.window_hours
+
+        return await self._db.read(left)
+
     async def prune(self, older_than: timedelta) -> int:
         before = self._now() - older_than
         return await self._db.write(lambda uow: uow.quota.prune(before))
@@ -202,6 +244,20 @@ def _check(
     if blocked is not None:
         kind, until = blocked
         raise QuotaExceededError(plan, subject, limit, until, kind)
+
+
+def _audio_frees(
+    used: list[UsageEntry], total: int, seconds: int, allowed: int, window: timedelta
+) -> datetime | None:
+    """When enough of the window's audio stops counting for `seconds` more (None: never,
+    the recording is longer than the whole limit)."""
+    if seconds > allowed:
+        return None
+    for entry in used:
+        total -= entry.tokens
+        if total + seconds <= allowed:
+            return entry.at + window
+    return None
 
 
 def _blocked(

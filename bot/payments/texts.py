@@ -47,6 +47,13 @@ def plan_button(plan: Plan, t: Translate) -> str:
 
 def limit_reached(exc: QuotaExceededError, name: str, now: datetime, t: Translate) -> str:
     plan = exc.plan.title(t.locale)
+    if exc.kind == "audio":
+        minutes = f"{(exc.limit.tokens or 0) / 60:g}"
+        if exc.resets_at is None:
+            return t("limit-audio-not-included", plan=plan, minutes=minutes)
+        return t(
+            "limit-reached-audio", plan=plan, minutes=minutes, when=when(exc.resets_at, now, t)
+        )
     if exc.resets_at is None:
         return t("limit-not-included", model=name, plan=plan)
     resets = when(exc.resets_at, now, t)

@@ -52,7 +52,7 @@ def check_summary(settings: Settings) -> list[str]:
     lines = [
         f"routes: {', '.join(book.ids)} ({routing.routes_dir}); {_calibration_state(book, routing)}"
     ]
-    problems = reference_problems(book, routing.preferred_models, list(settings.models))
+    problems = reference_problems(book, routing.preferred_models, settings.chat_model_ids)
     lines += [f"warning: {problem}" for problem in problems]
     return lines
 

@@ -27,7 +27,7 @@ def fallback_model_id(settings: Settings) -> str:
         return settings.routing.auto_fallback_model
     if settings.chat.default_model != AUTO_MODEL:
         return settings.chat.default_model
-    return next(iter(settings.models))
+    return settings.chat_model_ids[0]
 
 
 def judge_model(config: RoutingConfig, models: ModelRegistry) -> ChatModel:

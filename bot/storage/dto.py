@@ -232,3 +232,20 @@ class RevenueLine:
 class UsageEntry:
     at: datetime
     tokens: int
+
+
+@dataclass(frozen=True, slots=True)
+class ModerationEvent:
+    """A block by the content filter (never the blocked text)."""
+
+    chat_id: int
+    user_id: int | None
+    answer_id: int | None
+    subject: str
+    topic: str | None
+    stage: str
+    confidence: float
+    route: str | None
+    model: str | None
+    judge_failure: str | None = None
+    created_at: datetime | None = None

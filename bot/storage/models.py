@@ -201,6 +201,26 @@ class RouteDecisionRow(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
+class ModerationEventRow(Base):
+    """A text the content filter blocked: where, why and on what route and model, never the
+    text itself."""
+
+    __tablename__ = "moderation_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
+    chat_id: Mapped[int] = mapped_column(BigInteger, index=True)
+    user_id: Mapped[int | None] = mapped_column(BigInteger)
+    answer_id: Mapped[int | None] = mapped_column(Integer)
+    subject: Mapped[str] = mapped_column(String(16))  # "question" or "answer"
+    topic: Mapped[str | None] = mapped_column(String(32))
+    stage: Mapped[str] = mapped_column(String(16))  # local, judge, unsure, failure
+    confidence: Mapped[float] = mapped_column(Float)  # the local stage's P(on a topic)
+    route: Mapped[str | None] = mapped_column(String(32))
+    model: Mapped[str | None] = mapped_column(String(64))
+    judge_failure: Mapped[str | None] = mapped_column(String(16))
+
+
 class CharacterRevisionRow(Base):
     """One change of a character file made from Telegram, with the text it replaced."""
 

@@ -20,6 +20,7 @@ from bot.storage.repositories import (
     FeedbackRepository,
     LedgerRepository,
     MessageRepository,
+    ModerationRepository,
     QuotaRepository,
     RouteDecisionRepository,
     TurnRepository,
@@ -42,6 +43,7 @@ class UnitOfWork:
         "feedback",
         "ledger",
         "messages",
+        "moderation",
         "quota",
         "revisions",
         "session",
@@ -68,3 +70,4 @@ class UnitOfWork:
         self.entitlements = EntitlementRepository(session)
         self.ledger = LedgerRepository(session)
         self.quota = QuotaRepository(session)
+        self.moderation = ModerationRepository(session)

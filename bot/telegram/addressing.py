@@ -30,6 +30,12 @@ def addressed_text(message: Message, me: User, short_name: str | None) -> str | 
     return None
 
 
+def strip_short_name(text: str, short_name: str) -> str | None:
+    """`text` without the short name it starts with; None when it does not start with it.
+    (A voice message is addressed by its transcript: "Bot, what is ...".)"""
+    return _strip_short_name(text, short_name)
+
+
 def _strip_short_name(text: str, short_name: str) -> str | None:
     if not text.lower().startswith(short_name.lower()):
         return None

@@ -57,7 +57,7 @@ error-rejected = The model refused the request. Try rephrasing it or start a new
 error-interrupted = The model stopped sending the answer.
 error-too-long = Your message is too long for this model's context window ({ $limit } tokens). Please shorten it or choose a model with a larger context via /setmodel.
 error-internal = Something went wrong on my side. Please try again.
-unsupported-message = I can read text messages, photos, albums and documents (PDF, Word, text and code files).
+unsupported-message = I can read text messages, voice messages, photos, albums and documents (PDF, Word, text and code files).
 
 ## Command menu
 
@@ -152,3 +152,4 @@ file-binary = { $name } is not a text file. I read PDF, Word (.docx), text and c
 file-empty = { $name } is empty.
 file-unreadable = I could not open { $name }. Please check the file and send it again.
 
+answer-writing = ✍️ Writing… ({ $words } words)

@@ -124,10 +124,22 @@ provider = "openai"
 remote_name = "judge-test"
 display_name = "Judge Test"
 capabilities = {{ context_tokens = 8000, max_output_tokens = 100 }}
+{voice_models}
 {extra_models}
 {payments_settings}
 {tools_settings}
 {extra}
+"""
+# Speech to text at the scripted LLM's /v1/audio/transcriptions (docs/voice.md).
+VOICE_MODELS = """
+[models.whisper]
+provider = "openai"
+remote_name = "whisper-test"
+display_name = "Whisper Test"
+capabilities = { transcribe = true }
+
+[voice]
+max_duration_seconds = 300
 """
 JUDGE_TIMEOUT = 1.0
 PAYMENTS_SECRET = "e2e-payments-secret"
@@ -152,6 +164,9 @@ title = { en = "Free", ru = "Бесплатный" }
 [plans.free.limits]
 gpt = { messages = 3, window_hours = 24 }
 claude = { messages = 0 }
+
+[plans.free.audio]
+minutes = 2
 
 [plans.week]
 kind = "pass"
@@ -404,6 +419,7 @@ async def make_stack(
     extra: str = "",
     mcp: str = "",
     routes_dir: Path | None = None,
+    voice: bool = True,
 ) -> AsyncIterator[Stack]:
     """`mcp`: [mcp] settings (the stack's default model then calls tools)."""
     sandbox = TelegramSandbox(TOKEN, enforce_limits=True)
@@ -432,6 +448,7 @@ async def make_stack(
             judge_timeout=JUDGE_TIMEOUT,
             characters_dir=characters,
             blob_dir=tmp / "blobs",
+            voice_models=VOICE_MODELS if voice else "",
             documents_settings=DOCUMENTS_SETTINGS if documents else "",
             extra_models=DOCUMENT_MODELS if documents else (TOOL_MODELS if web or mcp else ""),
             payments_settings=PAYMENTS_SETTINGS if payments else "",
@@ -636,3 +653,38 @@ def _train_routes(routes: Path, cache: Path) -> None:
     book = load_routes(routes, default="chat")
     load_or_train(book, cache)
     calibrate(book).save(routes / "calibration.json")
+
+
+# The moderation stack: the content filter on in every group (answers and questions), with
+# the shipped example topics and the "judge" model for the uncertain band; no transcription
+# model (voice messages get the polite refusal there).
+MODERATION_SETTINGS = """
+[moderation]
+enabled = true
+topics_dir = "{topics}"
+cache_dir = "{cache}"
+check_questions = true
+judge_model = "judge"
+judge_timeout_seconds = 1.5
+refusal = {{ en = "🛡 Not a topic for this chat." }}
+"""
+
+
+@pytest.fixture(scope="session")
+async def moderation_stack(
+    tmp_path_factory: pytest.TempPathFactory, llm: ScriptedLLM
+) -> AsyncIterator[Stack]:
+    tmp = tmp_path_factory.mktemp("moderation")
+    # Trained here, once (the bot would spawn a process for it): its start measures the bot.
+    await asyncio.to_thread(_train_topics, tmp / "cache")
+    extra = MODERATION_SETTINGS.format(topics=PROJECT_ROOT / "moderation", cache=tmp / "cache")
+    async for stack in make_stack(tmp, llm, "polling", extra=extra, voice=False):
+        yield stack
+
+
+def _train_topics(cache: Path) -> None:
+    from bot.moderation.config import ModerationConfig
+    from bot.moderation.setup import prepare
+
+    config = ModerationConfig(topics_dir=PROJECT_ROOT / "moderation", cache_dir=cache)
+    prepare(config, PROJECT_ROOT / "routes")

@@ -39,6 +39,22 @@ def control_routes(llm: ScriptedLLM) -> list[web.RouteDef]:
             llm.add_fault(**entry)
         return ok(queued=len(entries))
 
+    async def transcripts(request: web.Request) -> web.Response:
+        body = await json_object(request, ScriptError)
+        entries = body.get("transcripts", [body])
+        if not isinstance(entries, list) or not all(isinstance(e, Mapping) for e in entries):
+            raise ScriptError("'transcripts' must be a list of {text, language} objects")
+        for entry in entries:
+            unknown = set(entry) - {"text", "language"}
+            text, language = entry.get("text"), entry.get("language")
+            if unknown or not isinstance(text, str | None) or not isinstance(language, str | None):
+                raise ScriptError('a transcript is {"text": str, "language": str}, both optional')
+            try:
+                llm.stenographer.script(text, language)
+            except ValueError as exc:
+                raise ScriptError(str(exc)) from None
+        return ok(queued=len(entries))
+
     async def get_requests(_request: web.Request) -> web.Response:
         return web.json_response(llm.requests)
 
@@ -57,6 +73,7 @@ def control_routes(llm: ScriptedLLM) -> list[web.RouteDef]:
         web.post("/control/script", guarded(script, ScriptError)),
         web.post("/control/knobs", guarded(knobs, ScriptError)),
         web.post("/control/faults", guarded(faults, ScriptError)),
+        web.post("/control/transcripts", guarded(transcripts, ScriptError)),
         web.get("/control/requests", get_requests),
         web.delete("/control/requests", clear_requests),
         web.get("/control/pending", pending),
@@ -90,6 +107,10 @@ class LLMControl(ControlClient):
 
     async def add_fault(self, kind: str, **fields: Any) -> None:
         await self._call("POST", "faults", {"kind": kind, **fields})
+
+    async def transcript(self, text: str | None = None, language: str | None = None) -> None:
+        """The next transcription's text and/or language (see `bot.sandbox.llm.audio`)."""
+        await self._call("POST", "transcripts", {"text": text, "language": language})
 
     async def requests(self) -> list[dict[str, Any]]:
         result: list[dict[str, Any]] = await self._call("GET", "requests")

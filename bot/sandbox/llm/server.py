@@ -14,6 +14,7 @@ from typing import Any, NoReturn, TypeVar
 from aiohttp import web
 
 from bot.sandbox.llm.anthropic_proto import AnthropicDialect
+from bot.sandbox.llm.audio import Stenographer, parse_transcription
 from bot.sandbox.llm.control import control_routes
 from bot.sandbox.llm.demo import DemoModel
 from bot.sandbox.llm.dialect import Dialect
@@ -73,6 +74,7 @@ class ScriptedLLM(LoopbackServer):
         self._knobs = KnobStore()
         self._log: list[dict[str, Any]] = []
         self._studio = ImageStudio()
+        self.stenographer = Stenographer()
         self._ids = itertools.count(1)
         app = web.Application(client_max_size=_MAX_BODY)
         app.add_routes(
@@ -81,6 +83,7 @@ class ScriptedLLM(LoopbackServer):
                 web.post("/v1/messages", self._anthropic),
                 web.get("/v1/models", self._list_models),
                 web.post("/v1/images/generations", self._images),
+                web.post("/v1/audio/transcriptions", self._transcriptions),
                 web.get("/sandbox-images/{name}", self._studio.download),
                 *control_routes(self),
             ]
@@ -131,6 +134,7 @@ class ScriptedLLM(LoopbackServer):
         self._knobs.clear()
         self._log.clear()
         self._studio.clear()
+        self.stenographer.clear()
 
     def known_models(self) -> list[str]:
         names = [*self._models, *(e.model for e in self._replies.items() if e.model)]
@@ -148,6 +152,9 @@ class ScriptedLLM(LoopbackServer):
 
     async def _images(self, request: web.Request) -> web.StreamResponse:
         return await self._handle(request, OPENAI, self._serve_images)
+
+    async def _transcriptions(self, request: web.Request) -> web.StreamResponse:
+        return await self._handle(request, OPENAI, self._serve_transcription)
 
     async def _list_models(self, request: web.Request) -> web.Response:
         anthropic = "anthropic-version" in request.headers or "x-api-key" in request.headers
@@ -231,6 +238,42 @@ class ScriptedLLM(LoopbackServer):
             raise _Dropped("disconnect")
         body = await self._studio.respond(parsed, str(request.url.origin()), int(time.time()))
         return _answer(dialect, record, next(self._ids), body)
+
+    async def _serve_transcription(
+        self, request: web.Request, dialect: Dialect, record: dict[str, Any]
+    ) -> web.StreamResponse:
+        """Speech to text (see `bot.sandbox.llm.audio`); faults apply as to other requests."""
+        if (denied := self._check_key(dialect, request)) is not None:
+            return self._error(dialect, record, 401, denied)
+        try:
+            parsed = await parse_transcription(request)
+        except ProtocolError as exc:
+            return self._error(dialect, record, exc.status, exc.message)
+        record["model"] = parsed.model
+        record["body"] = {
+            "model": parsed.model,
+            "file_name": parsed.file_name,
+            "file_bytes": len(parsed.data),
+            "language": parsed.language,
+            "response_format": parsed.response_format,
+        }
+        fault = self._faults.take(lambda f: f.matches(parsed.model, dialect.name))
+        if fault is not None and fault.kind == "status":
+            message = fault.message or f"Sandbox fault: HTTP {fault.status}."
+            return self._error(dialect, record, fault.status, message, fault.retry_after)
+        if fault is not None and fault.kind == "hang":
+            await self._hang(request)
+        await self._pause(self._knobs.resolve(parsed.model).ttft_ms)
+        if fault is not None:  # a disconnect: no answer at all
+            raise _Dropped("disconnect")
+        try:
+            body, content_type = self.stenographer.respond(parsed)
+        except ProtocolError as exc:
+            return self._error(dialect, record, exc.status, exc.message)
+        if content_type == "application/json":
+            return _answer(dialect, record, next(self._ids), body)
+        record["outcome"] = "ok"
+        return web.Response(text=str(body), content_type=content_type)
 
     async def _admit(
         self,

@@ -156,6 +156,34 @@ class SandboxClient:
         result: dict[str, Any] = (await self._post("/sandbox/send_document", body))["message"]
         return result
 
+    async def send_voice(
+        self,
+        user_id: int,
+        content: bytes,
+        *,
+        kind: str = "voice",
+        duration: float | None = None,
+        file_name: str | None = None,
+        caption: str | None = None,
+        chat: dict[str, Any] | None = None,
+        reply_to_message_id: int | None = None,
+        language_code: str | None = "en",
+    ) -> dict[str, Any]:
+        """A voice message (or ``kind`` "audio", "video_note"); ``duration`` is what Telegram
+        reports (default: read from the file)."""
+        body: dict[str, Any] = {
+            "user": self._user(user_id, None, language_code),
+            "kind": kind,
+            "content_b64": base64.b64encode(content).decode(),
+            "duration": duration,
+            "file_name": file_name,
+            "caption": caption,
+            "chat": chat,
+            "reply_to_message_id": reply_to_message_id,
+        }
+        result: dict[str, Any] = (await self._post("/sandbox/send_voice", body))["message"]
+        return result
+
     async def press(self, user_id: int, chat_id: int, message_id: int, data: str) -> dict[str, Any]:
         """Press the inline button with ``data``; returns update_id and callback_query_id."""
         body = {

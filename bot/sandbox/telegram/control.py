@@ -327,6 +327,7 @@ def add_routes(app: web.Application) -> None:
     add("POST", "/sandbox/send", _action(users.send_text))
     add("POST", "/sandbox/send_photo", _action(users.send_photo))
     add("POST", "/sandbox/send_document", _action(users.send_document))
+    add("POST", "/sandbox/send_voice", _action(users.send_recording))
     add("POST", "/sandbox/press", _action(users.press))
     add("POST", "/sandbox/stop_generation", _action(users.stop_generation))
     add("POST", "/sandbox/group", _action(users.declare_group))

@@ -31,6 +31,7 @@ class StoredFile:
     mime_type: str | None = None
     width: int = 0
     height: int = 0
+    duration: int = 0  # seconds, for recordings
 
     def file_json(self) -> dict[str, Any]:
         return {
@@ -50,6 +51,22 @@ class StoredFile:
                 "file_size": len(self.data),
             }
         ]
+
+    def recording_json(self, kind: str) -> dict[str, Any]:
+        """A Voice, Audio or VideoNote object."""
+        data: dict[str, Any] = {
+            "file_id": self.file_id,
+            "file_unique_id": self.file_unique_id,
+            "duration": self.duration,
+            "file_size": len(self.data),
+        }
+        if kind == "video_note":
+            data["length"] = 240
+        elif self.mime_type:
+            data["mime_type"] = self.mime_type
+        if kind == "audio" and self.file_name:
+            data["file_name"] = self.file_name
+        return data
 
     def document_json(self) -> dict[str, Any]:
         doc: dict[str, Any] = {
@@ -82,6 +99,7 @@ class StoredMessage:
     reply_keyboard: Any = None
     photo: StoredFile | None = None
     document: StoredFile | None = None
+    recording: tuple[str, StoredFile] | None = None  # ("voice" | "audio" | "video_note", file)
     reply_to_message_id: int | None = None
     message_thread_id: int | None = None
     media_group_id: str | None = None
@@ -115,6 +133,7 @@ class StoredMessage:
             "reply_keyboard": self.reply_keyboard,
             "photo": self.photo.photo_sizes() if self.photo else None,
             "document": self.document.document_json() if self.document else None,
+            **_recording(self),
             "date": self.date,
             "at": self.at,
             "edits": self.edits,
@@ -292,7 +311,7 @@ class World:
         else:
             suffix = file_name.rpartition(".")[2] if file_name and "." in file_name else ""
             ext = "".join(c for c in suffix if c.isalnum())[:10].lower() or "bin"
-        folder = "photos" if kind == "photo" else "documents"
+        folder = _FOLDERS.get(kind, "documents")
         stored = StoredFile(
             file_id=_token(prefix, 40),
             file_unique_id=_token("AQAD", 12),
@@ -331,6 +350,7 @@ class World:
             "link_preview_options": msg.link_preview_options,
             "photo": msg.photo.photo_sizes() if msg.photo else None,
             "document": msg.document.document_json() if msg.document else None,
+            **_recording(msg),
             "reply_markup": msg.reply_markup,
             "rich_message": rich_message_json(msg) if msg.rich else None,
             "invoice": msg.invoice,
@@ -343,6 +363,17 @@ class World:
             if replied is not None and not replied.deleted:
                 data["reply_to_message"] = self.message_json(replied, with_reply=False)
         return data
+
+
+_FOLDERS = {"photo": "photos", "voice": "voice", "audio": "music", "video_note": "video_notes"}
+
+
+def _recording(msg: StoredMessage) -> dict[str, Any]:
+    """`{"voice": {...}}` (or audio, video_note) for a message that carries a recording."""
+    if msg.recording is None:
+        return {}
+    kind, stored = msg.recording
+    return {kind: stored.recording_json(kind)}
 
 
 def rich_message_json(msg: StoredMessage) -> dict[str, Any]:

@@ -133,6 +133,30 @@ def send_document(core: Core, body: dict[str, Any]) -> dict[str, Any]:
     return user_message(core, body, document=stored, **_caption(body))
 
 
+RECORDINGS = {"voice": "audio/ogg", "audio": "audio/mpeg", "video_note": "video/mp4"}
+
+
+def send_recording(core: Core, body: dict[str, Any]) -> dict[str, Any]:
+    """A voice message, an audio file or a video note (``kind``); ``duration`` in seconds is
+    what Telegram reports (default: read from an OGG/WAV header, else estimated)."""
+    from bot.sandbox.llm.audio import duration, sniff
+
+    kind = str(body.get("kind") or "voice")
+    if kind not in RECORDINGS:
+        raise bad_request("kind must be 'voice', 'audio' or 'video_note'")
+    data = _decode_b64(body.get("content_b64"), "content_b64")
+    seconds = body.get("duration")
+    if seconds is None:
+        seconds = round(duration(data, sniff(data) or "bin"))
+    elif isinstance(seconds, bool) or not isinstance(seconds, int | float) or seconds < 0:
+        raise bad_request("duration must be a number of seconds")
+    file_name = str(body["file_name"]) if body.get("file_name") else None
+    mime = guess_mime(file_name, body.get("mime_type")) or RECORDINGS[kind]
+    stored = core.world.add_file(data, kind=kind, file_name=file_name, mime_type=mime)
+    stored.duration = int(seconds)
+    return user_message(core, body, recording=(kind, stored), **_caption(body))
+
+
 def _chat_and_message(core: Core, body: dict[str, Any]) -> tuple[ChatState, StoredMessage]:
     try:
         chat = core.world.chats[int(body["chat_id"])]

@@ -8,6 +8,7 @@ from bot.storage.repositories.conversations import (
     MessageRepository,
 )
 from bot.storage.repositories.documents import BlobRepository, DocumentRepository
+from bot.storage.repositories.moderation import ModerationRepository
 from bot.storage.repositories.payments import (
     EntitlementRepository,
     LedgerRepository,
@@ -27,6 +28,7 @@ __all__ = [
     "FeedbackRepository",
     "LedgerRepository",
     "MessageRepository",
+    "ModerationRepository",
     "QuotaRepository",
     "RouteDecisionRepository",
     "TurnRepository",

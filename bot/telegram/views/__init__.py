@@ -6,17 +6,22 @@ stream by editing a placeholder (`PlaceholderAnswerView`).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from bot.chat.ports import AnswerView, AnswerViews, Part, Translate
 from bot.telegram.views.base import ViewContext
 from bot.telegram.views.draft import DraftAnswerView
 from bot.telegram.views.placeholder import PlaceholderAnswerView
 
+Hidden = Callable[[int, bool], bool]
+"""Whether answers in a chat (id, private) stream without their text: the content filter
+checks them first, so only the progress shows ("✍️ Writing… (N words)")."""
+
 
 class AnswerViewFactory:
-    def __init__(self, context: ViewContext) -> None:
+    def __init__(self, context: ViewContext, hidden: Hidden | None = None) -> None:
         self._context = context
+        self._hidden = hidden
 
     def __call__(
         self,
@@ -30,9 +35,9 @@ class AnswerViewFactory:
     ) -> AnswerView:
         """`stale`: messages of an earlier, interrupted attempt at this answer (deleted when
         the answer is delivered)."""
-        if private:
-            return DraftAnswerView(self._context, chat_id, reply_to, generation_id, t, stale)
-        return PlaceholderAnswerView(self._context, chat_id, reply_to, generation_id, t, stale)
+        hidden = self._hidden is not None and self._hidden(chat_id, private)
+        kind = DraftAnswerView if private else PlaceholderAnswerView
+        return kind(self._context, chat_id, reply_to, generation_id, t, stale, hidden=hidden)
 
     def for_chat(
         self,

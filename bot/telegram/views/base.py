@@ -97,8 +97,10 @@ class AnswerViewBase(abc.ABC):
         stale: Sequence[int],
         interval: float,
         first_delay: float = 0.0,
+        hidden: bool = False,
     ) -> None:
         self._ctx = ctx
+        self._hidden = hidden  # progress without the text (the content filter checks it first)
         self._chat_id = chat_id
         self._t = t
         self.messages = AnswerMessages(chat_id, reply_to, stale)
@@ -153,6 +155,10 @@ class AnswerViewBase(abc.ABC):
     def notice_parts(self, text: str, buttons: Sequence[Button] = ()) -> list[Part]:
         """A short plain-text notice as parts to send."""
         return self.messages.parts(render_plain(text), buttons_markup(buttons))
+
+    def _progress(self, markdown: str) -> str:
+        """What a hidden answer shows while it is written."""
+        return self._t("answer-writing", words=len(markdown.split()))
 
     @abc.abstractmethod
     async def _show(self, markdown: str) -> None:

@@ -37,8 +37,11 @@ class DraftAnswerView(AnswerViewBase):
         draft_id: int,
         t: Translate,
         stale: Sequence[int] = (),
+        *,
+        hidden: bool = False,
     ) -> None:
-        super().__init__(ctx, chat_id, reply_to, t, stale, ctx.settings.draft_interval)
+        interval = ctx.settings.draft_interval
+        super().__init__(ctx, chat_id, reply_to, t, stale, interval, hidden=hidden)
         self._draft_id = draft_id
         self._thinking: asyncio.Task[None] | None = None
 
@@ -70,6 +73,10 @@ class DraftAnswerView(AnswerViewBase):
     async def _show(self, markdown: str) -> None:
         if self._thinking is not None:
             await self._thinking  # drafts keep their order: thinking first
+        if self._hidden:  # nothing of the text before the content filter passed it
+            with self._ctx.pacing.droppable(max_wait=DRAFT_MAX_WAIT):
+                await self._draft(self._progress(markdown), None)
+            return
         chunks = render_markdown(markdown)
         if not chunks:
             return

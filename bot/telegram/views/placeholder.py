@@ -36,10 +36,13 @@ class PlaceholderAnswerView(AnswerViewBase):
         generation_id: int,
         t: Translate,
         stale: Sequence[int] = (),
+        *,
+        hidden: bool = False,
     ) -> None:
         # The placeholder was just sent: the first edit also keeps a gap (at most 1 s).
         interval = ctx.settings.edit_interval
-        super().__init__(ctx, chat_id, reply_to, t, stale, interval, first_delay=min(1.0, interval))
+        delay = min(1.0, interval)
+        super().__init__(ctx, chat_id, reply_to, t, stale, interval, delay, hidden=hidden)
         self._stop = stop_markup(generation_id, t)
         self._typing = TypingIndicator(ctx.bot, chat_id)
 
@@ -68,6 +71,9 @@ class PlaceholderAnswerView(AnswerViewBase):
 
     async def _show(self, markdown: str) -> None:
         await self._settle_background()  # the first placeholder exists (or failed)
+        if self._hidden:
+            await self._show_progress(markdown)
+            return
         chunks = render_markdown(markdown)
         if not chunks or not self.messages.ids:
             return
@@ -93,3 +99,17 @@ class PlaceholderAnswerView(AnswerViewBase):
                 reply_markup=self._stop,
             )
         self.messages.shown(self.messages.ids[-1], tail, self._stop)
+
+    async def _show_progress(self, markdown: str) -> None:
+        """A hidden answer: the placeholder counts words, shows none of them."""
+        if not self.messages.ids:
+            return
+        [chunk] = render_plain(self._progress(markdown))
+        with self._ctx.pacing.droppable():
+            await self._ctx.bot.edit_message_text(
+                chat_id=self._chat_id,
+                message_id=self.messages.ids[-1],
+                text=chunk.text,
+                reply_markup=self._stop,
+            )
+        self.messages.shown(self.messages.ids[-1], chunk, self._stop)
