@@ -63,6 +63,13 @@ def build_pipeline() -> Any:
     return Pipeline([("features", features), ("model", LogisticRegression(C=20, max_iter=5000))])
 
 
+def fit_pipeline(texts: Sequence[str], labels: Sequence[str]) -> Any:
+    """The scikit-learn pipeline fitted on these examples (blocking, seconds)."""
+    pipeline = build_pipeline()
+    pipeline.fit([normalize(t) for t in texts], list(labels))
+    return pipeline
+
+
 class LocalClassifier:
     def __init__(self, pipeline: Any) -> None:
         self._pipeline = pipeline
@@ -70,9 +77,7 @@ class LocalClassifier:
 
     @classmethod
     def train(cls, texts: Sequence[str], labels: Sequence[str]) -> LocalClassifier:
-        pipeline = build_pipeline()
-        pipeline.fit([normalize(t) for t in texts], list(labels))
-        return cls(pipeline)
+        return cls(fit_pipeline(texts, labels))
 
     def scores(self, text: str) -> list[Score]:
         """Every route with its probability, the most likely first."""
