@@ -127,6 +127,28 @@ def test_a_two_route_model_matches_scikit_learns_binary_probabilities() -> None:
         assert model.probabilities(text) == pytest.approx(list(row), abs=1e-9)
 
 
+def test_other_vectorizer_settings_export_faithfully() -> None:
+    """Lower-casing, raw term counts, scikit-learn's default token pattern, no IDF, no norm."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import FeatureUnion, Pipeline
+
+    vectorizers = [
+        ("words", TfidfVectorizer(ngram_range=(1, 3))),
+        ("chars", TfidfVectorizer(analyzer="char_wb", ngram_range=(3, 4), use_idf=False)),
+        ("raw", TfidfVectorizer(analyzer="char_wb", ngram_range=(1, 1), norm=None)),
+    ]
+    pipeline = Pipeline(
+        [("features", FeatureUnion(vectorizers)), ("model", LogisticRegression(C=5))]
+    )
+    texts = ["Hello There", "HI friend hi", "Fix My Code", "GIT error in code", "Привет Мир"]
+    pipeline.fit(texts * 2, ["chat", "chat", "code", "code", "chat"] * 2)
+    model = export_pipeline(pipeline)
+    probes = ["HELLO hello Hello", "my CODE, my code", "мир Мир МИР", "", "x"]
+    for text, row in zip(probes, pipeline.predict_proba(probes), strict=True):
+        assert model.probabilities(text) == pytest.approx(list(row), abs=1e-9), text
+
+
 def test_pipelines_with_options_the_export_cannot_repeat_are_refused() -> None:
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.linear_model import LogisticRegression
