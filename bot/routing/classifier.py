@@ -1,9 +1,11 @@
 """The local stage: TF-IDF over words and character n-grams, then logistic regression.
 
-Trained on the route files' examples in a worker thread at start (about a second), and cached on
-disk under a hash of those files and of the scikit-learn version, so a restart with unchanged
-routes only loads it. Character n-grams carry Russian inflections and typos; word n-grams carry
-phrases. One prediction takes well under a millisecond, so it runs on the event loop.
+Trained with scikit-learn on the route files' examples (in a child process at start, a few
+seconds), then exported to a plain-Python model (textmodel.py) and cached on disk under a hash
+of those files and of the versions, so a restart with unchanged routes only reads that model,
+without importing scikit-learn, SciPy or NumPy. Character n-grams carry Russian inflections and
+typos; word n-grams carry phrases. One prediction takes about a tenth of a millisecond of CPU,
+so it runs on the event loop.
 """
 
 from __future__ import annotations
@@ -17,11 +19,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from bot.routing import modelfile
 from bot.routing.routes import RouteBook
+from bot.routing.textmodel import LinearTextModel
 
 logger = logging.getLogger(__name__)
 
-FEATURES_VERSION = "1"  # bump when the pipeline below changes, so old caches are not used
+FEATURES_VERSION = "2"  # bump when the pipeline or the exported model changes (old caches unused)
 _SPACES = re.compile(r"\s+")
 
 
@@ -63,44 +67,60 @@ def build_pipeline() -> Any:
     return Pipeline([("features", features), ("model", LogisticRegression(C=20, max_iter=5000))])
 
 
+def fit_pipeline(texts: Sequence[str], labels: Sequence[str]) -> Any:
+    """The scikit-learn pipeline fitted on these examples (blocking, seconds)."""
+    pipeline = build_pipeline()
+    pipeline.fit([normalize(t) for t in texts], list(labels))
+    return pipeline
+
+
 class LocalClassifier:
-    def __init__(self, pipeline: Any) -> None:
-        self._pipeline = pipeline
-        self._routes: tuple[str, ...] = tuple(str(c) for c in pipeline.classes_)
+    def __init__(self, model: LinearTextModel) -> None:
+        self.model = model
 
     @classmethod
     def train(cls, texts: Sequence[str], labels: Sequence[str]) -> LocalClassifier:
-        pipeline = build_pipeline()
-        pipeline.fit([normalize(t) for t in texts], list(labels))
-        return cls(pipeline)
+        from bot.routing.export import export_pipeline
+
+        return cls(export_pipeline(fit_pipeline(texts, labels)))
 
     def scores(self, text: str) -> list[Score]:
         """Every route with its probability, the most likely first."""
-        probabilities = self._pipeline.predict_proba([normalize(text)])[0]
-        ranked = sorted(zip(self._routes, probabilities, strict=True), key=lambda p: -p[1])
-        return [Score(route, float(p)) for route, p in ranked]
+        probabilities = self.model.probabilities(normalize(text))
+        ranked = sorted(zip(self.model.classes, probabilities, strict=True), key=lambda p: -p[1])
+        return [Score(route, p) for route, p in ranked]
+
+
+def trainer_version() -> str:
+    """scikit-learn's version, read from its metadata (importing it costs ~100 MB)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("scikit-learn")
+    except PackageNotFoundError:
+        return "none"
 
 
 def cache_path(book: RouteBook, cache_dir: Path | None) -> Path | None:
-    import sklearn
-
     if cache_dir is None:
         return None
-    name = f"router-{book.digest}-sk{sklearn.__version__}-f{FEATURES_VERSION}.joblib"
+    name = f"router-{book.digest}-sk{trainer_version()}-f{FEATURES_VERSION}.model"
     return cache_dir / name
 
 
 def load_cached(book: RouteBook, cache_dir: Path | None) -> LocalClassifier | None:
-    import joblib
-
     cache = cache_path(book, cache_dir)
     if cache is None or not cache.is_file():
         return None
     try:
-        return LocalClassifier(joblib.load(cache))
-    except Exception:  # a damaged or foreign cache file is rebuilt, never trusted
+        model = modelfile.loads(cache.read_bytes())
+    except (OSError, ValueError):  # a damaged or foreign cache file is rebuilt, never trusted
         logger.warning("routing: ignoring unreadable classifier cache %s", cache)
         return None
+    if set(model.classes) != set(book.ids):
+        logger.warning("routing: ignoring a classifier cache for other routes: %s", cache)
+        return None
+    return LocalClassifier(model)
 
 
 def load_or_train(book: RouteBook, cache_dir: Path | None) -> LocalClassifier:
@@ -112,19 +132,17 @@ def load_or_train(book: RouteBook, cache_dir: Path | None) -> LocalClassifier:
     classifier = LocalClassifier.train(texts, labels)
     cache = cache_path(book, cache_dir)
     if cache is not None:
-        _write_atomically(cache, classifier._pipeline)
+        _write_atomically(cache, modelfile.dumps(classifier.model, trainer=trainer_version()))
     return classifier
 
 
-def _write_atomically(path: Path, pipeline: Any) -> None:
-    import joblib
-
+def _write_atomically(path: Path, data: bytes) -> None:
     tmp: str | None = None
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
-        os.close(fd)
-        joblib.dump(pipeline, tmp)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
         os.replace(tmp, path)
     except OSError as exc:  # a read-only disk costs a retrain at the next start, nothing more
         logger.warning("routing: could not cache the classifier at %s: %s", path, exc)
