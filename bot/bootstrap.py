@@ -53,6 +53,7 @@ from bot.middlewares import (
 )
 from bot.middlewares.dedupe import Keep
 from bot.payments.catalog import Catalog
+from bot.payments.money import MoneyTerms
 from bot.payments.payload import PayloadSigner, secret_from_token
 from bot.payments.quotas import QuotaService, utcnow
 from bot.payments.service import PaymentService
@@ -267,11 +268,17 @@ def _payments(
     routing: RoutingService,
     chat_settings: ChatSettingsService,
 ) -> tuple[PaymentService, QuotaService, TurnLimits]:
-    catalog = Catalog(settings.plans, settings.quotas, settings.i18n.default_locale)
+    money_config = settings.payments.money
+    catalog = Catalog(
+        settings.plans, settings.quotas, settings.i18n.default_locale, money=money_config
+    )
     configured = settings.payments_secret.get_secret_value() if settings.payments_secret else ""
     secret = configured.encode() if configured else secret_from_token(_token(settings))
     ttl = timedelta(minutes=settings.payments.invoice_ttl_minutes)
-    payments = PaymentService(uow, catalog, PayloadSigner(secret, ttl), texts=settings.payments)
+    money = MoneyTerms(money_config, settings.provider_token) if money_config else None
+    payments = PaymentService(
+        uow, catalog, PayloadSigner(secret, ttl), texts=settings.payments, money=money
+    )
     quotas = QuotaService(uow, catalog)
     notice = limit_notice(
         catalog, lambda model_id: chat_settings.model_name(model_id) or model_id, utcnow

@@ -35,6 +35,7 @@ from bot.config_sections import (
     AUTO_MODEL,
     DEFAULT_SYSTEM_PROMPT,
     TELEGRAM_DOWNLOAD_LIMIT_MB,
+    BroadcastsConfig,
     CharactersConfig,
     ChatConfig,
     DocumentsConfig,
@@ -42,13 +43,21 @@ from bot.config_sections import (
     LLMConfig,
     ModelConfig,
     ModelId,
+    ObservabilityConfig,
     ProviderConfig,
     ReliabilityConfig,
     RoutingConfig,
     StorageConfig,
     TelegramConfig,
 )
-from bot.payments.config import PaymentsConfig, PlanConfig, PlanId, QuotasConfig, plan_problems
+from bot.payments.config import (
+    PaymentsConfig,
+    PlanConfig,
+    PlanId,
+    QuotasConfig,
+    money_problems,
+    plan_problems,
+)
 from bot.tools.config import ToolsConfig
 from bot.tools.mcp.config import McpConfig
 
@@ -105,6 +114,8 @@ class Settings(BaseSettings):
     characters: CharactersConfig = CharactersConfig()
     documents: DocumentsConfig = DocumentsConfig()
     reliability: ReliabilityConfig = ReliabilityConfig()
+    observability: ObservabilityConfig = ObservabilityConfig()
+    broadcasts: BroadcastsConfig = BroadcastsConfig()
     admins: list[int] = Field(default_factory=list)
     plans: dict[PlanId, PlanConfig] = Field(default_factory=dict)
     quotas: QuotasConfig = QuotasConfig()
@@ -124,6 +135,11 @@ class Settings(BaseSettings):
     # Signs invoice payloads; default: derived from the bot token.
     payments_secret: SecretStr | None = Field(
         default=None, validation_alias=AliasChoices("PAYMENTS_SECRET", "payments_secret")
+    )
+    # Payments in money: the token of the provider connected in @BotFather.
+    payments_provider_token: SecretStr | None = Field(
+        default=None,
+        validation_alias=AliasChoices("PAYMENTS_PROVIDER_TOKEN", "payments_provider_token"),
     )
 
     @classmethod
@@ -182,6 +198,13 @@ class Settings(BaseSettings):
         problems = plan_problems(
             self.plans, self.quotas, set(self.models), self.i18n.default_locale
         )
+        problems += money_problems(self.plans, self.payments.money)
+        if self.payments.money is not None and not self.provider_token:
+            problems.append(
+                "payments.money: the provider's token is not set; set PAYMENTS_PROVIDER_TOKEN "
+                "in the environment or in .env (@BotFather > Payments gives it), or remove "
+                "[payments.money]"
+            )
         if problems:
             raise ValueError("; ".join(problems))
         image_provider = self.tools.generate_image.provider
@@ -199,6 +222,11 @@ class Settings(BaseSettings):
                 "HTTPS address Telegram should call, or use mode = 'polling'"
             )
         return self
+
+    @property
+    def provider_token(self) -> str:
+        token = self.payments_provider_token
+        return token.get_secret_value() if token is not None else ""
 
 
 def read_environment(env_file: Path | None) -> dict[str, str]:
@@ -253,9 +281,10 @@ SECRET_VARIABLES = {
     "telegram_bot_token": "TELEGRAM_BOT_TOKEN",
     "webhook_secret": "TELEGRAM_WEBHOOK_SECRET",
     "payments_secret": "PAYMENTS_SECRET",
+    "payments_provider_token": "PAYMENTS_PROVIDER_TOKEN",
 }
 # BOT_ variables read by the command line rather than by Settings.
-CLI_VARIABLES = frozenset({"BOT_CONFIG", "BOT_LOG_LEVEL"})
+CLI_VARIABLES = frozenset({"BOT_CONFIG", "BOT_LOG_LEVEL", "BOT_LOG_FORMAT"})
 
 
 def _check_override_sections(env: Mapping[str, str]) -> None:
@@ -313,6 +342,7 @@ def secret_values(settings: Settings, env: Mapping[str, str]) -> list[str]:
             settings.telegram_bot_token,
             settings.webhook_secret,
             settings.payments_secret,
+            settings.payments_provider_token,
         )
         if value is not None
     ]

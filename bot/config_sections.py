@@ -114,6 +114,26 @@ class ReliabilityConfig(StrictModel):
     max_resumes: int = Field(default=2, ge=1, le=10)
 
 
+class ObservabilityConfig(StrictModel):
+    """Prometheus metrics, /healthz and /readyz on one small HTTP server."""
+
+    metrics: bool = True
+    metrics_host: str = "127.0.0.1"  # loopback: put a scraper or a proxy beside the bot
+    metrics_port: int = Field(default=9464, ge=1, le=65535)
+
+
+class BroadcastsConfig(StrictModel):
+    """Messages an operator sends to every user (/broadcast)."""
+
+    # The share of Telegram's global budget (about 30 messages/s) a broadcast may take, so
+    # that answers in chats keep flowing meanwhile.
+    share: float = Field(default=0.5, gt=0, le=0.9)
+    # A recipient whose send keeps failing (5xx, time-outs) is given up after this long.
+    retry_seconds: float = Field(default=30.0, ge=0, le=600)
+    # The operator's progress message is edited at most this often.
+    progress_interval_seconds: float = Field(default=5.0, ge=1, le=300)
+
+
 class StorageConfig(StrictModel):
     url: str = "sqlite+aiosqlite:///data/bot.sqlite3"
 

@@ -208,23 +208,28 @@ class LedgerEntry:
     user_id: int
     plan_id: str
     kind: LedgerKind
-    stars: int
+    amount: int  # in the currency's smallest units; negative for refunds
     seconds: int
+    currency: str = "XTR"
     charge_id: str | None = None
     refund_of: str | None = None
     payload: str | None = None
     actor_id: int | None = None
+    provider_charge_id: str | None = None
+    note: str | None = None
     created_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class RevenueLine:
-    """Ledger sums of one plan since a moment: Stars in (purchases, renewals) and refunded."""
+    """Ledger sums of one plan in one currency since a moment: paid (purchases, renewals)
+    and refunded, in the currency's smallest units."""
 
     plan_id: str
-    stars: int
+    currency: str
+    amount: int
     payments: int
-    refunded_stars: int
+    refunded: int
     refunds: int
 
 
