@@ -174,7 +174,7 @@ class ChatService:
                 await uow.messages.set_status([a.id for a in answers], MessageStatus.SUPERSEDED)
                 history = await uow.messages.history(conversation_id, limit=self._max_history)
                 documents = await uow.documents.pinned(conversation_id)
-                answer_id = await self._open_answer(uow, conversation_id, plan)
+                answer_id = await self._open_answer(uow, conversation_id, plan, chat.character_id)
                 asked = question.telegram_message_ids[0] if question.telegram_message_ids else None
                 opened = Opened(answer_id, chat, user_id, asked, view, t)
                 await self._open_turn(uow, opened, question.id, reservation)
@@ -380,13 +380,14 @@ class ChatService:
                 [{"type": "text", "text": plan.text}, *turn.image_notes(), *_document_notes(turn)],
                 user_id=turn.user_id,
                 telegram_message_ids=[turn.message_id] if turn.message_id else [],
+                pictures=len(turn.all_images),
             )
             await record_attachments(uow, conversation_id, question.id, turn)
             await uow.updates.mark(turn.updates)  # every part of a merged paste, atomically
             if plan.decision is not None:
                 record = _decision_record(question.id, chat.id, plan.decision, plan.model.spec.id)
                 await uow.decisions.add(record)
-            answer_id = await self._open_answer(uow, conversation_id, plan)
+            answer_id = await self._open_answer(uow, conversation_id, plan, chat.character_id)
             opened = Opened(answer_id, chat, turn.user_id, turn.message_id, view, t)
             await self._open_turn(uow, opened, question.id, reservation)
             await uow.commit()
@@ -416,7 +417,9 @@ class ChatService:
         )
 
     @staticmethod
-    async def _open_answer(uow: UnitOfWork, conversation_id: int, plan: TurnPlan) -> int:
+    async def _open_answer(
+        uow: UnitOfWork, conversation_id: int, plan: TurnPlan, character_id: str | None
+    ) -> int:
         """The answer's row, written before streaming: interrupted until completed."""
         row = await uow.messages.add(
             conversation_id,
@@ -424,6 +427,7 @@ class ChatService:
             [],
             status=MessageStatus.INTERRUPTED,
             model=plan.model.spec.id,
+            character_id=character_id,
         )
         return row.id
 

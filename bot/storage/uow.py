@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.storage.repositories import (
     BlobRepository,
+    BroadcastRepository,
     CharacterRevisionRepository,
     ChatRepository,
     ConversationRepository,
@@ -19,6 +20,7 @@ from bot.storage.repositories import (
     MessageRepository,
     QuotaRepository,
     RouteDecisionRepository,
+    StatsRepository,
     TurnRepository,
     UpdateRepository,
     UserRepository,
@@ -71,6 +73,8 @@ class UnitOfWork:
     entitlements: EntitlementRepository
     ledger: LedgerRepository
     quota: QuotaRepository
+    stats: StatsRepository
+    broadcasts: BroadcastRepository
 
     def __init__(
         self,
@@ -104,6 +108,8 @@ class UnitOfWork:
         self.entitlements = EntitlementRepository(session)
         self.ledger = LedgerRepository(session)
         self.quota = QuotaRepository(session)
+        self.stats = StatsRepository(session)
+        self.broadcasts = BroadcastRepository(session)
         return self
 
     async def __aexit__(

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.storage.dto import Chat, User
@@ -40,6 +41,25 @@ class UserRepository:
     async def set_locale(self, user_id: int, locale: str | None) -> None:
         await self._session.execute(
             update(UserRow).where(UserRow.id == user_id).values(locale=locale)
+        )
+
+    async def set_unsubscribed(self, user_id: int, unsubscribed: bool) -> bool:
+        """Opt out of (or back into) broadcasts; False for an unknown user."""
+        result = await self._session.execute(
+            update(UserRow).where(UserRow.id == user_id).values(unsubscribed=unsubscribed)
+        )
+        return bool(getattr(result, "rowcount", 0))
+
+    async def is_unsubscribed(self, user_id: int) -> bool:
+        value = await self._session.scalar(
+            select(UserRow.unsubscribed).where(UserRow.id == user_id)
+        )
+        return bool(value)
+
+    async def set_blocked(self, user_id: int, at: datetime | None) -> None:
+        """The user blocked the bot (`at`), or unblocked it (None)."""
+        await self._session.execute(
+            update(UserRow).where(UserRow.id == user_id).values(blocked_at=at)
         )
 
 

@@ -43,6 +43,8 @@ class MessageRepository:
         output_tokens: int | None = None,
         telegram_message_ids: Sequence[int] = (),
         error: str | None = None,
+        pictures: int = 0,
+        character_id: str | None = None,
     ) -> StoredMessage:
         row = MessageRow(
             conversation_id=conversation_id,
@@ -55,6 +57,8 @@ class MessageRepository:
             output_tokens=output_tokens,
             telegram_message_ids=list(telegram_message_ids),
             error=error,
+            pictures=pictures,
+            character_id=character_id,
         )
         self._session.add(row)
         await self._session.flush()
@@ -71,6 +75,8 @@ class MessageRepository:
         output_tokens: int | None,
         telegram_message_ids: Sequence[int],
         error: str | None,
+        latency_ms: int | None = None,
+        pictures: int = 0,
     ) -> None:
         """Complete an answer row inserted when streaming started."""
         await self._session.execute(
@@ -84,6 +90,8 @@ class MessageRepository:
                 output_tokens=output_tokens,
                 telegram_message_ids=list(telegram_message_ids),
                 error=error,
+                latency_ms=latency_ms,
+                pictures=pictures,
             )
         )
 

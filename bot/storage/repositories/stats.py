@@ -1,0 +1,167 @@
+"""/stats: SQL aggregates over users, messages, route decisions and feedback.
+
+Every query reads a window by `created_at` through an index that covers it: the partial
+indexes `ix_messages_answer_stats` (answers) and `ix_messages_question_stats` (questions),
+`ix_route_decisions_created_at_route`. The role filters are literal SQL, so that SQLite and
+PostgreSQL see that those partial indexes apply. Percentiles are computed from a latency
+histogram (100 ms buckets) that the database groups, so nothing row by row reaches Python.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, Integer, case, cast, distinct, func, select, text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.storage.dto import (
+    DailyActivity,
+    FeedbackCount,
+    LatencyBucket,
+    ModelUsage,
+    UserCounts,
+)
+from bot.storage.models import FeedbackRow, MessageRow, RouteDecisionRow, UserRow
+
+LATENCY_BUCKET_MS = 100
+_ANSWERS = text("messages.role = 'assistant'")
+_QUESTIONS = text("messages.role = 'user'")
+
+
+class StatsRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    def _day(self, column: Any) -> ColumnElement[str]:
+        """The UTC calendar day of a moment, as text (YYYY-MM-DD)."""
+        if self._session.get_bind().dialect.name == "postgresql":
+            return func.to_char(func.timezone("UTC", column), "YYYY-MM-DD")
+        return func.date(column)
+
+    async def users(self, since: tuple[datetime, datetime, datetime]) -> UserCounts:
+        """All users, those new since each moment, and those who wrote since each."""
+        day, week, month = since
+        new = [
+            func.coalesce(func.sum(case((UserRow.created_at >= m, 1), else_=0)), 0) for m in since
+        ]
+        counts = (
+            await self._session.execute(select(func.count(), *new).select_from(UserRow))
+        ).one()
+        total, new_day, new_week, new_month = (int(value or 0) for value in counts)
+        active = [
+            func.count(distinct(case((MessageRow.created_at >= m, MessageRow.user_id))))
+            for m in (day, week)
+        ]
+        wrote = (
+            await self._session.execute(
+                select(*active, func.count(distinct(MessageRow.user_id))).where(
+                    _QUESTIONS, MessageRow.created_at >= month
+                )
+            )
+        ).one()
+        active_day, active_week, active_month = (int(value or 0) for value in wrote)
+        return UserCounts(
+            int(total),
+            (int(new_day), int(new_week), int(new_month)),
+            (int(active_day), int(active_week), int(active_month)),
+        )
+
+    async def models(self, since: datetime) -> list[ModelUsage]:
+        """Per model: answers, tokens in and out, pictures generated."""
+        rows = await self._session.execute(
+            select(
+                MessageRow.model,
+                func.count(),
+                func.coalesce(func.sum(MessageRow.input_tokens), 0),
+                func.coalesce(func.sum(MessageRow.output_tokens), 0),
+                func.coalesce(func.sum(MessageRow.pictures), 0),
+            )
+            .where(_ANSWERS, MessageRow.created_at >= since)
+            .group_by(MessageRow.model)
+        )
+        return [
+            ModelUsage(model or "?", int(n or 0), int(i or 0), int(o or 0), int(p or 0))
+            for model, n, i, o, p in rows
+        ]
+
+    async def errors(self, since: datetime) -> dict[str, int]:
+        """Answers that ended in an error, by kind (stopped by the user included)."""
+        rows = await self._session.execute(
+            select(MessageRow.error, func.count())
+            .where(_ANSWERS, MessageRow.created_at >= since, MessageRow.error.is_not(None))
+            .group_by(MessageRow.error)
+        )
+        return {str(kind): int(n) for kind, n in rows}
+
+    async def latency(self, since: datetime) -> list[LatencyBucket]:
+        """Complete answers per model and 100 ms latency bucket."""
+        bucket = cast(MessageRow.latency_ms / LATENCY_BUCKET_MS, Integer)
+        rows = await self._session.execute(
+            select(MessageRow.model, bucket, func.count())
+            .where(
+                _ANSWERS,
+                MessageRow.created_at >= since,
+                MessageRow.status == text("'complete'"),
+                MessageRow.latency_ms.is_not(None),
+            )
+            .group_by(MessageRow.model, bucket)
+        )
+        return [
+            LatencyBucket(model or "?", int(b) * LATENCY_BUCKET_MS, int(n)) for model, b, n in rows
+        ]
+
+    async def routes(self, since: datetime) -> dict[str, int]:
+        rows = await self._session.execute(
+            select(RouteDecisionRow.route, func.count())
+            .where(RouteDecisionRow.created_at >= since)
+            .group_by(RouteDecisionRow.route)
+        )
+        return {str(route): int(n) for route, n in rows}
+
+    async def feedback(self, since: datetime, *, by_character: bool) -> list[FeedbackCount]:
+        """👍 and 👎 per model (or per character: None for answers without one)."""
+        key = MessageRow.character_id if by_character else MessageRow.model
+        rows = await self._session.execute(
+            select(
+                key,
+                func.coalesce(func.sum(case((FeedbackRow.value > 0, 1), else_=0)), 0),
+                func.coalesce(func.sum(case((FeedbackRow.value < 0, 1), else_=0)), 0),
+            )
+            .join(MessageRow, MessageRow.id == FeedbackRow.message_id)
+            .where(FeedbackRow.created_at >= since)
+            .group_by(key)
+        )
+        return [FeedbackCount(k, int(up), int(down)) for k, up, down in rows]
+
+    async def pictures_received(self, since: datetime) -> int:
+        value = await self._session.scalar(
+            select(func.coalesce(func.sum(MessageRow.pictures), 0)).where(
+                _QUESTIONS, MessageRow.created_at >= since
+            )
+        )
+        return int(value or 0)
+
+    async def daily(self, since: datetime) -> list[DailyActivity]:
+        """Per UTC day: questions, users who asked, answers and their tokens."""
+        day = self._day(MessageRow.created_at)
+        asked = await self._session.execute(
+            select(day, func.count(), func.count(distinct(MessageRow.user_id)))
+            .where(_QUESTIONS, MessageRow.created_at >= since)
+            .group_by(day)
+        )
+        answered = await self._session.execute(
+            select(
+                day,
+                func.count(),
+                func.coalesce(func.sum(MessageRow.input_tokens + MessageRow.output_tokens), 0),
+            )
+            .where(_ANSWERS, MessageRow.created_at >= since)
+            .group_by(day)
+        )
+        days: dict[str, list[int]] = {}
+        for name, questions, users in asked:
+            days.setdefault(str(name), [0, 0, 0, 0])[0:2] = [int(questions), int(users)]
+        for name, answers, tokens in answered:
+            days.setdefault(str(name), [0, 0, 0, 0])[2:4] = [int(answers), int(tokens or 0)]
+        return [DailyActivity(name, *values) for name, values in sorted(days.items())]
