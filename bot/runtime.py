@@ -30,7 +30,9 @@ logger = logging.getLogger(__name__)
 
 
 async def run(app: Application) -> None:
-    await register_commands(app.bot, app.i18n)
+    if app.observability is not None:
+        await app.observability.start()
+    await register_commands(app.bot, app.i18n, app.settings.admins)
     me = await app.bot.me()
     logger.info("bot @%s starting in %s mode", me.username, app.settings.telegram.mode)
     _stop_on_signals(app.lifecycle.stop)
@@ -44,18 +46,22 @@ async def run(app: Application) -> None:
         app.intake.track(*await app.recovery.start(app.locks))
         window = timedelta(seconds=reliability.recovery_window_seconds)
         await replay_inbox(app.uow, app.bot, app.intake, window, _lost_notice(app))
+        await app.broadcasts.resume()
         if app.settings.telegram.mode == "webhook":
             await _serve_webhook(app)
         else:
             await _poll(app)
     finally:
         app.lifecycle.stop()
+        await app.broadcasts.stop()  # pending recipients are sent to after the restart
         await app.intake.drain(reliability.shutdown_grace_seconds)
         if watcher is not None:
             watcher.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await watcher
         await app.aclose()
+        if app.observability is not None:
+            await app.observability.stop()
         logger.info("stopped")
 
 

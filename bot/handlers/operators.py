@@ -28,6 +28,8 @@ OPERATOR_COMMANDS = (
     "refund",
     "grant",
     "revenue",
+    "stats",
+    "broadcast",
 )
 
 
