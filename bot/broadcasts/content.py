@@ -18,6 +18,12 @@ from bot.telegram.formatting import render_markdown, utf16_len
 MAX_TEXT = 4096
 MAX_CAPTION = 1024
 MAX_BUTTONS = 8
+# Entities that mean the operator formatted the text in Telegram (rather than typing Markdown);
+# links, mentions and commands are detected by clients in any text.
+FORMATTING = frozenset(
+    {"bold", "italic", "underline", "strikethrough", "spoiler", "code", "pre", "text_link"}
+    | {"blockquote", "expandable_blockquote", "custom_emoji"}
+)
 BUTTON_LINE = re.compile(r"^\s*\[([^\]\n]{1,64})\]\((https?://[^\s)]+)\)\s*$")
 
 
@@ -59,7 +65,8 @@ def read_content(
     """The operator's message as a broadcast; raises ContentError."""
     body, buttons = _split_buttons(text)
     limit = MAX_CAPTION if photo else MAX_TEXT
-    if entities:  # formatted in Telegram: sent as it is, entities past the buttons dropped
+    if entities and any(e.type in FORMATTING for e in entities):
+        # Formatted in Telegram: sent as it is, entities past the buttons dropped.
         size = utf16_len(body)
         kept = [e for e in entities if e.offset + e.length <= size]
         dumped = [e.model_dump(exclude_none=True) for e in kept]
