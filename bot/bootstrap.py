@@ -16,12 +16,16 @@ from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.exceptions import TelegramAPIError
 from aiogram.types import Update
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.broadcasts.runner import BroadcastRunner, Pace
-from bot.broadcasts.service import BroadcastService
-from bot.broadcasts.telegram import TelegramProgress, TelegramSender
+from bot.bootstrap_operations import (
+    Watched,
+    broadcast_service,
+    instrument_telegram,
+    metered,
+    observability_server,
+)
+from bot.broadcasts.runner import BroadcastRunner
 from bot.characters.catalog import CharacterCatalog
 from bot.characters.editor import CharacterEditor
 from bot.characters.service import CharacterService
@@ -56,10 +60,7 @@ from bot.middlewares import (
     install_middlewares,
 )
 from bot.middlewares.dedupe import Keep
-from bot.observability import metrics
-from bot.observability.llm import MeteredModel
-from bot.observability.server import Check, ObservabilityServer, TelegramReachability
-from bot.observability.telegram import TelegramMetrics
+from bot.observability.server import ObservabilityServer
 from bot.payments.catalog import Catalog
 from bot.payments.money import MoneyTerms
 from bot.payments.payload import PayloadSigner, secret_from_token
@@ -137,9 +138,8 @@ async def build_application(
     # counted (each attempt that reaches Telegram).
     bot.session.middleware(DeliveryRetry(deadline=settings.reliability.delivery_deadline_seconds))
     bot.session.middleware(pacer)
-    telegram_calls = TelegramMetrics()
-    bot.session.middleware(telegram_calls)
-    models = build_registry(settings, env).wrapped(MeteredModel)
+    telegram_calls = instrument_telegram(bot)
+    models = metered(build_registry(settings, env))
     # Operator files first: a broken route file stops the bot before anything else happens.
     router = await build_router(settings, models) if settings.routing.enabled else None
     engine = create_engine(settings.storage.url)
@@ -251,7 +251,7 @@ async def build_application(
         "quotas": quotas,
         "toolbox": tools.toolbox,
         "stats_service": StatsService(uow, models.specs(), utcnow),
-        "broadcasts": BroadcastService(uow, _broadcast_runner(settings, bot, i18n, uow)),
+        "broadcasts": broadcast_service(settings, bot, i18n, uow),
     }
     dispatcher.workflow_data.update(services)
     app = Application(
@@ -274,7 +274,14 @@ async def build_application(
         services["broadcasts"].runner,
         None,
     )
-    app.observability = _observability(app, telegram_calls, generations)
+    app.observability = observability_server(
+        settings,
+        engine=engine,
+        bot=bot,
+        calls=telegram_calls,
+        watched=Watched(pacer, locks, app.intake, generations),
+        stopping=lambda: lifecycle.stopping,
+    )
     await tools.start(admin_announcer(app))  # MCP servers: started, their tools listed
     if config_path is not None:
         tools.reload_on_hangup(config_path)
@@ -304,58 +311,6 @@ def _payments(
     )
     limits = TurnLimits(quotas, routing, notice, fallback_model=settings.quotas.auto_fallback_model)
     return payments, quotas, limits
-
-
-def _broadcast_runner(
-    settings: Settings, bot: Bot, i18n: I18n, uow: UnitOfWorkFactory
-) -> BroadcastRunner:
-    cfg = settings.broadcasts
-    pace = Pace(
-        rate=cfg.share * settings.telegram.global_per_second,
-        progress_interval=cfg.progress_interval_seconds,
-    )
-    sender = TelegramSender(bot, i18n, cfg.retry_seconds)
-    return BroadcastRunner(uow, sender, TelegramProgress(bot, i18n), pace)
-
-
-def _observability(
-    app: Application, calls: TelegramMetrics, generations: Generations
-) -> ObservabilityServer | None:
-    """Metrics read at scrape time, and the server of /metrics, /healthz and /readyz."""
-    cfg = app.settings.observability
-    if not cfg.metrics:
-        return None
-    pacer, locks, intake = app.pacer, app.locks, app.intake
-    metrics.gauge("bot_active_answers", "Answers being generated now", lambda: len(generations))
-    metrics.gauge(
-        "bot_queue_depth", "Updates waiting behind their chat's current one", lambda: locks.waiting
-    )
-    metrics.gauge("bot_updates_in_flight", "Updates being handled now", lambda: intake.in_flight)
-    metrics.counter(
-        "bot_pacing_wait_seconds",
-        "Seconds Bot API calls were held by the pacer (flood limits)",
-        lambda: pacer.stats.waited_seconds_total,
-    )
-    metrics.counter(
-        "bot_pacing_dropped",
-        "Progress updates dropped for lack of budget",
-        lambda: pacer.stats.dropped,
-    )
-
-    async def database() -> None:
-        async with app.engine.connect() as connection:
-            await connection.execute(text("SELECT 1"))
-
-    async def get_me() -> None:
-        await app.bot.get_me()
-
-    checks: dict[str, Check] = {
-        "database": database,
-        "telegram": TelegramReachability(calls, get_me),
-    }
-    return ObservabilityServer(
-        cfg.metrics_host, cfg.metrics_port, checks, lambda: app.lifecycle.stopping
-    )
 
 
 def _view_context(settings: Settings, bot: Bot, pacer: Pacer) -> ViewContext:
