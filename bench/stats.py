@@ -1,9 +1,10 @@
 """How long /stats takes on a big database: `python -m bench.stats [--messages N] [--url URL]`.
 
 Generates N messages (half questions, half answers; default 1,000,000) over 60 days from
-20,000 users, with route decisions and feedback, into a fresh database migrated by Alembic
-(SQLite in a temporary folder by default; a PostgreSQL URL works too and is emptied first),
-then times StatsService.report() three times and prints the figures.
+20,000 users, with a route decision per question and feedback on 5% of answers, into a fresh
+database migrated by Alembic (SQLite in a temporary folder by default; a PostgreSQL URL works
+too and is emptied first: use a database of its own), then times each of the report's queries
+and the whole StatsService.report() (the median of --runs runs each, after one warm-up).
 """
 
 from __future__ import annotations
@@ -11,19 +12,22 @@ from __future__ import annotations
 import argparse
 import asyncio
 import random
+import statistics
 import tempfile
 import time
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import insert, text
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.llm.spec import ModelCapabilities, ModelSpec
-from bot.stats.service import StatsService
+from bot.stats.service import CHART_DAYS, StatsService
 from bot.storage.engine import create_engine, create_session_factory
 from bot.storage.migrate import upgrade
 from bot.storage.models import (
-    Base,
     ChatRow,
     ConversationRow,
     FeedbackRow,
@@ -31,147 +35,215 @@ from bot.storage.models import (
     RouteDecisionRow,
     UserRow,
 )
+from bot.storage.repositories.stats import StatsRepository
 from bot.storage.uow import UnitOfWorkFactory
 
 USERS = 20_000
+DAYS = 60
 MODELS = ("gpt", "claude", "gemma", "qwen")
 ROUTES = ("chat", "code", "math", "translate", "writing", "image", "search")
 ERRORS = ("timeout", "rate_limited", "stopped", "unavailable")
-CHUNK = 20_000
+CHARACTERS = (None, "pirate", "tutor")
+CHUNK = 20_000  # messages per insert transaction
+FEEDBACK_SHARE = 0.05
+QUESTION = [{"type": "text", "text": "a question of some length, as people write them"}]
+ANSWER = [{"type": "text", "text": "an answer " * 40}]
+# Every message row names every column: an executemany takes the keys of the first row.
+MESSAGE_DEFAULTS: dict[str, Any] = {
+    "user_id": None,
+    "model": None,
+    "input_tokens": None,
+    "output_tokens": None,
+    "telegram_message_ids": [],
+    "status": "complete",
+    "error": None,
+    "latency_ms": None,
+    "character_id": None,
+    "pictures": 0,
+}
+
+
+async def _reset(engine: AsyncEngine) -> None:
+    """An empty schema, migrated to the head."""
+    if engine.dialect.name == "postgresql":
+        async with engine.begin() as connection:
+            await connection.execute(text("DROP SCHEMA public CASCADE"))
+            await connection.execute(text("CREATE SCHEMA public"))
+    await upgrade(engine)
+
+
+async def _people(engine: AsyncEngine, now: datetime, rng: random.Random) -> None:
+    ids = range(1, USERS + 1)
+    async with engine.begin() as connection:
+        await connection.execute(
+            insert(UserRow),
+            [
+                {
+                    "id": u,
+                    "first_name": "U",
+                    "created_at": now - timedelta(days=rng.uniform(0, 90)),
+                    "updated_at": now,
+                }
+                for u in ids
+            ],
+        )
+        await connection.execute(
+            insert(ChatRow),
+            [{"id": u, "type": "private", "created_at": now, "updated_at": now} for u in ids],
+        )
+        await connection.execute(
+            insert(ConversationRow), [{"id": u, "chat_id": u, "started_at": now} for u in ids]
+        )
+
+
+def _turn(
+    rng: random.Random, now: datetime, question_id: int
+) -> tuple[list[dict[str, Any]], dict[str, Any], dict[str, Any] | None]:
+    """One question and its answer, the question's route decision and perhaps a vote."""
+    user = rng.randint(1, USERS)
+    at = now - timedelta(seconds=rng.uniform(0, DAYS * 86_400))
+    model = rng.choice(MODELS)
+    error = rng.choice(ERRORS) if rng.random() < 0.03 else None
+    question = MESSAGE_DEFAULTS | {
+        "id": question_id,
+        "conversation_id": user,
+        "user_id": user,
+        "role": "user",
+        "content": QUESTION,
+        "pictures": int(rng.random() < 0.03),
+        "created_at": at,
+    }
+    answer = MESSAGE_DEFAULTS | {
+        "id": question_id + 1,
+        "conversation_id": user,
+        "role": "assistant",
+        "content": ANSWER,
+        "model": model,
+        "input_tokens": rng.randint(50, 4000),
+        "output_tokens": rng.randint(20, 800),
+        "status": "failed" if error else "complete",
+        "error": error,
+        "latency_ms": int(rng.lognormvariate(7.5, 0.6)),
+        "pictures": int(rng.random() < 0.01),
+        "character_id": rng.choice(CHARACTERS),
+        "created_at": at + timedelta(seconds=2),
+    }
+    decision = {
+        "message_id": question_id,
+        "chat_id": user,
+        "route": rng.choice(ROUTES),
+        "stage": "local",
+        "confidence": 0.9,
+        "latency_ms": 2.0,
+        "model": model,
+        "created_at": at,
+    }
+    vote = None
+    if rng.random() < FEEDBACK_SHARE:
+        vote = {
+            "message_id": question_id + 1,
+            "user_id": user,
+            "value": rng.choice((1, 1, 1, -1)),
+            "created_at": at + timedelta(seconds=30),
+        }
+    return [question, answer], decision, vote
 
 
 async def generate(url: str, messages: int) -> None:
     engine = create_engine(url)
-    if engine.dialect.name == "postgresql":
-        async with engine.begin() as connection:
-            await connection.run_sync(Base.metadata.drop_all)
-            await connection.execute(text("DROP TABLE IF EXISTS alembic_version"))
-    await upgrade(engine)
+    await _reset(engine)
     rng = random.Random(19)
     now = datetime.now(UTC)
-    async with engine.begin() as connection:
-        users = [
-            {
-                "id": u,
-                "first_name": "U",
-                "created_at": now - timedelta(days=rng.uniform(0, 90)),
-                "updated_at": now,
-            }
-            for u in range(1, USERS + 1)
-        ]
-        await connection.execute(insert(UserRow), users)
-        chats = [
-            {"id": u, "type": "private", "created_at": now, "updated_at": now}
-            for u in range(1, USERS + 1)
-        ]
-        await connection.execute(insert(ChatRow), chats)
-        await connection.execute(
-            insert(ConversationRow),
-            [{"id": u, "chat_id": u, "started_at": now} for u in range(1, USERS + 1)],
-        )
-    next_id = 1
-    for start in range(0, messages // 2, CHUNK // 2):
-        rows, decisions, votes = [], [], []
-        for _ in range(min(CHUNK // 2, messages // 2 - start)):
-            user = rng.randint(1, USERS)
-            at = now - timedelta(seconds=rng.uniform(0, 60 * 86_400))
-            model = rng.choice(MODELS)
-            rows.append(
-                {
-                    "id": next_id,
-                    "conversation_id": user,
-                    "user_id": user,
-                    "role": "user",
-                    "content": [{"type": "text", "text": "a question of some length"}],
-                    "status": "complete",
-                    "pictures": int(rng.random() < 0.03),
-                    "telegram_message_ids": [],
-                    "created_at": at,
-                }
-            )
-            error = rng.choice(ERRORS) if rng.random() < 0.03 else None
-            rows.append(
-                {
-                    "id": next_id + 1,
-                    "conversation_id": user,
-                    "role": "assistant",
-                    "content": [{"type": "text", "text": "an answer " * 40}],
-                    "model": model,
-                    "input_tokens": rng.randint(50, 4000),
-                    "output_tokens": rng.randint(20, 800),
-                    "status": "failed" if error else "complete",
-                    "error": error,
-                    "latency_ms": int(rng.lognormvariate(7.5, 0.6)),
-                    "pictures": 0,
-                    "character_id": rng.choice((None, "pirate", "tutor")),
-                    "telegram_message_ids": [],
-                    "created_at": at,
-                }
-            )
-            decisions.append(
-                {
-                    "message_id": next_id,
-                    "chat_id": user,
-                    "route": rng.choice(ROUTES),
-                    "stage": "local",
-                    "confidence": 0.9,
-                    "latency_ms": 2.0,
-                    "model": model,
-                    "created_at": at,
-                }
-            )
-            if rng.random() < 0.05:
-                votes.append(
-                    {
-                        "message_id": next_id + 1,
-                        "user_id": user,
-                        "value": rng.choice((1, 1, 1, -1)),
-                        "created_at": at,
-                    }
-                )
-            next_id += 2
+    await _people(engine, now, rng)
+    turns = messages // 2
+    for start in range(0, turns, CHUNK // 2):
+        rows: list[dict[str, Any]] = []
+        decisions, votes = [], []
+        for n in range(start, min(start + CHUNK // 2, turns)):
+            pair, decision, vote = _turn(rng, now, 2 * n + 1)
+            rows += pair
+            decisions.append(decision)
+            if vote is not None:
+                votes.append(vote)
         async with engine.begin() as connection:
             await connection.execute(insert(MessageRow), rows)
             await connection.execute(insert(RouteDecisionRow), decisions)
             if votes:
                 await connection.execute(insert(FeedbackRow), votes)
+    await _analyze(engine)
+    await engine.dispose()
+
+
+async def _analyze(engine: AsyncEngine) -> None:
+    """Planner statistics, as a running database has them (and on PostgreSQL the visibility
+    map that autovacuum keeps, which index-only scans need)."""
+    if engine.dialect.name == "postgresql":
+        autocommit = engine.execution_options(isolation_level="AUTOCOMMIT")
+        async with autocommit.connect() as connection:
+            await connection.execute(text("VACUUM ANALYZE"))
+        return
     async with engine.begin() as connection:
         await connection.execute(text("ANALYZE"))
-    await engine.dispose()
 
 
-async def measure(url: str) -> list[float]:
+def _queries(now: datetime) -> dict[str, Callable[[StatsRepository], Awaitable[object]]]:
+    """The report's queries, as StatsService.report() runs them (a 30-day report)."""
+    since = now - timedelta(days=30)
+    windows = (now - timedelta(days=1), now - timedelta(days=7), since)
+    chart = now - timedelta(days=CHART_DAYS)
+    return {
+        "users (total, new, active)": lambda r: r.users(windows),
+        "per model (answers, tokens, pictures)": lambda r: r.models(since),
+        "latency histogram (p50/p95)": lambda r: r.latency(since),
+        "route mix": lambda r: r.routes(since),
+        "errors by kind": lambda r: r.errors(since),
+        "feedback per model and character": lambda r: r.feedback(since),
+        "pictures received": lambda r: r.pictures_received(since),
+        "daily activity (30 days)": lambda r: r.daily(chart),
+    }
+
+
+async def measure(url: str, runs: int) -> tuple[dict[str, float], float]:
+    """Median seconds per query and for the whole report (after one warm-up run)."""
     engine = create_engine(url)
+    uow = UnitOfWorkFactory(create_session_factory(engine))
     caps = ModelCapabilities(False, False, True, False, 8192, 1024)
     specs = [ModelSpec(m, m, "p", m, caps) for m in MODELS]
-    service = StatsService(
-        UnitOfWorkFactory(create_session_factory(engine)), specs, lambda: datetime.now(UTC)
-    )
-    times = []
-    for _ in range(3):
-        report = await service.report(30)
-        times.append(report.seconds)
+    service = StatsService(uow, specs, lambda: datetime.now(UTC))
+    await service.report(30)  # warm-up: the OS cache and the connection pool
+    per_query: dict[str, list[float]] = {}
+    totals = []
+    for _ in range(runs):
+        async with uow(read_only=True) as unit:
+            for name, query in _queries(datetime.now(UTC)).items():
+                start = time.perf_counter()
+                await query(unit.stats)
+                per_query.setdefault(name, []).append(time.perf_counter() - start)
+        totals.append((await service.report(30)).seconds)
     await engine.dispose()
-    return times
+    medians = {name: statistics.median(times) for name, times in per_query.items()}
+    return medians, statistics.median(totals)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.stats", description=__doc__)
     parser.add_argument("--messages", type=int, default=1_000_000)
+    parser.add_argument("--runs", type=int, default=5)
     parser.add_argument(
         "--url", default=None, help="a database URL (default: SQLite in a temp dir)"
     )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         url = args.url or f"sqlite+aiosqlite:///{Path(tmp) / 'stats.sqlite3'}"
+        backend = url.split(":", 1)[0]
         start = time.perf_counter()
         asyncio.run(generate(url, args.messages))
         print(f"generated {args.messages:,} messages in {time.perf_counter() - start:.0f} s")
-        times = asyncio.run(measure(url))
-        print(
-            f"/stats report ({url.split(':', 1)[0]}): "
-            + ", ".join(f"{t * 1000:.0f} ms" for t in times)
-        )
+        per_query, total = asyncio.run(measure(url, args.runs))
+        print(f"/stats on {args.messages:,} messages ({backend}; median of {args.runs} runs):")
+        for name, seconds in per_query.items():
+            print(f"  {name:<40} {seconds * 1000:8.1f} ms")
+        print(f"  {'whole report (StatsService.report)':<40} {total * 1000:8.1f} ms")
 
 
 if __name__ == "__main__":

@@ -11,7 +11,14 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 from bot.llm.spec import ModelSpec
-from bot.storage.dto import DailyActivity, FeedbackCount, LatencyBucket, ModelUsage, UserCounts
+from bot.storage.dto import (
+    DailyActivity,
+    FeedbackCount,
+    FeedbackVotes,
+    LatencyBucket,
+    ModelUsage,
+    UserCounts,
+)
 from bot.storage.repositories.stats import LATENCY_BUCKET_MS
 from bot.storage.uow import UnitOfWorkFactory
 
@@ -74,8 +81,7 @@ class StatsService:
             latency = await uow.stats.latency(since)
             routes = await uow.stats.routes(since)
             errors = await uow.stats.errors(since)
-            by_model = await uow.stats.feedback(since, by_character=False)
-            by_character = await uow.stats.feedback(since, by_character=True)
+            votes = await uow.stats.feedback(since)
             received = await uow.stats.pictures_received(since)
             daily = await uow.stats.daily(now - timedelta(days=CHART_DAYS))
         seconds = time.perf_counter() - start
@@ -90,12 +96,16 @@ class StatsService:
             providers=_providers(models),
             routes=routes,
             errors=errors,
-            feedback_models=by_model,
-            feedback_characters=by_character,
+            feedback_models=_votes_by(votes, lambda v: self._name(v.model)),
+            feedback_characters=_votes_by(votes, lambda v: v.character_id),
             pictures_received=received,
             daily=_fill_days(daily, now, CHART_DAYS),
             seconds=seconds,
         )
+
+    def _name(self, model: str) -> str:
+        spec = self._specs.get(model)
+        return spec.display_name if spec else model
 
     def _line(self, usage: ModelUsage, percentiles: tuple[int, int] | None) -> ModelLine:
         spec = self._specs.get(usage.model)
@@ -150,6 +160,17 @@ def _providers(models: list[ModelLine]) -> list[ProviderLine]:
         cost[line.provider] += line.cost
     lines = (ProviderLine(p, answers[p], tokens[p], cost[p]) for p in answers)
     return sorted(lines, key=lambda line: -line.answers)
+
+
+def _votes_by(
+    votes: Iterable[FeedbackVotes], key: Callable[[FeedbackVotes], str | None]
+) -> list[FeedbackCount]:
+    """Votes summed per model or per character (None: answers without a character)."""
+    totals: dict[str | None, tuple[int, int]] = {}
+    for vote in votes:
+        up, down = totals.get(key(vote), (0, 0))
+        totals[key(vote)] = (up + vote.up, down + vote.down)
+    return [FeedbackCount(k, up, down) for k, (up, down) in totals.items()]
 
 
 def _fill_days(daily: list[DailyActivity], now: datetime, days: int) -> list[DailyActivity]:

@@ -265,6 +265,16 @@ class LatencyBucket:
 
 
 @dataclass(frozen=True, slots=True)
+class FeedbackVotes:
+    """👍 and 👎 on the answers of one model written as one character (None: none)."""
+
+    model: str
+    character_id: str | None
+    up: int
+    down: int
+
+
+@dataclass(frozen=True, slots=True)
 class FeedbackCount:
     key: str | None  # a model or a character id (None: no character)
     up: int

@@ -9,11 +9,17 @@ stats-usage = Send /stats for the last 30 days, or /stats followed by a number o
 stats-header = 📊 The last { $days } days (UTC; computed in { $ms } ms)
 stats-users = 👥 Users: { $total }. New: { $new1 } today, { $new7 } in 7 days, { $new30 } in 30 days. Active: { $active1 } today, { $active7 } in 7 days, { $active30 } in 30 days.
 stats-models-header = 🤖 Answers per model (tokens in / out, estimated cost, answer time p50 / p95):
-stats-model-line = { $model } ({ $provider }): { $answers } answers, { $tokens_in } / { $tokens_out } tokens, ~{ $cost }, { $latency }
+stats-model-line = { $model } ({ $provider }): { $answers ->
+        [one] { $answers } answer
+       *[other] { $answers } answers
+    }, { $tokens_in } / { $tokens_out } tokens, ~{ $cost }, { $latency }
 stats-latency = { $p50 } / { $p95 } s
 stats-latency-none = no timing
 stats-providers-header = 🏢 Per provider:
-stats-provider-line = { $provider }: { $answers } answers, { $tokens } tokens, ~{ $cost }
+stats-provider-line = { $provider }: { $answers ->
+        [one] { $answers } answer
+       *[other] { $answers } answers
+    }, { $tokens } tokens, ~{ $cost }
 stats-routes = 🧭 Routes: { $routes }
 stats-errors = ⚠️ Errors: { $errors }
 stats-feedback-models = 👍/👎 per model: { $lines }

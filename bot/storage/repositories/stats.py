@@ -1,10 +1,11 @@
 """/stats: SQL aggregates over users, messages, route decisions and feedback.
 
-Every query reads a window by `created_at` through an index that covers it: the partial
-indexes `ix_messages_answer_stats` (answers) and `ix_messages_question_stats` (questions),
-`ix_route_decisions_created_at_route`. The role filters are literal SQL, so that SQLite and
-PostgreSQL see that those partial indexes apply. Percentiles are computed from a latency
-histogram (100 ms buckets) that the database groups, so nothing row by row reaches Python.
+Every query on messages reads one role's window by `(role, created_at)` in
+`ix_messages_stats`, which holds every column the queries read: an index-only range scan
+on SQLite and PostgreSQL alike, that never touches the rows (whose content makes them
+large); route decisions read `ix_route_decisions_created_at_route` the same way. Percentiles
+come from a latency histogram (100 ms buckets) that the database groups, so nothing row by
+row reaches Python. `python -m bench.stats` times them on a million messages.
 """
 
 from __future__ import annotations
@@ -12,31 +13,34 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Integer, case, cast, distinct, func, select, text
+from sqlalchemy import ColumnElement, Date, Integer, case, cast, distinct, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.storage.dto import (
     DailyActivity,
-    FeedbackCount,
+    FeedbackVotes,
     LatencyBucket,
+    MessageStatus,
     ModelUsage,
+    Role,
     UserCounts,
 )
 from bot.storage.models import FeedbackRow, MessageRow, RouteDecisionRow, UserRow
 
 LATENCY_BUCKET_MS = 100
-_ANSWERS = text("messages.role = 'assistant'")
-_QUESTIONS = text("messages.role = 'user'")
+_ANSWERS = MessageRow.role == Role.ASSISTANT.value
+_QUESTIONS = MessageRow.role == Role.USER.value
 
 
 class StatsRepository:
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
 
-    def _day(self, column: Any) -> ColumnElement[str]:
-        """The UTC calendar day of a moment, as text (YYYY-MM-DD)."""
+    def _day(self, column: Any) -> ColumnElement[Any]:
+        """The UTC calendar day of a moment: a date on PostgreSQL (cheaper to group than
+        text), YYYY-MM-DD text on SQLite (which stores UTC moments as text)."""
         if self._session.get_bind().dialect.name == "postgresql":
-            return func.to_char(func.timezone("UTC", column), "YYYY-MM-DD")
+            return cast(func.timezone("UTC", column), Date)
         return func.date(column)
 
     async def users(self, since: tuple[datetime, datetime, datetime]) -> UserCounts:
@@ -102,7 +106,7 @@ class StatsRepository:
             .where(
                 _ANSWERS,
                 MessageRow.created_at >= since,
-                MessageRow.status == text("'complete'"),
+                MessageRow.status == MessageStatus.COMPLETE.value,
                 MessageRow.latency_ms.is_not(None),
             )
             .group_by(MessageRow.model, bucket)
@@ -119,20 +123,24 @@ class StatsRepository:
         )
         return {str(route): int(n) for route, n in rows}
 
-    async def feedback(self, since: datetime, *, by_character: bool) -> list[FeedbackCount]:
-        """👍 and 👎 per model (or per character: None for answers without one)."""
-        key = MessageRow.character_id if by_character else MessageRow.model
+    async def feedback(self, since: datetime) -> list[FeedbackVotes]:
+        """👍 and 👎 given since `since`, per model and character of the answer (one pass:
+        the service sums them per model and per character)."""
         rows = await self._session.execute(
             select(
-                key,
+                MessageRow.model,
+                MessageRow.character_id,
                 func.coalesce(func.sum(case((FeedbackRow.value > 0, 1), else_=0)), 0),
                 func.coalesce(func.sum(case((FeedbackRow.value < 0, 1), else_=0)), 0),
             )
             .join(MessageRow, MessageRow.id == FeedbackRow.message_id)
             .where(FeedbackRow.created_at >= since)
-            .group_by(key)
+            .group_by(MessageRow.model, MessageRow.character_id)
         )
-        return [FeedbackCount(k, int(up), int(down)) for k, up, down in rows]
+        return [
+            FeedbackVotes(model or "?", character, int(up), int(down))
+            for model, character, up, down in rows
+        ]
 
     async def pictures_received(self, since: datetime) -> int:
         value = await self._session.scalar(

@@ -16,7 +16,9 @@ down_revision: str | None = "0009"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-ANSWER_STATS = (
+# /stats: the columns of one role's window (role, created_at) and all that its queries read.
+STATS_COLUMNS = (
+    "role",
     "created_at",
     "model",
     "status",
@@ -26,6 +28,7 @@ ANSWER_STATS = (
     "latency_ms",
     "pictures",
     "character_id",
+    "user_id",
 )
 
 
@@ -36,22 +39,7 @@ def upgrade() -> None:
         batch_op.add_column(
             sa.Column("pictures", sa.Integer(), server_default="0", nullable=False)
         )
-    op.create_index(
-        "ix_messages_answer_stats",
-        "messages",
-        list(ANSWER_STATS),
-        unique=False,
-        sqlite_where=sa.text("role = 'assistant'"),
-        postgresql_where=sa.text("role = 'assistant'"),
-    )
-    op.create_index(
-        "ix_messages_question_stats",
-        "messages",
-        ["created_at", "user_id", "pictures"],
-        unique=False,
-        sqlite_where=sa.text("role = 'user'"),
-        postgresql_where=sa.text("role = 'user'"),
-    )
+    op.create_index("ix_messages_stats", "messages", list(STATS_COLUMNS), unique=False)
     op.create_index(
         "ix_route_decisions_created_at_route",
         "route_decisions",
@@ -123,8 +111,7 @@ def downgrade() -> None:
         batch_op.drop_column("blocked_at")
         batch_op.drop_column("unsubscribed")
     op.drop_index("ix_route_decisions_created_at_route", table_name="route_decisions")
-    op.drop_index("ix_messages_question_stats", table_name="messages")
-    op.drop_index("ix_messages_answer_stats", table_name="messages")
+    op.drop_index("ix_messages_stats", table_name="messages")
     with op.batch_alter_table("messages", schema=None) as batch_op:
         batch_op.drop_column("pictures")
         batch_op.drop_column("character_id")
