@@ -50,6 +50,9 @@ class Progress(Protocol):
         self, broadcast: Broadcast, counts: dict[RecipientState, int], seconds: float
     ) -> None: ...
 
+    async def crashed(self, broadcast: Broadcast) -> None:
+        """The broadcast stopped on an error (logged); it resumes at the next start."""
+
 
 class Limiter:
     """At most `rate` sends a second, evenly spaced."""
@@ -93,13 +96,35 @@ class BroadcastRunner:
         self._progress = progress
         self._pace = pace
         self._tasks: dict[int, asyncio.Task[None]] = {}
+        self._notices: set[asyncio.Task[None]] = set()
 
     def start(self, broadcast: Broadcast) -> None:
         if broadcast.id in self._tasks:
             return
         task = asyncio.create_task(self._run(broadcast), name=f"broadcast:{broadcast.id}")
         self._tasks[broadcast.id] = task
-        task.add_done_callback(lambda _: self._tasks.pop(broadcast.id, None))
+        task.add_done_callback(lambda done: self._ended(broadcast, done))
+
+    def _ended(self, broadcast: Broadcast, task: asyncio.Task[None]) -> None:
+        """A broadcast's task is over: finished, stopped, or crashed (said, not swallowed:
+        its pending recipients wait for the next start, and the operator is told so)."""
+        self._tasks.pop(broadcast.id, None)
+        if task.cancelled() or task.exception() is None:
+            return
+        logger.error(
+            "broadcast %s: stopped by an error; its pending recipients get it at the next start",
+            broadcast.id,
+            exc_info=task.exception(),
+        )
+        notice = asyncio.create_task(self._tell_crashed(broadcast))
+        self._notices.add(notice)
+        notice.add_done_callback(self._notices.discard)
+
+    async def _tell_crashed(self, broadcast: Broadcast) -> None:
+        try:
+            await self._progress.crashed(broadcast)
+        except Exception:  # the log above already says what matters
+            logger.exception("broadcast %s: the operator was not told of the error", broadcast.id)
 
     async def resume(self) -> int:
         """Broadcasts a stopped process left unfinished go on (their pending recipients)."""
@@ -117,7 +142,7 @@ class BroadcastRunner:
 
     async def stop(self) -> None:
         """Stop sending (a shutdown): pending recipients stay pending for the next start."""
-        tasks = list(self._tasks.values())
+        tasks = [*self._tasks.values(), *self._notices]
         for task in tasks:
             task.cancel()
         for task in tasks:

@@ -105,6 +105,10 @@ class TelegramProgress:
         except TelegramAPIError as exc:
             logger.warning("broadcast %s: report not sent: %s", broadcast.id, exc)
 
+    async def crashed(self, broadcast: Broadcast) -> None:
+        text = self._t("broadcast-crashed", id=broadcast.id)
+        await self._bot.send_message(broadcast.author_id, text)
+
 
 def _numbers(counts: dict[RecipientState, int]) -> dict[str, int]:
     numbers = {state.value: counts.get(state, 0) for state in RecipientState}

@@ -45,6 +45,7 @@ broadcast-not-draft = This broadcast was already sent or cancelled.
 broadcast-started = Broadcast { $id }: sending to { $users } users…
 broadcast-progress = Sending: { $done } of { $total } (sent { $sent }, blocked { $blocked }, failed { $failed }).
 broadcast-report = Broadcast { $id } is done in { $seconds } s: { $sent } sent, { $blocked } blocked the bot (marked inactive), { $failed } failed, of { $total }.
+broadcast-crashed = Broadcast { $id } stopped on an error (the bot's log says which). Those it has not reached yet get it when the bot starts again.
 broadcast-unsubscribe-button = Unsubscribe from announcements
 broadcast-unsubscribed = You will not receive announcements any more. Changed your mind? Press the button.
 broadcast-unsubscribed-toast = Done: you will not receive announcements any more. /unsubscribe lets you turn them back on.

@@ -39,6 +39,7 @@ broadcast-not-draft = Эта рассылка уже отправлена или
 broadcast-started = Рассылка { $id }: отправляю { $users } пользователям…
 broadcast-progress = Отправка: { $done } из { $total } (отправлено { $sent }, заблокировали { $blocked }, ошибок { $failed }).
 broadcast-report = Рассылка { $id } завершена за { $seconds } с: отправлено { $sent }, заблокировали бота { $blocked } (отмечены неактивными), ошибок { $failed }, всего { $total }.
+broadcast-crashed = Рассылка { $id } остановилась из-за ошибки (подробности в журнале бота). Те, кому она ещё не пришла, получат её, когда бот запустится снова.
 broadcast-unsubscribe-button = Отписаться от объявлений
 broadcast-unsubscribed = Вы больше не будете получать объявления. Передумали? Нажмите кнопку.
 broadcast-unsubscribed-toast = Готово: объявления больше не придут. /unsubscribe позволит включить их снова.
