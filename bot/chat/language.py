@@ -39,3 +39,11 @@ class LanguageService:
             await uow.users.set_locale(user_id, code)
             await uow.commit()
         return self._i18n.translator(code)
+
+    async def translator_for(self, user_id: int) -> Translator:
+        """Another user's language (their choice, else their Telegram language, else the
+        default): for what the bot tells them outside their own updates."""
+        async with self._uow(read_only=True) as uow:
+            user = await uow.users.get(user_id)
+        chosen, telegram = (user.locale, user.language_code) if user else (None, None)
+        return self._i18n.translator(self._i18n.resolve(chosen, telegram))

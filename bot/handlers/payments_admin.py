@@ -14,6 +14,7 @@ from aiogram.exceptions import TelegramAPIError
 from aiogram.filters import Command, CommandObject
 from aiogram.types import Message
 
+from bot.chat.language import LanguageService
 from bot.handlers.operators import BotAdmin
 from bot.handlers.payments import stop_renewal
 from bot.i18n import Translator
@@ -30,7 +31,12 @@ ALREADY_REFUNDED = "CHARGE_ALREADY_REFUNDED"
 
 @router.message(Command("refund"), BotAdmin())
 async def refund(
-    message: Message, command: CommandObject, bot: Bot, t: Translator, payments: PaymentService
+    message: Message,
+    command: CommandObject,
+    bot: Bot,
+    t: Translator,
+    payments: PaymentService,
+    languages: LanguageService,
 ) -> None:
     charge_id, _, note = (command.args or "").strip().partition(" ")
     note = note.strip()
@@ -58,7 +64,7 @@ async def refund(
         await message.answer(t("refund-already", charge=charge_id))
         return
     if charge.currency != STARS:  # Telegram tells the user of Stars refunds, not of these
-        await _tell_user(bot, t, payments, charge)
+        await _tell_user(bot, await languages.translator_for(charge.user_id), payments, charge)
     await message.answer(_refund_done(t, charge, revocation))
 
 
@@ -77,8 +83,8 @@ def _refund_done(t: Translator, charge: LedgerEntry, revocation: Revocation) -> 
 async def _tell_user(
     bot: Bot, t: Translator, payments: PaymentService, charge: LedgerEntry
 ) -> None:
-    """The buyer learns of a refund in money from the bot (in the operator's language: the
-    buyer's is not known here)."""
+    """The buyer learns of a refund in money from the bot, in the buyer's language (Telegram
+    itself tells of Stars refunds)."""
     plan = payments.catalog.get(charge.plan_id)
     title = plan.title(t.locale) if plan else charge.plan_id
     amount = format_amount(charge.amount, charge.currency)
