@@ -85,19 +85,19 @@ def _shares(counts: dict[str, int], t: Translate) -> str:
     total = sum(counts.values())
     if not total:
         return t("stats-empty")
-    ranked = sorted(counts.items(), key=lambda item: -item[1])
+    ranked = sorted(counts.items(), key=_most_first)
     return ", ".join(f"{key} {round(100 * n / total)}%" for key, n in ranked)
 
 
 def _counts(counts: dict[str, int], t: Translate) -> str:
     if not counts:
         return t("stats-none")
-    return ", ".join(f"{key} {n}" for key, n in sorted(counts.items(), key=lambda i: -i[1]))
+    return ", ".join(f"{key} {n}" for key, n in sorted(counts.items(), key=_most_first))
 
 
 def _votes(votes: Iterable[FeedbackCount], t: Translate) -> str:
     parts = []
-    for vote in sorted(votes, key=lambda v: -(v.up + v.down)):
+    for vote in sorted(votes, key=lambda v: (-(v.up + v.down), v.key or "")):
         total = vote.up + vote.down
         if not total:
             continue
@@ -105,6 +105,11 @@ def _votes(votes: Iterable[FeedbackCount], t: Translate) -> str:
         up, down = round(100 * vote.up / total), round(100 * vote.down / total)
         parts.append(f"{name} 👍{up}% 👎{down}% ({total})")
     return ", ".join(parts) if parts else t("stats-empty")
+
+
+def _most_first(item: tuple[str, int]) -> tuple[int, str]:
+    """Largest first; ties by name, so the text does not depend on the database's order."""
+    return -item[1], item[0]
 
 
 def _seconds(ms: int | None) -> str:

@@ -87,7 +87,8 @@ class StatsService:
         seconds = time.perf_counter() - start
         percentiles = latency_percentiles(latency)
         models = sorted(
-            (self._line(u, percentiles.get(u.model)) for u in usage), key=lambda m: -m.answers
+            (self._line(u, percentiles.get(u.model)) for u in usage),
+            key=lambda m: (-m.answers, m.name),
         )
         return Report(
             days=days,
@@ -159,7 +160,7 @@ def _providers(models: list[ModelLine]) -> list[ProviderLine]:
         tokens[line.provider] += line.input_tokens + line.output_tokens
         cost[line.provider] += line.cost
     lines = (ProviderLine(p, answers[p], tokens[p], cost[p]) for p in answers)
-    return sorted(lines, key=lambda line: -line.answers)
+    return sorted(lines, key=lambda line: (-line.answers, line.provider))
 
 
 def _votes_by(

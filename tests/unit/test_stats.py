@@ -62,7 +62,7 @@ async def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture
 async def db(template: Path, tmp_path: Path) -> AsyncIterator[Database]:
     async with migrated_database(template, tmp_path) as database:
-        await _seed(database)
+        await seed(database)
         yield database
 
 
@@ -86,7 +86,7 @@ def _answer(
     )
 
 
-async def _seed(db: Database) -> None:
+async def seed(db: Database) -> None:
     """Three users (one older than the window), their questions and answers, one of each
     from 40 days ago that no aggregate may count."""
     async with create_session_factory(db.engine)() as session:

@@ -13,7 +13,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Date, Integer, case, cast, distinct, func, select
+from sqlalchemy import ColumnElement, Date, case, cast, distinct, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.storage.dto import (
@@ -100,7 +100,9 @@ class StatsRepository:
 
     async def latency(self, since: datetime) -> list[LatencyBucket]:
         """Complete answers per model and 100 ms latency bucket."""
-        bucket = cast(MessageRow.latency_ms / LATENCY_BUCKET_MS, Integer)
+        # Floor division on both (SQLAlchemy 2 makes `/` true division, which PostgreSQL
+        # would round to the nearer bucket).
+        bucket = MessageRow.latency_ms // LATENCY_BUCKET_MS
         rows = await self._session.execute(
             select(MessageRow.model, bucket, func.count())
             .where(
