@@ -93,7 +93,7 @@ async def test_a_payment_in_money_carries_the_contact_and_the_providers_charge(
     assert query.order_info.phone_number is None  # not asked for
     await call(http, "answerPreCheckoutQuery", pre_checkout_query_id=query.id, ok=True)
     _, result = await paying
-    assert result["status"] == "paid"
+    assert (result["status"], result["currency"], result["total_amount"]) == ("paid", "RUB", 99_000)
     assert result["provider_payment_charge_id"].startswith("prv_")
     (paid,) = await feed.take()
     assert paid.message is not None

@@ -326,6 +326,7 @@ async def pay(core: Core, body: dict[str, Any]) -> dict[str, Any]:
         "status": "paid",
         "telegram_payment_charge_id": charge.telegram_payment_charge_id,
         "provider_payment_charge_id": charge.provider_payment_charge_id,
+        "currency": charge.currency,
         "update_ids": [_push_message(core, message) for _ in range(deliveries)],
         "subscription_expiration_date": expiration,
     }
