@@ -97,8 +97,8 @@ class TelegramConfig(StrictModel):
     group_edit_interval_seconds: float = Field(default=3.0, ge=1, le=30)
     # One Bot API call may take this long before it counts as timed out (and is retried).
     request_timeout_seconds: float = Field(default=60.0, ge=1, le=600)
-    # Messages per second across all chats. Telegram allows about 30; raise it only if your
-    # bot was granted more (paid broadcasts allow up to 1000).
+    # Messages per second across all chats. Telegram allows about 30; raise it only if Telegram
+    # raised your bot's limit (the bot does not send paid broadcasts, allow_paid_broadcast).
     global_per_second: int = Field(default=30, ge=1, le=1000)
 
 
