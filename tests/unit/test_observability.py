@@ -24,6 +24,7 @@ from bot.observability.llm import MeteredModel
 from bot.observability.metrics import REGISTRY, answer_finished
 from bot.observability.server import (
     TELEGRAM_PROBE_SECONDS,
+    Check,
     ObservabilityServer,
     TelegramReachability,
 )
@@ -103,7 +104,7 @@ async def server() -> AsyncIterator[tuple[ObservabilityServer, dict[str, Any]]]:
     async def telegram() -> None:
         return None
 
-    checks = {"database": database, "telegram": telegram}
+    checks: dict[str, Check] = {"database": database, "telegram": telegram}
     app = ObservabilityServer("127.0.0.1", 0, checks, lambda: bool(state["stopping"]))
     await app.start()
     yield app, state

@@ -114,7 +114,8 @@ class StatsRepository:
             .group_by(MessageRow.model, bucket)
         )
         return [
-            LatencyBucket(model or "?", int(b) * LATENCY_BUCKET_MS, int(n)) for model, b, n in rows
+            LatencyBucket(model or "?", int(b or 0) * LATENCY_BUCKET_MS, int(n))
+            for model, b, n in rows
         ]
 
     async def routes(self, since: datetime) -> dict[str, int]:
