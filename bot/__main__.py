@@ -13,7 +13,7 @@ from pathlib import Path
 
 from bot.config import Settings, load_settings, read_environment, secret_values
 from bot.config_errors import ConfigError
-from bot.logs import redact_secrets, setup_logging
+from bot.logs import LOG_FORMATS, redact_secrets, setup_logging
 from bot.moderation.topics import TopicFileError
 from bot.routing.routes import RouteFileError, load_routes
 
@@ -27,7 +27,11 @@ def main(argv: list[str] | None = None) -> int:
     if level.upper() not in logging.getLevelNamesMapping():
         print(f"BOT_LOG_LEVEL={level!r} is not a log level; use DEBUG, INFO, WARNING or ERROR")
         return 2
-    setup_logging(level.upper())
+    log_format = (os.environ.get("BOT_LOG_FORMAT") or "text").lower()
+    if log_format not in LOG_FORMATS:
+        print(f"BOT_LOG_FORMAT={log_format!r} is not a log format; use text or json")
+        return 2
+    setup_logging(level.upper(), log_format)
     command = args.command or "run"
     try:
         if command == "sandbox" or (command == "run" and not _has_token()):

@@ -17,6 +17,14 @@ from aiogram.client.telegram import TelegramAPIServer
 from aiogram.exceptions import TelegramAPIError
 from aiogram.types import Update
 
+from bot.bootstrap_operations import (
+    Watched,
+    broadcast_service,
+    instrument_telegram,
+    metered,
+    observability_server,
+)
+from bot.broadcasts.runner import BroadcastRunner
 from bot.characters.catalog import CharacterCatalog
 from bot.characters.editor import CharacterEditor
 from bot.characters.service import CharacterService
@@ -53,12 +61,15 @@ from bot.middlewares import (
 from bot.middlewares.dedupe import Keep
 from bot.moderation.service import Moderator
 from bot.moderation.setup import build_moderator
+from bot.observability.server import ObservabilityServer
 from bot.payments.catalog import Catalog
+from bot.payments.money import MoneyTerms
 from bot.payments.payload import PayloadSigner, secret_from_token
 from bot.payments.quotas import QuotaService, utcnow
 from bot.payments.service import PaymentService
 from bot.routing.service import RoutingService
 from bot.routing.setup import fallback_model_id, start_router
+from bot.stats.service import StatsService
 from bot.storage.blobs import BlobStore
 from bot.storage.cache import RecordCache
 from bot.storage.database import Database, open_database
@@ -108,6 +119,8 @@ class Application:
     lifecycle: Lifecycle
     intake: Intake
     recovery: Recovery
+    broadcasts: BroadcastRunner
+    observability: ObservabilityServer | None
     voice: VoiceService | None = None
     moderator: Moderator | None = None
 
@@ -152,10 +165,12 @@ async def _build_application(
         group_per_minute=flood.group_messages_per_minute,
         global_per_second=flood.global_messages_per_second,
     )
-    # Every outgoing call, handlers' replies included: retried (outermost), then paced.
+    # Every outgoing call, handlers' replies included: retried (outermost), then paced, then
+    # counted (each attempt that reaches Telegram).
     bot.session.middleware(DeliveryRetry(deadline=settings.reliability.delivery_deadline_seconds))
     bot.session.middleware(pacer)
-    models = build_registry(settings, env)
+    telegram_calls = instrument_telegram(bot)
+    models = metered(build_registry(settings, env))
     opened.append(models.close)
     routing = RoutingService(
         models,
@@ -276,6 +291,8 @@ async def _build_application(
         "toolbox": tools.toolbox,
         "voice": voice,
         "moderator": moderator,
+        "stats_service": StatsService(db, models.specs(), utcnow),
+        "broadcasts": broadcast_service(settings, bot, i18n, db),
     }
     dispatcher.workflow_data.update(services)
     app = Application(
@@ -294,8 +311,18 @@ async def _build_application(
         lifecycle,
         Intake(dispatcher, bot),
         recovery,
+        services["broadcasts"].runner,
+        None,
         voice,
         moderator,
+    )
+    app.observability = observability_server(
+        settings,
+        db=db,
+        bot=bot,
+        calls=telegram_calls,
+        watched=Watched(pacer, locks, app.intake, generations),
+        stopping=lambda: lifecycle.stopping,
     )
     await tools.start(admin_announcer(app))  # MCP servers: started, their tools listed
     if config_path is not None:
@@ -309,11 +336,17 @@ def _payments(
     routing: RoutingService,
     chat_settings: ChatSettingsService,
 ) -> tuple[PaymentService, QuotaService, TurnLimits]:
-    catalog = Catalog(settings.plans, settings.quotas, settings.i18n.default_locale)
+    money_config = settings.payments.money
+    catalog = Catalog(
+        settings.plans, settings.quotas, settings.i18n.default_locale, money=money_config
+    )
     configured = settings.payments_secret.get_secret_value() if settings.payments_secret else ""
     secret = configured.encode() if configured else secret_from_token(_token(settings))
     ttl = timedelta(minutes=settings.payments.invoice_ttl_minutes)
-    payments = PaymentService(db, catalog, PayloadSigner(secret, ttl), texts=settings.payments)
+    money = MoneyTerms(money_config, settings.provider_token) if money_config else None
+    payments = PaymentService(
+        db, catalog, PayloadSigner(secret, ttl), texts=settings.payments, money=money
+    )
     quotas = QuotaService(db, catalog)
     notice = limit_notice(
         catalog, lambda model_id: chat_settings.model_name(model_id) or model_id, utcnow

@@ -37,6 +37,7 @@ from bot.config_sections import (
     AUTO_MODEL,
     DEFAULT_SYSTEM_PROMPT,
     TELEGRAM_DOWNLOAD_LIMIT_MB,
+    BroadcastsConfig,
     CharactersConfig,
     ChatConfig,
     DocumentsConfig,
@@ -44,6 +45,7 @@ from bot.config_sections import (
     LLMConfig,
     ModelConfig,
     ModelId,
+    ObservabilityConfig,
     ProviderConfig,
     ReliabilityConfig,
     RoutingConfig,
@@ -52,7 +54,14 @@ from bot.config_sections import (
     VoiceConfig,
 )
 from bot.moderation.config import ModerationConfig
-from bot.payments.config import PaymentsConfig, PlanConfig, PlanId, QuotasConfig, plan_problems
+from bot.payments.config import (
+    PaymentsConfig,
+    PlanConfig,
+    PlanId,
+    QuotasConfig,
+    money_problems,
+    plan_problems,
+)
 from bot.tools.config import ToolsConfig
 from bot.tools.mcp.config import McpConfig
 
@@ -114,6 +123,8 @@ class Settings(BaseSettings):
     reliability: ReliabilityConfig = ReliabilityConfig()
     voice: VoiceConfig = VoiceConfig()
     moderation: ModerationConfig = ModerationConfig()
+    observability: ObservabilityConfig = ObservabilityConfig()
+    broadcasts: BroadcastsConfig = BroadcastsConfig()
     admins: list[int] = Field(default_factory=list)
     plans: dict[PlanId, PlanConfig] = Field(default_factory=dict)
     quotas: QuotasConfig = QuotasConfig()
@@ -133,6 +144,11 @@ class Settings(BaseSettings):
     # Signs invoice payloads; default: derived from the bot token.
     payments_secret: SecretStr | None = Field(
         default=None, validation_alias=AliasChoices("PAYMENTS_SECRET", "payments_secret")
+    )
+    # Payments in money: the token of the provider connected in @BotFather.
+    payments_provider_token: SecretStr | None = Field(
+        default=None,
+        validation_alias=AliasChoices("PAYMENTS_PROVIDER_TOKEN", "payments_provider_token"),
     )
 
     @classmethod
@@ -211,6 +227,13 @@ class Settings(BaseSettings):
 
     def _setting_problems(self) -> list[str]:
         problems = []
+        problems += money_problems(self.plans, self.payments.money)
+        if self.payments.money is not None and not self.provider_token:
+            problems.append(
+                "payments.money: the provider's token is not set; set PAYMENTS_PROVIDER_TOKEN "
+                "in the environment or in .env (@BotFather > Payments gives it), or remove "
+                "[payments.money]"
+            )
         image_provider = self.tools.generate_image.provider
         if image_provider is not None:
             provider = self.providers.get(image_provider)
@@ -238,6 +261,11 @@ class Settings(BaseSettings):
         if self.voice.model is not None:
             return self.voice.model
         return next((i for i, m in self.models.items() if m.capabilities.transcribe), None)
+
+    @property
+    def provider_token(self) -> str:
+        token = self.payments_provider_token
+        return token.get_secret_value() if token is not None else ""
 
 
 def _transcription_problems(settings: Settings) -> list[str]:
@@ -343,9 +371,10 @@ SECRET_VARIABLES = {
     "telegram_bot_token": "TELEGRAM_BOT_TOKEN",
     "webhook_secret": "TELEGRAM_WEBHOOK_SECRET",
     "payments_secret": "PAYMENTS_SECRET",
+    "payments_provider_token": "PAYMENTS_PROVIDER_TOKEN",
 }
 # BOT_ variables read by the command line rather than by Settings.
-CLI_VARIABLES = frozenset({"BOT_CONFIG", "BOT_LOG_LEVEL", "BOT_LOOP_LAG_SECONDS"})
+CLI_VARIABLES = frozenset({"BOT_CONFIG", "BOT_LOG_LEVEL", "BOT_LOG_FORMAT", "BOT_LOOP_LAG_SECONDS"})
 
 
 def _override_problems(env: Mapping[str, str]) -> list[str]:
@@ -411,6 +440,7 @@ def secret_values(settings: Settings, env: Mapping[str, str]) -> list[str]:
             settings.telegram_bot_token,
             settings.webhook_secret,
             settings.payments_secret,
+            settings.payments_provider_token,
         )
         if value is not None
     ]

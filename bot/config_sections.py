@@ -101,7 +101,8 @@ class TelegramConfig(StrictModel):
     # One Bot API call may take this long before it counts as timed out (and is retried).
     request_timeout_seconds: float = Field(default=60.0, ge=1, le=600)
     # Telegram's flood limits, kept by the pacer: about 30 messages a second in all, one a
-    # second per chat, 20 a minute per group. Raise them only if Telegram raised yours.
+    # second per chat, 20 a minute per group. Raise them only if Telegram raised yours (the bot
+    # does not send paid broadcasts, allow_paid_broadcast). Broadcasts share the global budget.
     global_messages_per_second: int = Field(default=30, ge=1, le=100_000)
     chat_messages_per_second: float = Field(default=1.0, gt=0, le=1000)
     group_messages_per_minute: int = Field(default=20, ge=1, le=100_000)
@@ -120,6 +121,26 @@ class ReliabilityConfig(StrictModel):
     shutdown_grace_seconds: float = Field(default=20.0, ge=0, le=600)
     # An answer whose resumption failed this many times (a restart loop) is given up.
     max_resumes: int = Field(default=2, ge=1, le=10)
+
+
+class ObservabilityConfig(StrictModel):
+    """Prometheus metrics, /healthz and /readyz on one small HTTP server."""
+
+    metrics: bool = True
+    metrics_host: str = "127.0.0.1"  # loopback: put a scraper or a proxy beside the bot
+    metrics_port: int = Field(default=9464, ge=1, le=65535)
+
+
+class BroadcastsConfig(StrictModel):
+    """Messages an operator sends to every user (/broadcast)."""
+
+    # The share of Telegram's global budget (about 30 messages/s) a broadcast may take, so
+    # that answers in chats keep flowing meanwhile.
+    share: float = Field(default=0.5, gt=0, le=0.9)
+    # A recipient whose send keeps failing (5xx, time-outs) is given up after this long.
+    retry_seconds: float = Field(default=30.0, ge=0, le=600)
+    # The operator's progress message is edited at most this often.
+    progress_interval_seconds: float = Field(default=5.0, ge=1, le=300)
 
 
 class StorageConfig(StrictModel):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import TypedDict
 
+from bot.broadcasts.service import BroadcastService
 from bot.characters.editor import CharacterEditor
 from bot.characters.service import CharacterService
 from bot.chat.feedback import FeedbackService
@@ -23,6 +24,7 @@ from bot.moderation.service import Moderator
 from bot.payments.quotas import QuotaService
 from bot.payments.service import PaymentService
 from bot.routing.service import RoutingService
+from bot.stats.service import StatsService
 from bot.storage.dto import Chat, User
 from bot.telegram.views import AnswerViewFactory
 from bot.tools.executor import Toolbox
@@ -49,6 +51,8 @@ class Services(TypedDict):
     toolbox: Toolbox | None
     voice: VoiceService
     moderator: Moderator | None  # None: the content filter is off
+    stats_service: StatsService
+    broadcasts: BroadcastService
 
 
 class UpdateContext(TypedDict):

@@ -40,7 +40,9 @@ async def run(app: Application) -> None:
     topics: asyncio.Task[None] | None = None
     lag = asyncio.create_task(LoopLag().run(_lag_report_seconds()), name="loop-lag")
     try:
-        await register_commands(app.bot, app.i18n)
+        if app.observability is not None:
+            await app.observability.start()  # /healthz answers while the bot starts
+        await register_commands(app.bot, app.i18n, app.settings.admins)
         me = await app.bot.me()
         logger.info("bot @%s starting in %s mode", me.username, app.settings.telegram.mode)
         if app.settings.characters.watch:
@@ -52,12 +54,14 @@ async def run(app: Application) -> None:
         app.intake.track(*await app.recovery.start(app.locks))
         window = timedelta(seconds=reliability.recovery_window_seconds)
         await replay_inbox(app.db, app.bot, app.intake, window, _lost_notice(app))
+        await app.broadcasts.resume()
         if app.settings.telegram.mode == "webhook":
             await _serve_webhook(app)
         else:
             await _poll(app)
     finally:
         app.lifecycle.stop()
+        await app.broadcasts.stop()  # pending recipients are sent to after the restart
         await app.intake.drain(reliability.shutdown_grace_seconds)
         for task in (watcher, topics, lag):
             if task is not None:
@@ -65,6 +69,8 @@ async def run(app: Application) -> None:
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
         await app.aclose()
+        if app.observability is not None:
+            await app.observability.stop()
         logger.info("stopped")
 
 

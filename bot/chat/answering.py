@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from dataclasses import dataclass
 
 from bot.chat.attachments import AttachmentLoader, LoadedAttachments
@@ -26,6 +27,8 @@ from bot.chat.tooling import TurnTools, request_with_tools
 from bot.chat.transcript import answer_content
 from bot.chat.turn import Outcome, stream_answer
 from bot.llm.types import ChatRequest, LLMError, LLMErrorKind
+from bot.logs import bind as bind_log
+from bot.observability.metrics import answer_finished
 from bot.payments.quotas import Reservation
 from bot.routing.service import TurnPlan
 from bot.storage.database import Database
@@ -84,6 +87,8 @@ class Answerer:
 
     async def run(self, job: AnswerJob) -> None:
         view = job.view
+        bind_log(chat_id=job.chat.id, turn_id=job.answer_id)
+        started = time.monotonic()
         try:
             try:
                 outcome, final = await self._generate(job)
@@ -91,10 +96,12 @@ class Answerer:
                 self._generations.end(job.generation)
                 await self._cut_short(job)
                 raise
+            outcome.seconds = time.monotonic() - started
             self._generations.end(job.generation)
             await view.settle()
             parts = final.parts(view, job.answer_id)
             await asyncio.shield(self._commit(job, outcome, parts))
+            _observe(job, outcome)
             with contextlib.suppress(DeliveryError):  # logged; the next start tries again
                 await self._outbox.deliver(view.send, job.answer_id, parts, before=job.photo_ids)
                 logger.info(
@@ -186,6 +193,8 @@ class Answerer:
             output_tokens=outcome.usage.output_tokens if outcome.usage else None,
             telegram_message_ids=job.photo_ids,
             error=error,
+            latency_ms=round(outcome.seconds * 1000) if outcome.seconds is not None else None,
+            pictures=outcome.pictures,
         )
         self._limits.settle(uow, job.reservation, outcome)
 
@@ -210,6 +219,12 @@ class Answerer:
                 await self._outbox.journal(job.answer_id)(ids)
         except (TimeoutError, DeliveryError) as exc:
             logger.warning("chat %s: the restart notice was not sent: %s", job.chat.id, exc)
+
+
+def _observe(job: AnswerJob, outcome: Outcome) -> None:
+    error = "stopped" if outcome.stopped else (outcome.error.kind.value if outcome.error else None)
+    route = job.plan.decision.route if job.plan.decision else None
+    answer_finished(route, job.plan.model.spec.id, outcome.status.value, error, outcome.seconds)
 
 
 _CANCELLED = LLMError(LLMErrorKind.INTERRUPTED, "cancelled")

@@ -37,3 +37,10 @@ class LanguageService:
             raise UnknownLocaleError(code)
         await self._db.write(lambda uow: uow.users.set_locale(user_id, code))
         return self._i18n.translator(code)
+
+    async def translator_for(self, user_id: int) -> Translator:
+        """Another user's language (their choice, else their Telegram language, else the
+        default): for what the bot tells them outside their own updates."""
+        user = await self._db.read(lambda uow: uow.users.get(user_id))
+        chosen, telegram = (user.locale, user.language_code) if user else (None, None)
+        return self._i18n.translator(self._i18n.resolve(chosen, telegram))

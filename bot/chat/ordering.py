@@ -53,6 +53,11 @@ class ChatLocks:
     def __len__(self) -> int:
         return len(self._entries)
 
+    @property
+    def waiting(self) -> int:
+        """Updates queued behind their chat's current one."""
+        return sum(entry.users - 1 for entry in self._entries.values())
+
 
 @dataclass(slots=True)
 class _Pending:

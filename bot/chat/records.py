@@ -148,6 +148,7 @@ def open_turn(
         [{"type": "text", "text": plan.text}, *turn.image_notes(), *_document_notes(turn)],
         user_id=turn.user_id,
         telegram_message_ids=[turn.message_id] if turn.message_id else [],
+        pictures=len(turn.all_images),
     )
     record_attachments(uow, conversation_id, question.id, turn)
     uow.updates.mark(turn.updates)  # every part of a merged paste, atomically
@@ -189,6 +190,7 @@ def _open_answer(
         [],
         status=MessageStatus.INTERRUPTED,
         model=plan.model.spec.id,
+        character_id=opening.chat.character_id,
     )
     uow.turns.open(
         answer.id,

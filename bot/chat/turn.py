@@ -61,6 +61,7 @@ class Outcome:
     stopped: bool = False
     pictures: int = 0  # sent by tools during the answer
     moderated: str | None = None  # the refusal shown instead (the content filter blocked it)
+    seconds: float | None = None  # from the start of generation to the final text
     steps: list[Part] = field(default_factory=list)
     """Completed tool steps in order: the text before the calls, the calls, their results.
     The text after the last step is the rest of `text`."""

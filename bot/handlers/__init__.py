@@ -4,6 +4,7 @@ catch-all chat handler, which must stay last."""
 from aiogram import Router
 
 from bot.handlers import (
+    broadcasts,
     character_admin,
     characters,
     chat,
@@ -23,6 +24,7 @@ from bot.handlers import (
     privacy,
     settings,
     start,
+    stats,
     system_prompt,
     tools,
     unknown,
@@ -40,6 +42,8 @@ def get_routers() -> list[Router]:
         conversation.router,
         # Before the chat router: takes the text that /setsystem waits for.
         system_prompt.router,
+        # Before the chat router too: takes the message /broadcast waits for.
+        broadcasts.router,
         models.router,
         characters.router,
         settings.router,
@@ -51,6 +55,7 @@ def get_routers() -> list[Router]:
         character_admin.router,  # before operators.router, which refuses non-admins
         payments_admin.router,
         moderation.router,  # before operators.router, which refuses non-admins
+        stats.router,
         operators.router,
         # After every router with admin-only handlers: refuses what their filters let through.
         groups.router,

@@ -29,6 +29,8 @@ OPERATOR_COMMANDS = (
     "grant",
     "revenue",
     "moderation",
+    "stats",
+    "broadcast",
 )
 
 

@@ -18,8 +18,9 @@ from aiogram.types import (
 )
 
 from bot.i18n import Translator
-from bot.keyboards.plans import BuyPlan, link_keyboard, plans_keyboard
+from bot.keyboards.plans import BuyPlan, BuyPlanMoney, link_keyboard, plans_keyboard
 from bot.middlewares.dedupe import UpdateReceipt
+from bot.payments.currencies import format_amount
 from bot.payments.quotas import QuotaService
 from bot.payments.service import (
     CURRENCY,
@@ -35,6 +36,10 @@ from bot.payments.texts import moment, plan_line
 logger = logging.getLogger(__name__)
 router = Router(name=__name__)
 
+# Telegram refuses an invoice in money for the deployment's reasons, not the buyer's: a price
+# outside the currency's limits (currencies.json), a wrong or revoked provider token.
+INVOICE_REFUSALS = ("CURRENCY_TOTAL_AMOUNT_INVALID", "PAYMENT_PROVIDER_INVALID", "CURRENCY_INVALID")
+
 
 @router.message(Command("subscribe"))
 async def subscribe(
@@ -49,7 +54,8 @@ async def subscribe(
         await message.answer(t("plans-private-only", bot=me.username or ""))
         return
     current = await quotas.plan_of(message.from_user.id)
-    lines = [t("plans-header"), *(plan_line(plan, t) for plan in paid)]
+    header = t("plans-header-money") if payments.money is not None else t("plans-header")
+    lines = [header, *(plan_line(plan, t) for plan in paid)]
     if current is not None:
         lines.append(t("plans-current", plan=current.title(t.locale)))
     await message.answer("\n\n".join(lines), reply_markup=plans_keyboard(paid, t))
@@ -64,7 +70,30 @@ async def buy(
     payments: PaymentService,
 ) -> None:
     """The invoice goes to the buyer's private chat, also when the button was in a group."""
-    invoice = payments.invoice(callback_data.plan, query.from_user.id, t.locale)
+    await _buy(query, callback_data.plan, bot, t, payments, money=False)
+
+
+@router.callback_query(BuyPlanMoney.filter())
+async def buy_for_money(
+    query: CallbackQuery,
+    callback_data: BuyPlanMoney,
+    bot: Bot,
+    t: Translator,
+    payments: PaymentService,
+) -> None:
+    await _buy(query, callback_data.plan, bot, t, payments, money=True)
+
+
+async def _buy(
+    query: CallbackQuery,
+    plan_id: str,
+    bot: Bot,
+    t: Translator,
+    payments: PaymentService,
+    *,
+    money: bool,
+) -> None:
+    invoice = payments.invoice(plan_id, query.from_user.id, t.locale, money=money)
     if invoice is None:
         await query.answer(t("pay-refused-unavailable"), show_alert=True)
         return
@@ -76,8 +105,13 @@ async def buy(
         )
         return
     try:
-        await _send_invoice(bot, query.from_user.id, invoice, t)
-    except TelegramAPIError as exc:  # a group member who never started the bot privately
+        await _send_invoice(bot, query.from_user.id, invoice, t, payments)
+    except TelegramAPIError as exc:
+        if any(code in exc.message for code in INVOICE_REFUSALS):  # the operator's to fix
+            logger.error("invoice for plan %s refused by Telegram: %s", invoice.plan.id, exc)
+            await query.answer(t("pay-money-unavailable"), show_alert=True)
+            return
+        # A group member who never started the bot privately.
         logger.info("invoice for user %s not sent: %s", query.from_user.id, exc)
         me = await bot.me()
         await query.answer(t("plans-private-only", bot=me.username or ""), show_alert=True)
@@ -85,8 +119,21 @@ async def buy(
     await query.answer()
 
 
-async def _send_invoice(bot: Bot, chat_id: int, invoice: Invoice, t: Translator) -> None:
+async def _send_invoice(
+    bot: Bot, chat_id: int, invoice: Invoice, t: Translator, payments: PaymentService
+) -> None:
     prices = [LabeledPrice(label=invoice.title, amount=invoice.price)]
+    if not invoice.in_stars and payments.money is not None:
+        await bot.send_invoice(
+            chat_id,
+            title=invoice.title,
+            description=invoice.description,
+            payload=invoice.payload,
+            currency=invoice.currency,
+            prices=prices,
+            **payments.money.invoice_fields(invoice.title, invoice.price),
+        )
+        return
     if invoice.subscription_period is None:
         await bot.send_invoice(
             chat_id,
@@ -142,6 +189,7 @@ async def paid(
         subscription_expires_at=datetime.fromtimestamp(expires, UTC) if expires else None,
         is_recurring=bool(sp.is_recurring),
         is_first_recurring=bool(sp.is_first_recurring),
+        provider_charge_id=sp.provider_payment_charge_id or None,
     )
     try:
         credit = await payments.credit(payment)
@@ -183,7 +231,8 @@ async def refunded(message: Message, bot: Bot, t: Translator, payments: PaymentS
     await stop_renewal(bot, revocation)
     plan = payments.catalog.get(charge.plan_id)
     title = plan.title(t.locale) if plan else charge.plan_id
-    await message.answer(t("refund-notice", stars=rp.total_amount, plan=title))
+    amount = format_amount(rp.total_amount, rp.currency)
+    await message.answer(t("refund-notice", amount=amount, plan=title))
 
 
 async def stop_renewal(bot: Bot, revocation: Revocation) -> None:

@@ -17,6 +17,7 @@ from bot.chat.settings import (
     InvalidSettingError,
     SystemPromptTooLongError,
 )
+from bot.handlers.broadcasts import BroadcastForm
 from bot.handlers.groups import ChatAdmin
 from bot.i18n import Translator
 from bot.storage.dto import Chat
@@ -54,11 +55,12 @@ async def cancel(message: Message, state: FSMContext, t: Translator) -> None:
         await message.answer(t("cancel-nothing"))
         return
     await state.clear()
-    # The only other conversation with a next-message step is an operator's character edit.
-    waiting_prompt = current == SystemPromptForm.waiting.state
-    await message.answer(
-        t("system-prompt-cancelled" if waiting_prompt else "character-admin-cancelled")
-    )
+    # The other conversations with a next-message step: a character edit, a broadcast.
+    keys = {
+        SystemPromptForm.waiting.state: "system-prompt-cancelled",
+        BroadcastForm.waiting.state: "broadcast-cancelled",
+    }
+    await message.answer(t(keys.get(current, "character-admin-cancelled")))
 
 
 @router.message(StateFilter(SystemPromptForm.waiting), F.text & ~F.text.startswith("/"))

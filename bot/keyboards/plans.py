@@ -12,7 +12,7 @@ from bot.chat.limits import LimitNotice
 from bot.chat.ports import Button, Translate
 from bot.payments.catalog import Catalog, Plan
 from bot.payments.quotas import Clock, QuotaExceededError
-from bot.payments.texts import ModelNames, limit_reached, plan_button
+from bot.payments.texts import ModelNames, limit_reached, money_button, plan_button
 from bot.telegram.views.base import buttons_markup
 
 
@@ -20,8 +20,21 @@ class BuyPlan(CallbackData, prefix="buy"):
     plan: str
 
 
+class BuyPlanMoney(CallbackData, prefix="buym"):
+    """The same plan, paid in money through the provider."""
+
+    plan: str
+
+
 def plan_buttons(plans: Sequence[Plan], t: Translate) -> list[Button]:
-    return [Button(plan_button(plan, t), BuyPlan(plan=plan.id).pack()) for plan in plans]
+    """A Stars button and a money button per plan, as it is sold."""
+    buttons = []
+    for plan in plans:
+        if plan.in_stars:
+            buttons.append(Button(plan_button(plan, t), BuyPlan(plan=plan.id).pack()))
+        if plan.money is not None:
+            buttons.append(Button(money_button(plan, t), BuyPlanMoney(plan=plan.id).pack()))
+    return buttons
 
 
 def plans_keyboard(plans: Sequence[Plan], t: Translate) -> InlineKeyboardMarkup | None:
@@ -39,7 +52,7 @@ def limit_notice(catalog: Catalog, names: ModelNames, clock: Clock) -> LimitNoti
 
     def notice(exc: QuotaExceededError, t: Translate) -> tuple[str, Sequence[Button]]:
         text = limit_reached(exc, names(exc.subject), clock(), t)
-        better = [plan for plan in catalog.paid if plan.price > exc.plan.price]
+        better = catalog.dearer_than(exc.plan)
         if better:
             text = f"{text}\n\n{t('limit-offer')}"
         return text, plan_buttons(better, t)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 
 from bot.config import ProviderConfig, Settings, provider_api_key
 from bot.llm.base import ChatModel, ProviderClient
@@ -36,6 +36,10 @@ class ModelRegistry:
 
     def __iter__(self) -> Iterator[ChatModel]:
         return iter(self._models.values())
+
+    def wrapped(self, wrap: Callable[[ChatModel], ChatModel]) -> ModelRegistry:
+        """The same models, each behind `wrap` (metrics), sharing the same providers."""
+        return ModelRegistry({i: wrap(m) for i, m in self._models.items()}, self._providers)
 
     def specs(self) -> list[ModelSpec]:
         return [model.spec for model in self._models.values()]

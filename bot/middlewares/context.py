@@ -12,6 +12,7 @@ from aiogram.types import TelegramObject, Update
 from aiogram.types import User as TgUser
 
 from bot.i18n import I18n
+from bot.logs import bind as bind_log
 from bot.storage.cache import RecordCache
 from bot.storage.database import Database
 from bot.storage.dto import Chat, User
@@ -30,6 +31,9 @@ class ContextMiddleware(BaseMiddleware):
     async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
         context: EventContext = data[EVENT_CONTEXT_KEY]
         tg_user, tg_chat = context.user, context.chat
+        bind_log(
+            update_id=getattr(event, "update_id", None), chat_id=tg_chat.id if tg_chat else None
+        )
         user_record, chat_record = await self._records(event, tg_user, tg_chat, data)
         locale = self._i18n.resolve(
             user_record.locale if user_record else None,

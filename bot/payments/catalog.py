@@ -8,9 +8,11 @@ from dataclasses import dataclass
 from bot.payments.config import (
     DEFAULT_LIMIT_KEY,
     Limit,
+    MoneyConfig,
     PlanConfig,
     QuotasConfig,
 )
+from bot.payments.currencies import to_minor
 
 GROUP_PREFIX = "group:"
 ACTION_PREFIX = "action:"
@@ -22,6 +24,8 @@ class Plan:
     id: str
     config: PlanConfig
     default_locale: str
+    money: int | None = None  # the price in money, in the currency's smallest units
+    currency: str | None = None  # of `money`
 
     @property
     def kind(self) -> str:
@@ -29,7 +33,12 @@ class Plan:
 
     @property
     def price(self) -> int:
+        """In Stars (0: sold for money only)."""
         return self.config.price_stars
+
+    @property
+    def in_stars(self) -> bool:
+        return self.config.price_stars > 0
 
     @property
     def days(self) -> int:
@@ -61,10 +70,15 @@ def localized(texts: Mapping[str, str], locale: str, default_locale: str) -> str
 
 class Catalog:
     def __init__(
-        self, plans: Mapping[str, PlanConfig], quotas: QuotasConfig, default_locale: str
+        self,
+        plans: Mapping[str, PlanConfig],
+        quotas: QuotasConfig,
+        default_locale: str,
+        money: MoneyConfig | None = None,
     ) -> None:
         self.default_locale = default_locale
-        self._plans = {pid: Plan(pid, cfg, default_locale) for pid, cfg in plans.items()}
+        self.money = money
+        self._plans = {pid: _plan(pid, cfg, default_locale, money) for pid, cfg in plans.items()}
         self._groups = {model: group for group, ms in quotas.groups.items() for model in ms}
         self._members = {group: tuple(ms) for group, ms in quotas.groups.items()}
         self.auto_fallback_model = quotas.auto_fallback_model
@@ -82,6 +96,10 @@ class Catalog:
     def paid(self) -> list[Plan]:
         """Plans for sale, cheapest first."""
         return sorted((p for p in self._plans.values() if p.kind != "free"), key=_rank)
+
+    def dearer_than(self, plan: Plan) -> list[Plan]:
+        """Plans for sale ranked above `plan`: what a reached limit offers."""
+        return [p for p in self.paid if _rank(p) > _rank(plan)]
 
     def get(self, plan_id: str) -> Plan | None:
         return self._plans.get(plan_id)
@@ -126,5 +144,13 @@ def audio_limit(plan: Plan) -> AppliedLimit | None:
     return AppliedLimit(AUDIO_BUCKET, seconds, ())
 
 
-def _rank(plan: Plan) -> tuple[int, int]:
-    return plan.price, plan.days
+def _plan(plan_id: str, config: PlanConfig, locale: str, money: MoneyConfig | None) -> Plan:
+    if money is None or config.price_money is None:
+        return Plan(plan_id, config, locale)
+    return Plan(
+        plan_id, config, locale, to_minor(config.price_money, money.currency), money.currency
+    )
+
+
+def _rank(plan: Plan) -> tuple[int, int, int]:
+    return plan.price, plan.money or 0, plan.days

@@ -8,9 +8,12 @@ a rolling window, and costly actions (image generation) separately.
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+
+from bot.payments.currencies import exponent, to_minor
 
 PLAN_ID_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,23}$"
 PlanId = Annotated[str, StringConstraints(pattern=PLAN_ID_PATTERN)]
@@ -61,6 +64,9 @@ class PlanConfig(_Strict):
     )
     kind: Literal["free", "pass", "subscription"] = "pass"
     price_stars: int = Field(default=0, ge=0, le=MAX_STARS)
+    # The price in money, in [payments.money] currency, as written ("199.00"): a pass only
+    # (Telegram renews subscriptions in Stars alone).
+    price_money: Decimal | None = Field(default=None, gt=0)
     days: int | None = Field(default=None, ge=1, le=3650)  # passes; subscriptions are 30 days
     # Keys: a model id, a group of [quotas.groups], or "*" (each other model on its own).
     # A model with no limit (and no "*") is unlimited on this plan.
@@ -72,16 +78,21 @@ class PlanConfig(_Strict):
     @model_validator(mode="after")
     def _consistent(self) -> PlanConfig:
         if self.kind == "free":
-            if self.price_stars or self.days:
+            if self.price_stars or self.days or self.price_money:
                 raise ValueError(
-                    "the free plan has no price_stars and no days; remove them (or make it a "
-                    'kind = "pass" or "subscription" plan)'
+                    "the free plan has no price_stars and no days (nor price_money); remove "
+                    'them (or make it a kind = "pass" or "subscription" plan)'
                 )
             return self
-        if self.price_stars < 1:
+        if self.kind == "subscription" and self.price_money is not None:
             raise ValueError(
-                f"a {self.kind} plan needs price_stars of 1 to {MAX_STARS} (the plan everyone "
-                'is on without paying needs kind = "free")'
+                "Telegram renews subscriptions in Stars only; remove price_money, or sell the "
+                'plan in money as a kind = "pass" of 30 days'
+            )
+        if self.price_stars < 1 and self.price_money is None:
+            raise ValueError(
+                f"a {self.kind} plan needs price_stars of 1 to {MAX_STARS} or a price_money "
+                '(the plan everyone is on without paying needs kind = "free")'
             )
         if self.kind == "pass" and self.days is None:
             raise ValueError("a pass needs days (how long it lasts, for example 7)")
@@ -105,12 +116,64 @@ class QuotasConfig(_Strict):
     auto_fallback_model: str | None = None
 
 
+class MoneyConfig(_Strict):
+    """Payments in a currency through a provider connected in @BotFather (its token is
+    PAYMENTS_PROVIDER_TOKEN in the environment)."""
+
+    # yookassa adds a receipt for Russian fiscal law (54-FZ) to each invoice; others need none.
+    provider: Literal["yookassa", "stripe", "other"]
+    currency: Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")]
+    # What the payment form asks the buyer for the receipt, and passes on to the provider.
+    # Default: "email" with yookassa, "none" with the others.
+    receipt: Literal["email", "phone", "none"] | None = None
+    # YooKassa receipts: the item's VAT code (1: without VAT ... 6: 20/120) and, if your shop
+    # has several, the tax system code (1-6).
+    vat_code: int = Field(default=1, ge=1, le=12)
+    tax_system_code: int | None = Field(default=None, ge=1, le=6)
+
+    @model_validator(mode="after")
+    def _known_currency(self) -> MoneyConfig:
+        if exponent(self.currency) is None:
+            raise ValueError(
+                f"Telegram Payments do not take {self.currency}; use a currency of "
+                "https://core.telegram.org/bots/payments/currencies.json (RUB, USD, EUR, ...)"
+            )
+        return self
+
+    @property
+    def receipt_contact(self) -> str:
+        if self.receipt is not None:
+            return self.receipt
+        return "email" if self.provider == "yookassa" else "none"
+
+
 class PaymentsConfig(_Strict):
     # An invoice must be paid within this many minutes of being sent (stale ones are refused).
     invoice_ttl_minutes: int = Field(default=60, ge=1, le=7 * 24 * 60)
     # /paysupport and /terms, per locale; unset: the texts shipped in locales/.
     support: dict[str, str] = Field(default_factory=dict)
     terms: dict[str, str] = Field(default_factory=dict)
+    # Plans with a price_money are sold in this currency too; unset: Stars only.
+    money: MoneyConfig | None = None
+
+
+def money_problems(plans: dict[str, PlanConfig], money: MoneyConfig | None) -> list[str]:
+    """Prices in money need [payments.money] and must fit its currency's exponent."""
+    problems: list[str] = []
+    for plan_id, plan in plans.items():
+        if plan.price_money is None:
+            continue
+        if money is None:
+            problems.append(
+                f"plans.{plan_id}.price_money needs a [payments.money] table (provider and "
+                "currency); add it or remove the price"
+            )
+            continue
+        try:
+            to_minor(plan.price_money, money.currency)
+        except ValueError as exc:
+            problems.append(f"plans.{plan_id}.price_money: {exc}; fix the price")
+    return problems
 
 
 def plan_problems(

@@ -1,8 +1,10 @@
 """Invoice payloads that cannot be forged or reused late: plan, buyer, price and the time of
 issue, signed with HMAC-SHA256.
 
-`p1.<plan>.<user id>.<price>.<issued unix>.<signature>`: at most ~80 bytes (Telegram allows
-128); the signature is 128 bits, URL-safe base64.
+`p1.<plan>.<user id>.<price>.<issued unix>.<signature>` for Stars, and
+`m1.<plan>.<user id>.<amount>.<currency>.<issued unix>.<signature>` for money (the amount in
+the currency's smallest units): at most ~90 bytes (Telegram allows 128); the signature is 128
+bits, URL-safe base64.
 """
 
 from __future__ import annotations
@@ -14,14 +16,17 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 VERSION = "p1"
+MONEY_VERSION = "m1"
+STARS = "XTR"
 
 
 @dataclass(frozen=True, slots=True)
 class Payload:
     plan_id: str
     user_id: int
-    price: int
+    price: int  # in the currency's smallest units
     issued_at: datetime
+    currency: str = STARS
 
 
 def secret_from_token(token: str) -> bytes:
@@ -34,8 +39,14 @@ class PayloadSigner:
         self._secret = secret
         self.ttl = ttl
 
-    def issue(self, plan_id: str, user_id: int, price: int, now: datetime) -> str:
-        body = f"{VERSION}.{plan_id}.{user_id}.{price}.{int(now.timestamp())}"
+    def issue(
+        self, plan_id: str, user_id: int, price: int, now: datetime, currency: str = STARS
+    ) -> str:
+        issued = int(now.timestamp())
+        if currency == STARS:
+            body = f"{VERSION}.{plan_id}.{user_id}.{price}.{issued}"
+        else:
+            body = f"{MONEY_VERSION}.{plan_id}.{user_id}.{price}.{currency}.{issued}"
         return f"{body}.{self._sign(body)}"
 
     def read(self, payload: str) -> Payload | None:
@@ -52,14 +63,18 @@ class PayloadSigner:
         invoice was made, perhaps under a secret changed since."""
         body = payload.rpartition(".")[0]
         parts = body.split(".")
-        if len(parts) != 5 or parts[0] != VERSION:
+        if len(parts) == 5 and parts[0] == VERSION:
+            currency = STARS
+        elif len(parts) == 6 and parts[0] == MONEY_VERSION and parts[4] != STARS:
+            currency = parts.pop(4)
+        else:
             return None
         try:
             user_id, price, issued = int(parts[2]), int(parts[3]), int(parts[4])
             issued_at = datetime.fromtimestamp(issued, UTC)
         except (ValueError, OverflowError, OSError):
             return None
-        return Payload(parts[1], user_id, price, issued_at)
+        return Payload(parts[1], user_id, price, issued_at, currency)
 
     def is_fresh(self, payload: Payload, now: datetime) -> bool:
         return (

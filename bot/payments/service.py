@@ -1,5 +1,6 @@
-"""Selling plans for Telegram Stars: invoices, pre-checkout checks, crediting each charge
-exactly once, subscriptions, refunds, grants and the revenue report.
+"""Selling plans for Telegram Stars and for money (a payment provider's currency): invoices,
+pre-checkout checks, crediting each charge exactly once, subscriptions, refunds, grants and
+the revenue report.
 
 Nothing here talks to Telegram; handlers call the Bot API and then this service.
 """
@@ -15,6 +16,7 @@ from sqlalchemy.exc import IntegrityError
 
 from bot.payments.catalog import Catalog, Plan, localized
 from bot.payments.config import PaymentsConfig
+from bot.payments.money import MoneyTerms
 from bot.payments.payload import Payload, PayloadSigner
 from bot.payments.quotas import Clock, utcnow
 from bot.storage.database import Database
@@ -38,7 +40,12 @@ class Invoice:
     title: str
     description: str
     payload: str
-    price: int
+    price: int  # in the currency's smallest units
+    currency: str = CURRENCY
+
+    @property
+    def in_stars(self) -> bool:
+        return self.currency == CURRENCY
 
     @property
     def subscription_period(self) -> int | None:
@@ -57,6 +64,7 @@ class Payment:
     subscription_expires_at: datetime | None = None
     is_recurring: bool = False
     is_first_recurring: bool = False
+    provider_charge_id: str | None = None  # payments in money
 
 
 class CreditStatus(StrEnum):
@@ -103,9 +111,11 @@ class PaymentService:
         clock: Clock = utcnow,
         *,
         texts: PaymentsConfig | None = None,
+        money: MoneyTerms | None = None,
     ) -> None:
         self._db = db
         self.catalog = catalog
+        self.money = money  # None: Stars only
         self._texts = texts or PaymentsConfig()
         self._signer = signer
         self._now = clock
@@ -117,12 +127,19 @@ class PaymentService:
     def terms_text(self, locale: str) -> str | None:
         return localized(self._texts.terms, locale, self.catalog.default_locale) or None
 
-    def invoice(self, plan_id: str, user_id: int, locale: str) -> Invoice | None:
+    def invoice(
+        self, plan_id: str, user_id: int, locale: str, *, money: bool = False
+    ) -> Invoice | None:
+        """An invoice in Stars, or in money (None when the plan is not sold that way)."""
         plan = self.catalog.for_sale(plan_id)
         if plan is None:
             return None
-        payload = self._signer.issue(plan.id, user_id, plan.price, self._now())
-        return Invoice(plan, plan.title(locale), plan.description(locale), payload, plan.price)
+        price, currency = _price(plan, money=money)
+        if price is None:
+            return None
+        payload = self._signer.issue(plan.id, user_id, price, self._now(), currency)
+        title, description = plan.title(locale), plan.description(locale)
+        return Invoice(plan, title, description, payload, price, currency)
 
     def check(self, payload: str, user_id: int, currency: str, amount: int) -> str | None:
         """Pre-checkout: None to accept, else the locale key of the reason to refuse."""
@@ -134,7 +151,13 @@ class PaymentService:
             return "pay-refused-unavailable"
         if not self._signer.is_fresh(read, self._now()):
             return "pay-refused-expired"
-        if currency != CURRENCY or amount != plan.price or read.price != plan.price:
+        price, expected = _price(plan, money=read.currency != CURRENCY)
+        if price is None:
+            return "pay-refused-unavailable"
+        if (currency, amount) != (expected, price) or (read.currency, read.price) != (
+            expected,
+            price,
+        ):
             return "pay-refused-price"
         return None
 
@@ -159,10 +182,12 @@ class PaymentService:
                     user_id=payment.user_id,
                     plan_id=plan.id if plan else (read.plan_id if read else "?"),
                     kind=kind,
-                    stars=payment.amount,
+                    amount=payment.amount,
+                    currency=payment.currency,
                     seconds=seconds,
                     charge_id=payment.charge_id,
                     payload=payment.payload[:128],
+                    provider_charge_id=payment.provider_charge_id or None,
                 )
             )
             return False, entitlement
@@ -246,15 +271,19 @@ class PaymentService:
     async def charge(self, charge_id: str) -> LedgerEntry | None:
         return await self._db.read(lambda uow: uow.ledger.by_charge(charge_id))
 
-    async def revoke(self, charge_id: str, actor_id: int | None = None) -> Revocation:
-        """Take back what a refunded charge bought (once, however often it is reported)."""
+    async def revoke(
+        self, charge_id: str, actor_id: int | None = None, note: str | None = None
+    ) -> Revocation:
+        """Take back what a refunded charge bought (once, however often it is reported).
+        `charge_id`: Telegram's, or the provider's for a payment in money."""
 
         def revoke(uow: UnitOfWork) -> Revocation:
             charge = uow.ledger.by_charge(charge_id)
-            if charge is None:
+            if charge is None or charge.charge_id is None:
                 return Revocation(RevokeStatus.UNKNOWN)
+            telegram_id = charge.charge_id
             uow.entitlements.lock_user(charge.user_id)
-            if uow.ledger.refund_of(charge_id) is not None:
+            if uow.ledger.refund_of(telegram_id) is not None:
                 return Revocation(RevokeStatus.ALREADY, charge)
             held = uow.entitlements.get(charge.user_id, charge.plan_id)
             if held is not None and held.subscription_charge_id is not None:
@@ -265,10 +294,12 @@ class PaymentService:
                     user_id=charge.user_id,
                     plan_id=charge.plan_id,
                     kind=LedgerKind.REFUND,
-                    stars=-charge.stars,
+                    amount=-charge.amount,
+                    currency=charge.currency,
                     seconds=-charge.seconds,
-                    refund_of=charge_id,
+                    refund_of=telegram_id,
                     actor_id=actor_id,
+                    note=note[:256] if note else None,
                 )
             )
             return Revocation(RevokeStatus.REVOKED, charge, entitlement)
@@ -295,7 +326,7 @@ class PaymentService:
                     user_id=user_id,
                     plan_id=plan.id,
                     kind=LedgerKind.GRANT,
-                    stars=0,
+                    amount=0,
                     seconds=seconds,
                     actor_id=actor_id,
                 )
@@ -319,7 +350,8 @@ class PaymentService:
         return Holding(self.catalog.best(active), known)
 
     async def revenue(self) -> list[tuple[str, list[RevenueLine]]]:
-        """Per period (last day, week, month, all time): Stars in and refunded, per plan."""
+        """Per period (last day, week, month, all time): paid and refunded, per plan and
+        currency."""
         now = self._now()
 
         def revenue(uow: UnitOfWork) -> list[tuple[str, list[RevenueLine]]]:
@@ -327,3 +359,10 @@ class PaymentService:
             return [*lines, ("all", uow.ledger.revenue(None))]
 
         return await self._db.read(revenue)
+
+
+def _price(plan: Plan, *, money: bool) -> tuple[int | None, str]:
+    """The plan's price and currency in Stars, or in money (None: not sold that way)."""
+    if money:
+        return plan.money, plan.currency or ""
+    return (plan.price if plan.in_stars else None), CURRENCY

@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 
 from bot.chat.ports import Translate
 from bot.payments.catalog import Plan
+from bot.payments.currencies import format_amount
 from bot.payments.quotas import LimitStatus, QuotaExceededError
 
 ModelNames = Callable[[str], str]
@@ -33,9 +34,24 @@ def when(value: datetime, now: datetime, t: Translate) -> str:
     return t("when-at", time=moment(value), span=duration(value - now, t))
 
 
+def money_price(plan: Plan) -> str | None:
+    """'199.00 RUB', or None for a plan not sold for money."""
+    if plan.money is None or plan.currency is None:
+        return None
+    return format_amount(plan.money, plan.currency)
+
+
 def plan_line(plan: Plan, t: Translate) -> str:
-    key = "plan-line-subscription" if plan.is_subscription else "plan-line-pass"
-    line = t(key, title=plan.title(t.locale), price=plan.price, days=plan.days)
+    money = money_price(plan)
+    title = plan.title(t.locale)
+    if plan.is_subscription:
+        line = t("plan-line-subscription", title=title, price=plan.price, days=plan.days)
+    elif money is None:
+        line = t("plan-line-pass", title=title, price=plan.price, days=plan.days)
+    elif plan.in_stars:
+        line = t("plan-line-pass-both", title=title, price=plan.price, money=money, days=plan.days)
+    else:
+        line = t("plan-line-pass-money", title=title, money=money, days=plan.days)
     description = plan.description(t.locale)
     return f"{line}\n{description}" if description else line
 
@@ -43,6 +59,15 @@ def plan_line(plan: Plan, t: Translate) -> str:
 def plan_button(plan: Plan, t: Translate) -> str:
     key = "plan-button-subscription" if plan.is_subscription else "plan-button-pass"
     return t(key, title=plan.title(t.locale), price=plan.price, days=plan.days)
+
+
+def money_button(plan: Plan, t: Translate) -> str:
+    return t(
+        "plan-button-pass-money",
+        title=plan.title(t.locale),
+        money=money_price(plan) or "",
+        days=plan.days,
+    )
 
 
 def limit_reached(exc: QuotaExceededError, name: str, now: datetime, t: Translate) -> str:

@@ -208,23 +208,28 @@ class LedgerEntry:
     user_id: int
     plan_id: str
     kind: LedgerKind
-    stars: int
+    amount: int  # in the currency's smallest units; negative for refunds
     seconds: int
+    currency: str = "XTR"
     charge_id: str | None = None
     refund_of: str | None = None
     payload: str | None = None
     actor_id: int | None = None
+    provider_charge_id: str | None = None
+    note: str | None = None
     created_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class RevenueLine:
-    """Ledger sums of one plan since a moment: Stars in (purchases, renewals) and refunded."""
+    """Ledger sums of one plan in one currency since a moment: paid (purchases, renewals)
+    and refunded, in the currency's smallest units."""
 
     plan_id: str
-    stars: int
+    currency: str
+    amount: int
     payments: int
-    refunded_stars: int
+    refunded: int
     refunds: int
 
 
@@ -249,3 +254,85 @@ class ModerationEvent:
     model: str | None
     judge_failure: str | None = None
     created_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class UserCounts:
+    """All users; new and active (wrote to the bot) in the last day, week and month."""
+
+    total: int
+    new: tuple[int, int, int]
+    active: tuple[int, int, int]
+
+
+@dataclass(frozen=True, slots=True)
+class ModelUsage:
+    model: str
+    answers: int
+    input_tokens: int
+    output_tokens: int
+    pictures: int
+
+
+@dataclass(frozen=True, slots=True)
+class LatencyBucket:
+    model: str
+    floor_ms: int  # answers that took floor_ms .. floor_ms + the bucket's width
+    count: int
+
+
+@dataclass(frozen=True, slots=True)
+class FeedbackVotes:
+    """👍 and 👎 on the answers of one model written as one character (None: none)."""
+
+    model: str
+    character_id: str | None
+    up: int
+    down: int
+
+
+@dataclass(frozen=True, slots=True)
+class FeedbackCount:
+    key: str | None  # a model or a character id (None: no character)
+    up: int
+    down: int
+
+
+@dataclass(frozen=True, slots=True)
+class DailyActivity:
+    day: str  # YYYY-MM-DD, UTC
+    questions: int
+    users: int
+    answers: int
+    tokens: int
+
+
+class BroadcastState(StrEnum):
+    DRAFT = "draft"  # shown to its operator as a preview, not confirmed yet
+    SENDING = "sending"
+    DONE = "done"
+    CANCELLED = "cancelled"
+
+
+class RecipientState(StrEnum):
+    PENDING = "pending"
+    SENT = "sent"
+    BLOCKED = "blocked"  # the user blocked the bot (403): marked inactive
+    FAILED = "failed"  # refused, or failing past the retry budget
+
+
+@dataclass(frozen=True, slots=True)
+class Broadcast:
+    id: int
+    author_id: int
+    content: dict[str, Any]
+    state: BroadcastState
+    progress_message_id: int | None = None
+    created_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Recipient:
+    user_id: int
+    locale: str | None
+    language_code: str | None

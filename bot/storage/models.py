@@ -69,6 +69,9 @@ class UserRow(Base):
     first_name: Mapped[str] = mapped_column(String(128), default="")
     language_code: Mapped[str | None] = mapped_column(String(16))
     locale: Mapped[str | None] = mapped_column(String(8))
+    # Broadcasts: the user opted out (/unsubscribe), or blocked the bot (a send answered 403).
+    unsubscribed: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    blocked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
 
@@ -103,9 +106,30 @@ class ConversationRow(Base):
     started_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
+STATS_COLUMNS = (
+    "role",
+    "created_at",
+    "model",
+    "status",
+    "error",
+    "input_tokens",
+    "output_tokens",
+    "latency_ms",
+    "pictures",
+    "character_id",
+    "user_id",
+)
+
+
 class MessageRow(Base):
     __tablename__ = "messages"
-    __table_args__ = (Index("ix_messages_conversation_id_id", "conversation_id", "id"),)
+    __table_args__ = (
+        Index("ix_messages_conversation_id_id", "conversation_id", "id"),
+        # /stats: one role's window by (role, created_at), with every column its queries
+        # read, so that they scan the index and never the rows (whose content makes them
+        # large). See bot/storage/repositories/stats.py.
+        Index("ix_messages_stats", *STATS_COLUMNS),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     conversation_id: Mapped[int] = mapped_column(ForeignKey("conversations.id", ondelete="CASCADE"))
@@ -118,6 +142,11 @@ class MessageRow(Base):
     telegram_message_ids: Mapped[list[int]] = mapped_column(JSON, default=list)
     status: Mapped[str] = mapped_column(String(16), default="complete")
     error: Mapped[str | None] = mapped_column(String(64))
+    # Answers: how long the answer took (ms, from the start of generation to its end), the
+    # character it was written as. Both: pictures attached (questions) or generated (answers).
+    latency_ms: Mapped[int | None] = mapped_column(Integer)
+    character_id: Mapped[str | None] = mapped_column(String(40))
+    pictures: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
@@ -187,6 +216,7 @@ class RouteDecisionRow(Base):
     """How the router classified one user message: for `/route`, exports and recalibration."""
 
     __tablename__ = "route_decisions"
+    __table_args__ = (Index("ix_route_decisions_created_at_route", "created_at", "route"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     message_id: Mapped[int] = mapped_column(
@@ -302,10 +332,15 @@ class LedgerRow(Base):
     # Telegram's telegram_payment_charge_id: one credit per charge, whatever is redelivered.
     charge_id: Mapped[str | None] = mapped_column(String(128), unique=True)
     refund_of: Mapped[str | None] = mapped_column(String(128), unique=True)
-    stars: Mapped[int] = mapped_column(Integer)  # negative for refunds
+    # In the currency's smallest units (Stars; cents, kopecks); negative for refunds.
+    amount: Mapped[int] = mapped_column(Integer)
+    currency: Mapped[str] = mapped_column(String(3), default="XTR", server_default="XTR")
+    # Payments in money: the provider's id of the charge (what its dashboard shows).
+    provider_charge_id: Mapped[str | None] = mapped_column(String(128), index=True)
     seconds: Mapped[int] = mapped_column(Integer)  # plan time credited; negative when revoked
     payload: Mapped[str | None] = mapped_column(String(128))
     actor_id: Mapped[int | None] = mapped_column(BigInteger)  # the admin of a grant or refund
+    note: Mapped[str | None] = mapped_column(String(256))  # an operator's refund note
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
 
 
@@ -321,3 +356,33 @@ class QuotaUsageRow(Base):
     at: Mapped[datetime] = mapped_column(UTCDateTime())
     tokens: Mapped[int] = mapped_column(Integer, default=0)
     settled: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+
+
+class BroadcastRow(Base):
+    """A message an operator sends to every user who has not opted out."""
+
+    __tablename__ = "broadcasts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    author_id: Mapped[int] = mapped_column(BigInteger)
+    # What is sent: text (Markdown) or a photo with a caption, and URL buttons.
+    content: Mapped[dict[str, Any]] = mapped_column(JSON)
+    state: Mapped[str] = mapped_column(String(12), default="sending", index=True)
+    progress_message_id: Mapped[int | None] = mapped_column(BigInteger)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class BroadcastRecipientRow(Base):
+    """One user of a broadcast: pending until sent (or blocked, or failed for good)."""
+
+    __tablename__ = "broadcast_recipients"
+    __table_args__ = (Index("ix_broadcast_recipients_state", "broadcast_id", "state"),)
+
+    broadcast_id: Mapped[int] = mapped_column(
+        ForeignKey("broadcasts.id", ondelete="CASCADE"), primary_key=True
+    )
+    user_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    state: Mapped[str] = mapped_column(String(10), default="pending")
+    message_id: Mapped[int | None] = mapped_column(BigInteger)
+    error: Mapped[str | None] = mapped_column(String(128))

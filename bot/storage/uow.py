@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from bot.storage.repositories import (
     BlobRepository,
+    BroadcastRepository,
     CharacterRevisionRepository,
     ChatRepository,
     ConversationRepository,
@@ -23,6 +24,7 @@ from bot.storage.repositories import (
     ModerationRepository,
     QuotaRepository,
     RouteDecisionRepository,
+    StatsRepository,
     TurnRepository,
     UpdateRepository,
     UserRepository,
@@ -34,6 +36,7 @@ class UnitOfWork:
 
     __slots__ = (
         "blobs",
+        "broadcasts",
         "changed",
         "chats",
         "conversations",
@@ -47,6 +50,7 @@ class UnitOfWork:
         "quota",
         "revisions",
         "session",
+        "stats",
         "turns",
         "updates",
         "users",
@@ -71,3 +75,5 @@ class UnitOfWork:
         self.ledger = LedgerRepository(session)
         self.quota = QuotaRepository(session)
         self.moderation = ModerationRepository(session)
+        self.stats = StatsRepository(session)
+        self.broadcasts = BroadcastRepository(session)

@@ -3,12 +3,17 @@ sees, in every locale."""
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Sequence
+
 from aiogram import Bot
+from aiogram.exceptions import TelegramAPIError
 from aiogram.types import (
     BotCommand,
     BotCommandScopeAllChatAdministrators,
     BotCommandScopeAllGroupChats,
     BotCommandScopeAllPrivateChats,
+    BotCommandScopeChat,
     BotCommandScopeDefault,
 )
 
@@ -38,7 +43,10 @@ COMMANDS = (
     "paysupport",
     "terms",
     "privacy",
+    "unsubscribe",
 )
+# The operators' (`admins`) private chats also list these.
+OPERATOR_COMMANDS = ("stats", "broadcast", "revenue")
 # Groups: what every member may run; admins also get the commands that change the group.
 GROUP_COMMANDS = (
     "help",
@@ -65,9 +73,13 @@ GROUP_ADMIN_COMMANDS = (
 )
 
 
-async def register_commands(bot: Bot, i18n: I18n) -> None:
-    """The command menu per scope (private chats, group members, group admins) in every
-    locale; the default locale also serves other languages."""
+logger = logging.getLogger(__name__)
+
+
+async def register_commands(bot: Bot, i18n: I18n, admins: Sequence[int] = ()) -> None:
+    """The command menu per scope (private chats, group members, group admins, each
+    operator's private chat) in every locale; the default locale also serves other
+    languages."""
     scopes = (
         (BotCommandScopeDefault(), COMMANDS),
         (BotCommandScopeAllPrivateChats(), COMMANDS),
@@ -81,3 +93,15 @@ async def register_commands(bot: Bot, i18n: I18n) -> None:
             await bot.set_my_commands(commands, scope=scope, language_code=locale)
             if locale == i18n.default_locale:
                 await bot.set_my_commands(commands, scope=scope)
+    await _operator_menus(bot, i18n, admins)
+
+
+async def _operator_menus(bot: Bot, i18n: I18n, admins: Sequence[int]) -> None:
+    t = i18n.translator(i18n.default_locale)
+    names = (*COMMANDS, *OPERATOR_COMMANDS)
+    commands = [BotCommand(command=c, description=t(f"command-{c}")) for c in names]
+    for admin in admins:
+        try:
+            await bot.set_my_commands(commands, scope=BotCommandScopeChat(chat_id=admin))
+        except TelegramAPIError as exc:  # an operator who never started the bot
+            logger.info("no operator menu for %s: %s", admin, exc)

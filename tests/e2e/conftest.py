@@ -47,6 +47,10 @@ webhook_port = {webhook_port}
 rich_messages = {rich}
 group_edit_interval_seconds = {edit_interval}
 request_timeout_seconds = {request_timeout}
+global_messages_per_second = {global_rate}
+
+[observability]
+metrics_port = {metrics_port}
 
 [storage]
 url = "sqlite+aiosqlite:///{database}"
@@ -145,7 +149,8 @@ JUDGE_TIMEOUT = 1.0
 PAYMENTS_SECRET = "e2e-payments-secret"
 OPENAI_KEY = "openai-key-e2e-7d3f9a"
 ANTHROPIC_KEY = "anthropic-key-e2e-41c2be"
-SECRETS = (TOKEN, OPENAI_KEY, ANTHROPIC_KEY, PAYMENTS_SECRET)
+PROVIDER_TOKEN = "381764678:TEST:e2e-provider-5b1d"
+SECRETS = (TOKEN, OPENAI_KEY, ANTHROPIC_KEY, PAYMENTS_SECRET, PROVIDER_TOKEN)
 """Configured secret values: no bot log may contain them (checked when a stack stops)."""
 # A Bot API call taking longer than this times out (and a final one is retried).
 REQUEST_TIMEOUT = 5.0
@@ -284,6 +289,7 @@ def bot_environment(**extra: str) -> dict[str, str]:
         E2E_ANTHROPIC_KEY=ANTHROPIC_KEY,
         BOT_LOG_LEVEL="INFO",
         PAYMENTS_SECRET=PAYMENTS_SECRET,
+        PAYMENTS_PROVIDER_TOKEN=PROVIDER_TOKEN,
         PYTHONUNBUFFERED="1",
         E2E_MCP_VISIBLE="passed on by name",  # the MCP stack's server may see this one
     )
@@ -348,6 +354,7 @@ class Stack:
     llm: ScriptedLLM
     bot: BotProcess
     mode: str
+    metrics_port: int = 0
 
     @property
     def characters(self) -> Path:
@@ -420,12 +427,14 @@ async def make_stack(
     mcp: str = "",
     routes_dir: Path | None = None,
     voice: bool = True,
+    global_rate: int = 30,
 ) -> AsyncIterator[Stack]:
     """`mcp`: [mcp] settings (the stack's default model then calls tools)."""
     sandbox = TelegramSandbox(TOKEN, enforce_limits=True)
     telegram_url = await sandbox.start()
     client = SandboxClient(telegram_url)
     webhook_port = free_port()
+    metrics_port = free_port()
     characters = tmp / "characters"  # a copy: tests edit characters while the bot runs
     shutil.copytree(PROJECT_ROOT / "characters", characters)
     config = tmp / "config.toml"
@@ -455,12 +464,17 @@ async def make_stack(
             tools_settings=_tools_settings(web) + mcp,
             default_model="gpt-tools" if web or mcp else "gpt",
             request_timeout=REQUEST_TIMEOUT,
+            global_rate=global_rate,
+            metrics_port=metrics_port,
             extra=f"{EXTRA_MARK}\n{extra}",
         ),
         encoding="utf-8",
     )
     ready = "setWebhook" if mode == "webhook" else "getUpdates"
-    stack = Stack(client, llm, await start_bot(config, tmp / "bot.log", client, ready), mode)
+    if global_rate != 30:  # Telegram's overall limit, raised alike on both sides
+        await client.set_limits(True, global_per_second=global_rate)
+    bot = await start_bot(config, tmp / "bot.log", client, ready)
+    stack = Stack(client, llm, bot, mode, metrics_port)
     try:
         yield stack
     finally:
@@ -562,6 +576,45 @@ async def payments_stack(
     """Plans, quotas and Telegram Stars payments (see PAYMENTS_SETTINGS)."""
     tmp = tmp_path_factory.mktemp("payments")
     async for stack in make_stack(tmp, llm, "polling", payments=True):
+        yield stack
+
+
+# The operations stack: Stars plans plus a plan sold for money (YooKassa, roubles), a raised
+# global limit on both sides (so that 2,000 recipients take seconds, not a minute), broadcasts
+# at half of it, with a short retry budget and frequent progress.
+OPS_GLOBAL_RATE = 200
+OPS_SETTINGS = """
+[payments.money]
+provider = "yookassa"
+currency = "RUB"
+vat_code = 1
+
+[plans.month]
+kind = "pass"
+price_money = "990.00"
+days = 30
+title = { en = "Month pass", ru = "Месяц" }
+description = { en = "Thirty days of more messages.", ru = "Тридцать дней больше сообщений." }
+
+[plans.month.limits]
+gpt = { messages = 500, window_hours = 24 }
+
+[broadcasts]
+share = 0.5
+retry_seconds = 2
+progress_interval_seconds = 1
+"""
+
+
+@pytest.fixture(scope="session")
+async def ops_stack(
+    tmp_path_factory: pytest.TempPathFactory, llm: ScriptedLLM
+) -> AsyncIterator[Stack]:
+    """/stats, /broadcast, metrics and payments in money (see OPS_SETTINGS)."""
+    tmp = tmp_path_factory.mktemp("ops")
+    async for stack in make_stack(
+        tmp, llm, "polling", payments=True, extra=OPS_SETTINGS, global_rate=OPS_GLOBAL_RATE
+    ):
         yield stack
 
 

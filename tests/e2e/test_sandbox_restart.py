@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import pytest
 
 from bot.sandbox.telegram import SandboxClient
@@ -77,13 +78,25 @@ async def stop(process: asyncio.subprocess.Process) -> None:
 
 async def test_a_restarted_sandbox_keeps_answering(tmp_path: Path) -> None:
     config = tmp_path / "config.toml"
-    config.write_text(CONFIG, encoding="utf-8")
+    metrics_port = free_port()  # not the default 9464, which a real bot may hold
+    config.write_text(
+        f"{CONFIG}\n[observability]\nmetrics_port = {metrics_port}\n", encoding="utf-8"
+    )
     data, port = tmp_path / "sandbox-data", free_port()
     first = await start_sandbox(config, data, port)
     try:
         async with SandboxClient(f"http://127.0.0.1:{port}") as client:
             before, answer = await say(client, 7001, "hello before the restart")
             assert "hello before the restart" in answer["text"]
+        # The sandbox's bot serves its metrics like a real one.
+        async with (
+            aiohttp.ClientSession() as http,
+            http.get(f"http://127.0.0.1:{metrics_port}/metrics") as response,
+        ):
+            assert response.status == 200
+            assert 'bot_turns_total{model="local",route="none",status="complete"} 1.0' in (
+                await response.text()
+            )
     finally:
         await stop(first)
     assert first.returncode == 0

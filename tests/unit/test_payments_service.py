@@ -306,7 +306,7 @@ async def test_the_same_charge_is_credited_once(db: Database, clock: FakeClock) 
     assert again.status == CreditStatus.DUPLICATE
     assert (await entitlement(db, USER, "week")).expires_at == clock.now + WEEK_DAYS
     line = (await all_time(payments))["week"]
-    assert (line.payments, line.stars) == (1, 50)
+    assert (line.payments, line.amount) == (1, 50)
     assert len(await ledger(db)) == 1
 
 
@@ -344,7 +344,7 @@ async def test_a_subscription_runs_until_telegrams_expiration(
     assert held.renewal == "active"
     charge = await payments.charge("sub1")
     assert charge is not None
-    assert (charge.kind, charge.stars, charge.plan_id) == (LedgerKind.PURCHASE, 250, "month")
+    assert (charge.kind, charge.amount, charge.plan_id) == (LedgerKind.PURCHASE, 250, "month")
 
 
 async def test_a_renewal_extends_to_the_new_expiration(db: Database, clock: FakeClock) -> None:
@@ -371,7 +371,7 @@ async def test_a_renewal_extends_to_the_new_expiration(db: Database, clock: Fake
     assert charge.kind == LedgerKind.RENEWAL
     assert charge.seconds == 30 * 86_400
     line = (await all_time(payments))["month"]
-    assert (line.payments, line.stars) == (2, 500)
+    assert (line.payments, line.amount) == (2, 500)
 
 
 async def test_days_granted_on_a_subscription_survive_its_renewal(
@@ -463,7 +463,7 @@ async def test_a_payment_for_no_known_plan_is_recorded_as_unmatched(
     assert for_free.status == CreditStatus.UNMATCHED
     recorded = await payments.charge("c-odd")
     assert recorded is not None
-    assert (recorded.user_id, recorded.stars, recorded.seconds) == (USER, 50, 0)
+    assert (recorded.user_id, recorded.amount, recorded.seconds) == (USER, 50, 0)
     assert recorded.payload == forged.payload  # support can see what was paid for
     assert (current := await quotas.plan_of(USER)) is not None
     assert current.id == "free"
@@ -490,7 +490,7 @@ async def test_a_refund_takes_back_exactly_what_the_charge_bought(
     assert revoked.entitlement.expires_at == start + WEEK_DAYS
     assert (await entitlement(db, USER, "week")).expires_at == start + WEEK_DAYS
     line = (await all_time(payments))["week"]
-    assert (line.stars, line.payments, line.refunded_stars, line.refunds) == (100, 2, 50, 1)
+    assert (line.amount, line.payments, line.refunded, line.refunds) == (100, 2, 50, 1)
     refund = (await ledger(db))[-1]
     assert (refund.kind, refund.refund_of, refund.actor_id) == ("refund", "c1", ADMIN)
     assert refund.seconds == -7 * 86_400
@@ -507,7 +507,7 @@ async def test_a_charge_is_refunded_once(db: Database, clock: FakeClock) -> None
     assert again.status == RevokeStatus.ALREADY
     assert (await entitlement(db, USER, "week")).expires_at == clock.now + WEEK_DAYS
     line = (await all_time(payments))["week"]
-    assert (line.refunded_stars, line.refunds) == (50, 1)
+    assert (line.refunded, line.refunds) == (50, 1)
 
 
 async def test_refunding_an_unknown_charge_does_nothing(db: Database, clock: FakeClock) -> None:
@@ -546,14 +546,14 @@ async def test_a_grant_extends_the_plan_and_is_recorded_free_of_charge(
     assert granted is not None
     assert granted.expires_at == clock.now + timedelta(days=10)
     grant = (await ledger(db))[-1]
-    assert (grant.kind, grant.stars, grant.seconds, grant.actor_id) == (
+    assert (grant.kind, grant.amount, grant.seconds, grant.actor_id) == (
         "grant",
         0,
         3 * 86_400,
         ADMIN,
     )
     line = (await all_time(payments))["week"]
-    assert (line.payments, line.stars) == (1, 50)  # a grant is not revenue
+    assert (line.payments, line.amount) == (1, 50)  # a grant is not revenue
     assert await payments.grant(USER, "free", 3, actor_id=ADMIN) is None
     assert await payments.grant(USER, "gold", 3, actor_id=ADMIN) is None
 
@@ -578,7 +578,10 @@ async def test_revenue_per_period(db: Database, clock: FakeClock) -> None:
 
     now = await report()
     assert list(now) == ["day", "week", "month", "all"]
-    expected = [RevenueLine("month", 500, 2, 0, 0), RevenueLine("week", 100, 2, 50, 1)]
+    expected = [
+        RevenueLine("month", "XTR", 500, 2, 0, 0),
+        RevenueLine("week", "XTR", 100, 2, 50, 1),
+    ]
     assert now["day"] == now["week"] == now["month"] == now["all"] == expected
 
     clock.advance(timedelta(days=2))

@@ -124,7 +124,8 @@ async def pay(
 
 async def test_send_invoice_is_validated_like_telegram(http: aiohttp.ClientSession) -> None:
     bad: dict[str, tuple[dict[str, Any], str]] = {
-        "currency": ({"currency": "USD"}, "CURRENCY_INVALID"),
+        "currency": ({"currency": "XYZ"}, "CURRENCY_INVALID"),
+        "money without a provider": ({"currency": "USD"}, "PAYMENT_PROVIDER_INVALID"),
         "provider": ({"provider_token": "284685063:TEST:abc"}, "PAYMENT_PROVIDER_INVALID"),
         "two prices": (
             {"prices": [{"label": "A", "amount": 1}, {"label": "B", "amount": 2}]},

@@ -312,8 +312,15 @@ class SandboxClient:
         result: dict[str, Any] = await self._get("/sandbox/limits")
         return result
 
-    async def set_limits(self, enforce: bool) -> None:
-        await self._post("/sandbox/limits", {"enforce": enforce})
+    async def set_limits(self, enforce: bool, *, global_per_second: int | None = None) -> None:
+        body: dict[str, Any] = {"enforce": enforce}
+        if global_per_second is not None:
+            body["global_per_second"] = global_per_second
+        await self._post("/sandbox/limits", body)
+
+    async def create_users(self, users: list[dict[str, Any]]) -> None:
+        """Users with a private chat with the bot, created without any update."""
+        await self._post("/sandbox/users", {"users": users})
 
     async def reset(self) -> None:
         await self._post("/sandbox/reset", {})

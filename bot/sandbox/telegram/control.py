@@ -229,9 +229,32 @@ async def clear_faults(request: web.Request) -> web.StreamResponse:
 
 
 async def set_limits(request: web.Request) -> web.StreamResponse:
+    """Turn enforcement on or off; `global_per_second` sets the overall limit (default 30)."""
     body = await _body(request)
-    _core(request).limits.enforce = bool(body.get("enforce"))
-    return _json({"ok": True, "enforce": _core(request).limits.enforce})
+    limits = _core(request).limits
+    limits.enforce = bool(body.get("enforce"))
+    if body.get("global_per_second") is not None:
+        rate = body["global_per_second"]
+        if not isinstance(rate, int) or isinstance(rate, bool) or not 1 <= rate <= 1000:
+            raise bad_request("global_per_second must be an integer of 1 to 1000")
+        limits.global_per_second = rate
+        limits.reset()
+    return _json(
+        {"ok": True, "enforce": limits.enforce, "global_per_second": limits.global_per_second}
+    )
+
+
+async def create_users(request: web.Request) -> web.StreamResponse:
+    """Users who have a private chat with the bot already (no update is sent): a bot with an
+    audience, for broadcasts. Body: {"users": [{"id": ..., "first_name": ...}, ...]}."""
+    body = await _body(request)
+    users = body.get("users")
+    if not isinstance(users, list) or not all(isinstance(u, dict) for u in users):
+        raise bad_request("users must be a list of user objects")
+    world = _core(request).world
+    for raw in users:
+        world.private_chat(world.remember_user(raw))
+    return _json({"ok": True, "created": len(users)})
 
 
 async def get_limits(request: web.Request) -> web.StreamResponse:
@@ -349,6 +372,7 @@ def add_routes(app: web.Application) -> None:
     add("GET", "/sandbox/faults", list_faults)
     add("DELETE", "/sandbox/faults", clear_faults)
     add("POST", "/sandbox/limits", set_limits)
+    add("POST", "/sandbox/users", create_users)
     add("GET", "/sandbox/limits", get_limits)
     add("GET", "/sandbox/commands", commands)
     add("GET", "/sandbox/callbacks", callbacks)

@@ -17,6 +17,20 @@ from .errors import ApiError, bad_request
 
 STARS = "XTR"
 SUBSCRIPTION_PERIOD = 2_592_000
+# Payments in money: the least and greatest total per currency, in its smallest units. Telegram
+# keeps them at about US$1 and US$10,000 at the day's rates (currencies.json); the sandbox uses
+# these fixed ones. Currencies not listed are refused (CURRENCY_INVALID).
+MONEY_LIMITS = {
+    "USD": (100, 1_000_000),
+    "EUR": (100, 1_000_000),
+    "GBP": (100, 1_000_000),
+    "RUB": (10_000, 100_000_000),
+    "UAH": (4_000, 40_000_000),
+    "KZT": (50_000, 500_000_000),
+    "INR": (9_000, 90_000_000),
+    "BRL": (500, 5_000_000),
+    "JPY": (150, 1_500_000),
+}
 MAX_STARS = 10_000
 LINK_PREFIX = "https://t.me/$"
 SUBSCRIPTION_STATES = frozenset({"active", "canceled"})
@@ -36,6 +50,21 @@ class Invoice:
     chat_id: int | None = None
     message_id: int | None = None
     link: str | None = None
+    provider_token: str | None = None  # payments in money
+    provider_data: str | None = None
+    need_email: bool = False
+    need_phone_number: bool = False
+    send_email_to_provider: bool = False
+    send_phone_number_to_provider: bool = False
+
+    def order_info(self, user_id: int) -> dict[str, Any] | None:
+        """What the payment form asked the buyer for (made-up contacts of the user)."""
+        info: dict[str, Any] = {}
+        if self.need_email:
+            info["email"] = f"user{user_id}@sandbox.example"
+        if self.need_phone_number:
+            info["phone_number"] = f"+1555{user_id % 10_000_000:07d}"
+        return info or None
 
     def invoice_json(self) -> dict[str, Any]:
         """The Bot API ``Invoice`` object of an invoice message."""
@@ -55,6 +84,12 @@ class Invoice:
             "chat_id": self.chat_id,
             "message_id": self.message_id,
             "link": self.link,
+            "provider_token": bool(self.provider_token),
+            "provider_data": self.provider_data,
+            "need_email": self.need_email,
+            "need_phone_number": self.need_phone_number,
+            "send_email_to_provider": self.send_email_to_provider,
+            "send_phone_number_to_provider": self.send_phone_number_to_provider,
         }
 
 
@@ -110,6 +145,8 @@ class Charge:
     subscription_id: str | None = None
     subscription_expiration_date: int | None = None
     refunded: bool = False
+    provider_payment_charge_id: str = ""
+    order_info: dict[str, Any] | None = None
 
     @property
     def recurring(self) -> bool:
@@ -122,8 +159,10 @@ class Charge:
             "total_amount": self.total_amount,
             "invoice_payload": self.invoice_payload,
             "telegram_payment_charge_id": self.telegram_payment_charge_id,
-            "provider_payment_charge_id": "",
+            "provider_payment_charge_id": self.provider_payment_charge_id,
         }
+        if self.order_info is not None:
+            data["order_info"] = self.order_info
         if self.subscription_id is not None:
             data["subscription_expiration_date"] = self.subscription_expiration_date
             data["is_recurring"] = True
@@ -142,6 +181,8 @@ class Charge:
     def snapshot(self) -> dict[str, Any]:
         return {
             "telegram_payment_charge_id": self.telegram_payment_charge_id,
+            "provider_payment_charge_id": self.provider_payment_charge_id,
+            "order_info": self.order_info,
             "user_id": self.user_id,
             "total_amount": self.total_amount,
             "currency": self.currency,
@@ -175,6 +216,11 @@ class Subscription:
             "expiration": self.expiration,
             "canceled_by_bot": self.canceled_by_bot,
         }
+
+
+def money_limits(currency: str) -> tuple[int, int]:
+    """The least and greatest total of an invoice in this currency; (0, 0): not taken."""
+    return MONEY_LIMITS.get(currency, (0, 0))
 
 
 def charge_not_found() -> ApiError:
@@ -248,6 +294,7 @@ class Payments:
     def new_charge(self, query: PreCheckout, expiration: int | None = None) -> Charge:
         """A paid invoice; with an ``expiration`` it is the first charge of a subscription."""
         charge_id = "stxSANDBOX" + secrets.token_hex(12)
+        in_money = query.invoice.provider_token is not None
         charge = Charge(
             telegram_payment_charge_id=charge_id,
             user_id=query.user_id,
@@ -256,6 +303,8 @@ class Payments:
             invoice_payload=query.invoice_payload,
             subscription_id=charge_id if expiration is not None else None,
             subscription_expiration_date=expiration,
+            provider_payment_charge_id=("prv_" + secrets.token_hex(10)) if in_money else "",
+            order_info=query.invoice.order_info(query.user_id),
         )
         self.charges[charge_id] = charge
         return charge

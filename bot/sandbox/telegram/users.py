@@ -300,13 +300,17 @@ def _first_expiration(body: dict[str, Any], invoice: Invoice) -> int | None:
 
 
 def _pre_checkout_json(query: PreCheckout, user: dict[str, Any]) -> dict[str, Any]:
-    return {
+    data = {
         "id": query.id,
         "from": user,
         "currency": query.currency,
         "total_amount": query.total_amount,
         "invoice_payload": query.invoice_payload,
     }
+    order_info = query.invoice.order_info(query.user_id)
+    if order_info is not None:
+        data["order_info"] = order_info
+    return data
 
 
 async def pay(core: Core, body: dict[str, Any]) -> dict[str, Any]:
@@ -345,6 +349,8 @@ async def pay(core: Core, body: dict[str, Any]) -> dict[str, Any]:
         "ok": True,
         "status": "paid",
         "telegram_payment_charge_id": charge.telegram_payment_charge_id,
+        "provider_payment_charge_id": charge.provider_payment_charge_id,
+        "currency": charge.currency,
         "update_ids": [_push_message(core, message) for _ in range(deliveries)],
         "subscription_expiration_date": expiration,
     }

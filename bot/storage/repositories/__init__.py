@@ -1,6 +1,7 @@
 """Repositories: queries and changes inside a unit of work. They never commit."""
 
 from bot.storage.repositories.accounts import ChatRepository, UserRepository
+from bot.storage.repositories.broadcasts import BroadcastRepository
 from bot.storage.repositories.characters import CharacterRevisionRepository
 from bot.storage.repositories.conversations import (
     ConversationRepository,
@@ -15,11 +16,13 @@ from bot.storage.repositories.payments import (
     QuotaRepository,
 )
 from bot.storage.repositories.routing import RouteDecisionRepository
+from bot.storage.repositories.stats import StatsRepository
 from bot.storage.repositories.turns import TurnRepository
 from bot.storage.repositories.updates import UpdateRepository
 
 __all__ = [
     "BlobRepository",
+    "BroadcastRepository",
     "CharacterRevisionRepository",
     "ChatRepository",
     "ConversationRepository",
@@ -31,6 +34,7 @@ __all__ = [
     "ModerationRepository",
     "QuotaRepository",
     "RouteDecisionRepository",
+    "StatsRepository",
     "TurnRepository",
     "UpdateRepository",
     "UserRepository",

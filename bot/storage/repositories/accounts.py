@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import bindparam, select, update
@@ -41,6 +42,23 @@ class UserRepository:
 
     def set_locale(self, user_id: int, locale: str | None) -> None:
         self._session.execute(update(UserRow).where(UserRow.id == user_id).values(locale=locale))
+        self._changed.add(("user", user_id))
+
+    def set_unsubscribed(self, user_id: int, unsubscribed: bool) -> bool:
+        """Opt out of (or back into) broadcasts; False for an unknown user."""
+        result = self._session.execute(
+            update(UserRow).where(UserRow.id == user_id).values(unsubscribed=unsubscribed)
+        )
+        self._changed.add(("user", user_id))
+        return bool(getattr(result, "rowcount", 0))
+
+    def is_unsubscribed(self, user_id: int) -> bool:
+        value = self._session.scalar(select(UserRow.unsubscribed).where(UserRow.id == user_id))
+        return bool(value)
+
+    def set_blocked(self, user_id: int, at: datetime | None) -> None:
+        """The user blocked the bot (`at`), or unblocked it (None)."""
+        self._session.execute(update(UserRow).where(UserRow.id == user_id).values(blocked_at=at))
         self._changed.add(("user", user_id))
 
 

@@ -54,6 +54,8 @@ _COMPLETE_ANSWER = (
         output_tokens=bindparam("output_tokens"),
         telegram_message_ids=bindparam("telegram_message_ids"),
         error=bindparam("error"),
+        latency_ms=bindparam("latency_ms"),
+        pictures=bindparam("pictures"),
     )
 )
 _TELEGRAM_IDS = (
@@ -90,6 +92,8 @@ class MessageRepository:
         output_tokens: int | None = None,
         telegram_message_ids: Sequence[int] = (),
         error: str | None = None,
+        pictures: int = 0,
+        character_id: str | None = None,
     ) -> StoredMessage:
         now = utcnow()
         values = {
@@ -103,6 +107,8 @@ class MessageRepository:
             "output_tokens": output_tokens,
             "telegram_message_ids": list(telegram_message_ids),
             "error": error,
+            "pictures": pictures,
+            "character_id": character_id,
             "created_at": now,
         }
         message_id = self._session.connection().execute(_NEW_MESSAGE, values).scalar_one()
@@ -131,6 +137,8 @@ class MessageRepository:
         output_tokens: int | None,
         telegram_message_ids: Sequence[int],
         error: str | None,
+        latency_ms: int | None = None,
+        pictures: int = 0,
     ) -> None:
         """Complete an answer row inserted when streaming started."""
         self._session.connection().execute(
@@ -144,6 +152,8 @@ class MessageRepository:
                 "output_tokens": output_tokens,
                 "telegram_message_ids": list(telegram_message_ids),
                 "error": error,
+                "latency_ms": latency_ms,
+                "pictures": pictures,
             },
         )
 

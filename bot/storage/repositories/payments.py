@@ -111,16 +111,26 @@ class LedgerRepository:
                 kind=entry.kind.value,
                 charge_id=entry.charge_id,
                 refund_of=entry.refund_of,
-                stars=entry.stars,
+                amount=entry.amount,
+                currency=entry.currency,
+                provider_charge_id=entry.provider_charge_id,
                 seconds=entry.seconds,
                 payload=entry.payload,
                 actor_id=entry.actor_id,
+                note=entry.note,
             )
         )
         self._session.flush()
 
     def by_charge(self, charge_id: str) -> LedgerEntry | None:
+        """The payment of this charge id: Telegram's, or the provider's for money."""
         row = self._session.scalar(select(LedgerRow).where(LedgerRow.charge_id == charge_id))
+        if row is None:
+            row = self._session.scalar(
+                select(LedgerRow)
+                .where(LedgerRow.provider_charge_id == charge_id, LedgerRow.charge_id.is_not(None))
+                .limit(1)
+            )
         return _entry(row) if row else None
 
     def refund_of(self, charge_id: str) -> LedgerEntry | None:
@@ -128,20 +138,27 @@ class LedgerRepository:
         return _entry(row) if row else None
 
     def revenue(self, since: datetime | None) -> list[RevenueLine]:
-        """Per plan: Stars paid (purchases and renewals) and Stars refunded, since `since`."""
+        """Per plan and currency: paid (purchases and renewals) and refunded, since `since`."""
         paid = LedgerRow.kind.in_([LedgerKind.PURCHASE.value, LedgerKind.RENEWAL.value])
         refund = LedgerRow.kind == LedgerKind.REFUND.value
-        query = select(
-            LedgerRow.plan_id,
-            func.coalesce(func.sum(case((paid, LedgerRow.stars), else_=0)), 0),
-            func.count(case((paid, 1))),
-            func.coalesce(func.sum(case((refund, -LedgerRow.stars), else_=0)), 0),
-            func.count(case((refund, 1))),
-        ).group_by(LedgerRow.plan_id)
+        query = (
+            select(
+                LedgerRow.plan_id,
+                LedgerRow.currency,
+                func.coalesce(func.sum(case((paid, LedgerRow.amount), else_=0)), 0),
+                func.count(case((paid, 1))),
+                func.coalesce(func.sum(case((refund, -LedgerRow.amount), else_=0)), 0),
+                func.count(case((refund, 1))),
+            )
+            .where(LedgerRow.kind != LedgerKind.GRANT.value)
+            .group_by(LedgerRow.plan_id, LedgerRow.currency)
+        )
         if since is not None:
             query = query.where(LedgerRow.created_at >= since)
-        rows = self._session.execute(query.order_by(LedgerRow.plan_id))
-        return [RevenueLine(p, int(s), int(n), int(r), int(m)) for p, s, n, r, m in rows.all()]
+        rows = self._session.execute(query.order_by(LedgerRow.plan_id, LedgerRow.currency))
+        return [
+            RevenueLine(p, c, int(s), int(n), int(r), int(m)) for p, c, s, n, r, m in rows.all()
+        ]
 
 
 def _entry(row: LedgerRow) -> LedgerEntry:
@@ -149,12 +166,15 @@ def _entry(row: LedgerRow) -> LedgerEntry:
         user_id=row.user_id,
         plan_id=row.plan_id,
         kind=LedgerKind(row.kind),
-        stars=row.stars,
+        amount=row.amount,
+        currency=row.currency,
         seconds=row.seconds,
         charge_id=row.charge_id,
         refund_of=row.refund_of,
         payload=row.payload,
         actor_id=row.actor_id,
+        provider_charge_id=row.provider_charge_id,
+        note=row.note,
         created_at=row.created_at,
     )
 
