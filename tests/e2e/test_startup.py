@@ -59,7 +59,7 @@ async def test_the_example_starts_without_the_keys_of_its_hosted_models(tmp_path
     assert f"{config}: OK (2 models)" in output  # the self-hosted ones
     [warning] = [line for line in output.splitlines() if "WARNING" in line]
     assert "left out, since their provider's key is not set" in warning
-    assert "gpt-4-1-mini (OPENAI_API_KEY is not set)" in warning
+    assert "gpt-4-1-mini, whisper (OPENAI_API_KEY is not set)" in warning
     assert "claude-sonnet (ANTHROPIC_API_KEY is not set)" in warning
 
 

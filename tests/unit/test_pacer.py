@@ -267,6 +267,34 @@ async def test_droppable_call_waits_up_to_max_wait(
     assert telegram.times(1, "editMessageText") == [pytest.approx(GAP)]
 
 
+async def test_a_waiting_draft_is_dropped_at_once_when_its_answer_is_ready(
+    pacer: Pacer, telegram: FakeTelegram, fake_time: FakeTime
+) -> None:
+    await fake_time.run(*(send(pacer, telegram, draft(1)) for _ in range(2)))  # burst spent
+    ready = asyncio.Event()
+
+    async def waiting_draft() -> Any:
+        with pacer.droppable(max_wait=5.0, abandon=ready):
+            return await pacer(telegram, BOT, draft(1, "partial"))
+
+    async def answer_ready() -> None:
+        await asyncio.sleep(0)  # the draft is waiting for its budget by now
+        ready.set()
+
+    dropped, _ = await fake_time.run(waiting_draft(), answer_ready())
+
+    assert isinstance(dropped, PacingDropped)
+    assert fake_time.now == START  # dropped at once, not after its wait of DRAFT_GAP
+    assert telegram.times(1, "sendMessageDraft") == [0.0, 0.0]
+
+
+async def test_a_raised_chat_limit_is_not_capped_by_the_margin(fake_time: FakeTime) -> None:
+    pacer = Pacer(chat_rate=100.0, chat_burst=1, clock=fake_time.clock, sleep=fake_time.sleep)
+    telegram = FakeTelegram(fake_time)
+    await fake_time.run(*(send(pacer, telegram, message(1)) for _ in range(11)))
+    assert telegram.times(1)[-1] == pytest.approx(10 * 0.01 * 1.1)  # 10 % of 10 ms, not 0.1 s
+
+
 async def test_a_waiting_final_call_makes_that_chats_drafts_drop(
     pacer: Pacer, telegram: FakeTelegram, fake_time: FakeTime
 ) -> None:
@@ -550,7 +578,7 @@ async def test_real_sandbox_sees_no_429_with_the_pacer_and_some_without() -> Non
     assert [m["text"] for m in delivered] == [f"paced {i}" for i in range(12)]
     assert 801 not in rejected
     assert pacer.stats.retry_after_received == 0
-    assert 3.0 < elapsed < 5.5  # 3 at once, then 9 at ~0.35 s
+    assert 2.4 < elapsed < 4.5  # 3 at once, then 9 at ~0.275 s (0.25 s and 10 %)
     assert 802 in rejected  # without the pacer the same burst is refused
     assert any(isinstance(r, TelegramRetryAfter) for r in unpaced)
 

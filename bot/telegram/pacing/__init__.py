@@ -14,8 +14,9 @@ Policy
   blocked by a 429: a typing indicator is cosmetic.
 * Budgets (defaults, all overridable): per chat a token bucket of 1 message/s with a burst of 3,
   per group at most 20 per 60 s, globally at most 30 per second, drafts 4/s with a burst of 2.
-  ``margin`` seconds are added to every refill interval and window so that network jitter
-  between our clock and Telegram's never lands a call a hair too early.
+  ``margin`` (0.1) is added to every window and the drafts' refill interval, in seconds, and
+  to the chat's message interval as a share (10 %), so that network jitter between our clock
+  and Telegram's never lands a call a hair too early.
   A media group counts as one message. Only integer chat ids get per-chat budgets;
   ``@username`` targets and calls without a chat id still spend the global budget when they
   send messages.
@@ -23,9 +24,11 @@ Policy
   (intermediate streaming updates) is dropped with `PacingDropped`, before reaching Telegram
   and without spending budget, when it would have to wait longer than ``max_wait`` (default 0)
   or while a final call for the same chat (or, for counted sends, a final call held by the
-  global budget) is waiting. Every other call is final: it waits for its slot; final calls for
-  one chat are served FIFO (messages and drafts in separate queues). The mark is a ContextVar:
-  it flows through ``await bot.send_...(...)``, and into tasks created inside the block.
+  global budget) is waiting, or at once when the block's ``abandon`` event is set while it
+  waits (the view sets it when the answer is ready). Every other call is final: it waits for
+  its slot; final calls for one chat are served FIFO (messages and drafts in separate
+  queues). The mark is a ContextVar: it flows through ``await bot.send_...(...)``, and into
+  tasks created inside the block.
 * 429. ``TelegramRetryAfter`` blocks the chat (every chat when the call had no integer chat
   id) until ``now + retry_after``. No call for a blocked chat leaves the pacer before the
   block ends (free calls that name the chat wait too). A final call then retries, at the head

@@ -29,6 +29,9 @@ logger = logging.getLogger(__name__)
 
 # Set by ``Pacer.droppable``; flows through ``await bot.send_...(...)`` into the middleware.
 _max_wait: ContextVar[float | None] = ContextVar("pacer_droppable_max_wait", default=None)
+# Set by ``Pacer.droppable(abandon=...)``: a droppable call still waiting for its budget when
+# this event is set is dropped at once (its answer is ready: the update is moot).
+_abandon: ContextVar[asyncio.Event | None] = ContextVar("pacer_droppable_abandon", default=None)
 # Set by ``held_back``: the seconds final calls made inside waited for their budgets.
 _held: ContextVar[list[float] | None] = ContextVar("pacer_held_back", default=None)
 
@@ -101,7 +104,9 @@ class Pacer(BaseRequestMiddleware):
         if min(group_per_minute, global_per_second, max_attempts) < 1 or margin < 0:
             raise ValueError("limits and max_attempts must be at least 1, margin >= 0")
         limits = Limits(
-            chat_interval=1 / chat_rate + margin,
+            # The margin is relative for the chat budget: 10 % of one second at Telegram's
+            # 1 message/s, and no cap of 10 a second on a bot whose limits were raised.
+            chat_interval=(1 / chat_rate) * (1 + margin),
             chat_burst=chat_burst,
             draft_interval=1 / draft_rate + margin,
             draft_burst=draft_burst,
@@ -119,14 +124,20 @@ class Pacer(BaseRequestMiddleware):
         self.stats = PacerStats()
 
     @contextmanager
-    def droppable(self, max_wait: float = 0.0) -> Iterator[None]:
-        """Mark the calls made inside as droppable: wait at most ``max_wait`` s, else drop."""
+    def droppable(
+        self, max_wait: float = 0.0, abandon: asyncio.Event | None = None
+    ) -> Iterator[None]:
+        """Mark the calls made inside as droppable: wait at most ``max_wait`` s, else drop;
+        drop at once when ``abandon`` is set while they wait (a request already sent is not
+        recalled)."""
         if max_wait < 0:
             raise ValueError("max_wait must be >= 0")
         token = _max_wait.set(max_wait)
+        abandon_token = _abandon.set(abandon)
         try:
             yield
         finally:
+            _abandon.reset(abandon_token)
             _max_wait.reset(token)
 
     @property
@@ -297,7 +308,10 @@ class Pacer(BaseRequestMiddleware):
     ) -> None:
         """Spend the budgets within ``max_wait`` seconds, or raise `PacingDropped`."""
         deadline = self._clock() + max_wait
+        abandon = _abandon.get()
         while True:
+            if abandon is not None and abandon.is_set():
+                raise self._drop(route, "its answer is ready")
             if chat is not None and chat.finals_waiting:
                 raise self._drop(route, "a final call for the chat is waiting")
             if route.kind is Kind.MESSAGE and self._global_queue:
@@ -309,7 +323,20 @@ class Pacer(BaseRequestMiddleware):
                 return
             if now + wait > deadline + EPSILON:
                 raise self._drop(route, f"no budget for {wait:.2f} s")
-            await self._sleep(wait)
+            await self._sleep_unless(abandon, wait)
+
+    async def _sleep_unless(self, abandon: asyncio.Event | None, seconds: float) -> None:
+        """Sleep, cut short when ``abandon`` is set."""
+        if abandon is None:
+            await self._sleep(seconds)
+            return
+        sleeping = asyncio.ensure_future(self._sleep(seconds))
+        abandoned = asyncio.ensure_future(abandon.wait())
+        try:
+            await asyncio.wait((sleeping, abandoned), return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for waiter in (sleeping, abandoned):
+                waiter.cancel()
 
     def _waits(
         self, route: Route, chat: ChatState | None, now: float, reserve: int = 0

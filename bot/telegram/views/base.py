@@ -31,7 +31,9 @@ logger = logging.getLogger(__name__)
 class DropPolicy(Protocol):
     """The pacer's marker for intermediate calls it may drop under pressure."""
 
-    def droppable(self, max_wait: float = 0.0) -> AbstractContextManager[None]: ...
+    def droppable(
+        self, max_wait: float = 0.0, abandon: asyncio.Event | None = None
+    ) -> AbstractContextManager[None]: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,6 +109,9 @@ class AnswerViewBase(abc.ABC):
         self._ticker = Ticker(interval, self._show, first_delay=first_delay)
         self._tasks: set[asyncio.Task[None]] = set()
         self._settled = False
+        # Set when the answer is ready: progress updates still waiting for a budget give up,
+        # so the final message never waits behind a cosmetic one.
+        self._ready = asyncio.Event()
         self.paced_seconds = 0.0  # what the final parts waited for Telegram's limits
 
     @property
@@ -123,6 +128,7 @@ class AnswerViewBase(abc.ABC):
         """Stop showing progress; what was shown stays for the final parts to reuse."""
         if not self._settled:
             self._settled = True
+            self._ready.set()
             await self._stop_progress()
 
     async def send(self, part: Part) -> list[int]:

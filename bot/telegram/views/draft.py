@@ -52,7 +52,7 @@ class DraftAnswerView(AnswerViewBase):
 
     async def _show_thinking(self) -> None:
         try:
-            with self._ctx.pacing.droppable(max_wait=START_MAX_WAIT):
+            with self._ctx.pacing.droppable(max_wait=START_MAX_WAIT, abandon=self._ready):
                 await self._draft("", None)
         except Exception as exc:  # the thinking state is cosmetic
             logger.debug("chat %s: thinking draft skipped: %s", self._chat_id, exc)
@@ -74,7 +74,7 @@ class DraftAnswerView(AnswerViewBase):
         if self._thinking is not None:
             await self._thinking  # drafts keep their order: thinking first
         if self._hidden:  # nothing of the text before the content filter passed it
-            with self._ctx.pacing.droppable(max_wait=DRAFT_MAX_WAIT):
+            with self._ctx.pacing.droppable(max_wait=DRAFT_MAX_WAIT, abandon=self._ready):
                 await self._draft(self._progress(markdown), None)
             return
         chunks = render_markdown(markdown)
@@ -89,7 +89,7 @@ class DraftAnswerView(AnswerViewBase):
                     )
                 await self.messages.add(ids, chunk, None)
         tail = chunks[-1]
-        with self._ctx.pacing.droppable(max_wait=DRAFT_MAX_WAIT):
+        with self._ctx.pacing.droppable(max_wait=DRAFT_MAX_WAIT, abandon=self._ready):
             await self._draft(tail.text, tail.entities or None)
 
     async def _draft(self, text: str, entities: list[MessageEntity] | None) -> None:
