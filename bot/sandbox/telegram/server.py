@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from pathlib import Path
 from typing import Any
 
 from aiohttp import web
 
+from . import validation
 from .control import CORE_KEY, PAGE_KEY, add_routes, control_errors, load_page
 from .core import Core
 from .delivery import UpdateIds
@@ -43,6 +45,7 @@ class TelegramSandbox:
         self.core = Core(token, bot_username, bot_id, enforce_limits, ids)
         self._app = self._build_app()
         self._runner: web.AppRunner | None = None
+        self._warming: asyncio.Task[None] | None = None
         self.base_url: str | None = None
 
     @property
@@ -96,10 +99,14 @@ class TelegramSandbox:
         bound = runner.addresses[0]
         self.base_url = f"http://{host}:{bound[1]}"
         logger.info("Telegram sandbox listening on %s", self.base_url)
+        if self._warming is None:
+            self._warming = asyncio.create_task(asyncio.to_thread(validation.warm_up))
         return self.base_url
 
     async def stop(self) -> None:
         """Stop serving; pending long polls return at once and webhook retries are cancelled."""
+        if self._warming is not None:
+            await self._warming  # a thread cannot be cancelled: let it finish
         await self.core.close()
         if self._runner is not None:
             await self._runner.cleanup()

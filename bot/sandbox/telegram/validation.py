@@ -36,6 +36,19 @@ def _types() -> Any:
     )
 
 
+def warm_up() -> None:
+    """Build aiogram's validators now (in a thread, at start): pydantic builds a model's
+    schema at its first validation, seconds of CPU for the keyboard models, and a call that
+    waited for that would hold the sandbox's event loop past the bot's request time-out."""
+    types = _types()
+    types.MessageEntity.model_validate({"type": "bold", "offset": 0, "length": 1})
+    button = {"text": "b", "callback_data": "d"}
+    types.InlineKeyboardMarkup.model_validate({"inline_keyboard": [[button]]})
+    types.ReplyKeyboardMarkup.model_validate({"keyboard": [[{"text": "k"}]]})
+    types.ReplyKeyboardRemove.model_validate({"remove_keyboard": True})
+    types.ForceReply.model_validate({"force_reply": True})
+
+
 MAX_TEXT = 4096
 MAX_CAPTION = 1024
 MAX_CALLBACK_DATA = 64
