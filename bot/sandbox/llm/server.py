@@ -40,6 +40,8 @@ _POLL_S = 0.05
 _MAX_BODY = 64 * 1024 * 1024  # room for base64 images and documents
 _EPOCH = "2025-01-01T00:00:00Z"
 _INVALID = object()
+CHUNK_TIMES_LIMIT = 10_000
+"""At most this many per-chunk time stamps are kept in one request's log entry."""
 _Serve = Callable[[web.Request, Dialect, dict[str, Any]], Awaitable[web.StreamResponse]]
 _P = TypeVar("_P", ParsedRequest, ImageRequest)  # what _admit parses
 
@@ -116,7 +118,7 @@ class ScriptedLLM(LoopbackServer):
     @property
     def requests(self) -> list[dict[str, Any]]:
         """Every protocol request so far, oldest first (snapshots)."""
-        return [dict(record) for record in self._log]
+        return [{**record, "chunk_times": list(record["chunk_times"])} for record in self._log]
 
     def clear_requests(self) -> None:
         self._log.clear()
@@ -178,6 +180,9 @@ class ScriptedLLM(LoopbackServer):
             # time.monotonic() stamps (the Telegram sandbox's clock) for latency benchmarks
             "received_mono": time.monotonic(),
             "first_content_at": None,
+            # when each content delta had been written (time.monotonic(), the first
+            # CHUNK_TIMES_LIMIT of them): how old the text is that a client shows
+            "chunk_times": [],
             "finished_at": None,
             "status": 0,
             "had_api_key": dialect.api_key(request.headers) is not None,
@@ -321,8 +326,12 @@ class ScriptedLLM(LoopbackServer):
                         await self._pause(knobs.token_delay_ms)
                     deltas += 1
                 await response.write(event.encode())
-                if event.delta and record["first_content_at"] is None:
-                    record["first_content_at"] = time.monotonic()
+                if event.delta:
+                    written = time.monotonic()
+                    if record["first_content_at"] is None:
+                        record["first_content_at"] = written
+                    if len(record["chunk_times"]) < CHUNK_TIMES_LIMIT:
+                        record["chunk_times"].append(written)
             await response.write_eof()
             record["finished_at"] = time.monotonic()
         except ConnectionError:
@@ -375,6 +384,7 @@ def _answer(
 ) -> web.Response:
     record["outcome"] = "ok"
     record["first_content_at"] = record["finished_at"] = time.monotonic()
+    record["chunk_times"] = [record["first_content_at"]]  # the whole answer at once
     return web.json_response(body, headers={dialect.request_id_header: f"req_sandbox{seq:06d}"})
 
 
