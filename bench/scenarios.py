@@ -30,6 +30,7 @@ from bench.stack import (
     bot_draft_interval,
     bot_has_pacer_settings,
     database_kind,
+    pacer_off_values,
     running_stack,
 )
 from bot.sandbox.llm.plan import split_text
@@ -278,13 +279,10 @@ def _timings(
         if paced is not None and record.tag in paced:
             timing = _with_paced(timing, paced[record.tag] / 1000)
         timings.append(timing)
-        if request is not None and scenario.chunk_chars == 0:
+        chunk_times = [float(t) for t in (request or {}).get("chunk_times") or []]
+        if chunk_times and scenario.chunk_chars == 0:  # word chunks, and an LLM that tells
             turn_lags, bad = turn_draft_lags(
-                drafts,
-                scenario.reply,
-                [float(t) for t in request.get("chunk_times") or []],
-                timing.user_at,
-                timing.final_at,
+                drafts, scenario.reply, chunk_times, timing.user_at, timing.final_at
             )
             lags += turn_lags
             unplaced += bad
@@ -348,6 +346,9 @@ def _settings(scenario: Scenario) -> dict[str, Any]:
         "enforce_limits": scenario.enforce_limits,
         "pacer_off": scenario.pacer_off,
         "draft_interval_ms": round(bot_draft_interval() * 1000),
+        "pacer_limits": (
+            pacer_off_values() if scenario.pacer_off and bot_has_pacer_settings() else "Telegram's"
+        ),
     }
 
 

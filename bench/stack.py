@@ -88,7 +88,7 @@ PACER_KEYS = (
 )
 """The bot's pacer limits under ``[telegram]`` (Telegram's: 30 / 1.0 / 20)."""
 PACER_OFF = 100_000
-""""Pacer off": every pacer limit this high, so the pacer never holds a call."""
+""""Pacer off": every pacer limit this high (or as high as the bot's config allows)."""
 LOOP_LAG_ENV = "BOT_LOOP_LAG_SECONDS"
 
 
@@ -119,12 +119,31 @@ def bot_draft_interval() -> float:
     return float(default)
 
 
+def pacer_off_values() -> dict[str, float]:
+    """Each pacer limit at PACER_OFF, or at the highest value the bot's config accepts."""
+    from annotated_types import Le, Lt
+
+    from bot.config_sections import TelegramConfig
+
+    values: dict[str, float] = {}
+    for key in PACER_KEYS:
+        value: float = PACER_OFF
+        field = TelegramConfig.model_fields.get(key)
+        for constraint in field.metadata if field is not None else ():
+            if isinstance(constraint, Le):
+                value = min(value, float(constraint.le))  # type: ignore[arg-type]
+            elif isinstance(constraint, Lt):
+                value = min(value, float(constraint.lt) - 1)  # type: ignore[arg-type]
+        values[key] = value
+    return values
+
+
 def pacer_config(pacer_off: bool) -> str:
     """The ``[telegram]`` lines that switch the bot's pacer off (none when it stays on, or
     when this bot has no such settings: unknown keys would stop it from starting)."""
     if not pacer_off or not bot_has_pacer_settings():
         return ""
-    return "".join(f"{key} = {PACER_OFF}\n" for key in PACER_KEYS)
+    return "".join(f"{key} = {value:g}\n" for key, value in pacer_off_values().items())
 
 
 def database_kind(url: str | None) -> str:
