@@ -75,6 +75,15 @@ def _scenario_names(value: str) -> list[str]:
     return list(dict.fromkeys(names))
 
 
+def _postgres_url(value: str) -> str:
+    if not value.startswith("postgresql+asyncpg://"):
+        raise argparse.ArgumentTypeError(
+            "expected a postgresql+asyncpg://USER@HOST:PORT/DATABASE URL (without it, every "
+            "run has a new SQLite file)"
+        )
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m bench",
@@ -114,6 +123,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--database-url",
+        type=_postgres_url,
         default=None,
         metavar="URL",
         help="run the bot on this database (postgresql+asyncpg://...) instead of a new SQLite "

@@ -269,6 +269,10 @@ def test_scenario_choice_and_quick() -> None:
     assert all((s.duration or 0) <= 4 for s in scenarios)
     with pytest.raises(SystemExit):
         build_parser().parse_args(["--scenario", "streaming,nope"])
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["--database-url", "sqlite+aiosqlite:///x.db"])
+    url = "postgresql+asyncpg://postgres@127.0.0.1:5432/bench"
+    assert build_parser().parse_args(["--database-url", url]).database_url == url
 
 
 def test_think_for_rate() -> None:
