@@ -74,6 +74,7 @@ class ScriptedLLM(LoopbackServer):
         self._faults: CountedQueue[Fault] = CountedQueue()
         self._knobs = KnobStore()
         self._log: list[dict[str, Any]] = []
+        self._sleepers: set[asyncio.Future[None]] = set()
         self._studio = ImageStudio()
         self._ids = itertools.count(1)
         app = web.Application(client_max_size=_MAX_BODY)
@@ -318,12 +319,18 @@ class ScriptedLLM(LoopbackServer):
                 await response.write(event.encode())
             await self._pause(knobs.ttft_ms)
             deltas = 0
+            first_delta = 0.0
             for index, event in enumerate(script.body):
                 if index == trigger and fault is not None:
                     await self._trip(request, fault)
                 if event.delta:
                     if deltas:
-                        await self._pause(knobs.token_delay_ms)
+                        # on a schedule from the first chunk: the stream keeps its rate
+                        # (token_delay_ms per chunk on average) however busy this process is
+                        due = first_delta + deltas * knobs.token_delay_ms / 1000
+                        await self._pause(max(0.0, due - time.monotonic()) * 1000)
+                    else:
+                        first_delta = time.monotonic()
                     deltas += 1
                 await response.write(event.encode())
                 if event.delta:
@@ -350,14 +357,39 @@ class ScriptedLLM(LoopbackServer):
         await self._hang(request)
 
     async def _pause(self, milliseconds: float) -> None:
-        """Sleep, unless the server stops first (then the connection is dropped)."""
-        if milliseconds <= 0:
-            if self._stopping.is_set():
-                raise _Dropped("server_stopped")
-            return
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._stopping.wait(), milliseconds / 1000)
+        """Sleep, unless the server stops first (then the connection is dropped).
+
+        A plain timer on a future that :meth:`stop` also wakes: a token stream pauses once per
+        chunk, and thousands of streamed chunks a second must not cost a task each.
+        """
+        if self._stopping.is_set():
             raise _Dropped("server_stopped")
+        if milliseconds <= 0:
+            return
+        loop = asyncio.get_running_loop()
+        waiter: asyncio.Future[None] = loop.create_future()
+        timer = loop.call_later(milliseconds / 1000, _wake, waiter)
+        self._sleepers.add(waiter)
+        try:
+            await waiter
+        finally:
+            timer.cancel()
+            self._sleepers.discard(waiter)
+        if self._stopping.is_set():
+            raise _Dropped("server_stopped")
+
+    def _wake_sleepers(self) -> None:
+        for waiter in list(self._sleepers):
+            _wake(waiter)
+
+    async def stop(self) -> None:
+        self._stopping.set()
+        self._wake_sleepers()
+        await super().stop()
+
+    async def _on_shutdown(self, app: web.Application) -> None:
+        await super()._on_shutdown(app)
+        self._wake_sleepers()
 
     async def _hang(self, request: web.Request) -> NoReturn:
         """Never answer: return (by raising) when the client leaves or the server stops."""
@@ -368,6 +400,11 @@ class ScriptedLLM(LoopbackServer):
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._stopping.wait(), _POLL_S)
                 raise _Dropped("server_stopped")
+
+
+def _wake(waiter: asyncio.Future[None]) -> None:
+    if not waiter.done():
+        waiter.set_result(None)
 
 
 def _fault_index(body: tuple[Any, ...], fault: Fault | None) -> int | None:
