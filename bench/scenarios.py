@@ -18,6 +18,7 @@ from bench.metrics import (
     DraftLag,
     TurnTiming,
     llm_requests_by_tag,
+    median,
     quantiles,
     ratio,
     summarize,
@@ -171,6 +172,7 @@ class RunResult:
     loop_lag_max_ms: float | None
     loop_lag_periods: int
     llm_chunks: int
+    llm_chunks_per_s: float | None
     llm_streams_active_avg: float | None
     drafts_unplaced: int
     paced_turns: int
@@ -231,6 +233,7 @@ class RunResult:
             "bench_cpu_s": self.bench_cpu_s,
             "wall_s": self.wall_s,
             "llm_chunks": self.llm_chunks,
+            "llm_chunks_per_s": self.llm_chunks_per_s,
             "llm_streams_active_avg": self.llm_streams_active_avg,
             "rss_start_mb": self.rss_start_mb,
             "rejections_429": self.rejections_429,
@@ -329,6 +332,17 @@ def streams_active(requests: Sequence[Mapping[str, Any]], start: float, end: flo
         stop = float(finished) if isinstance(finished, int | float) else end
         busy += max(0.0, min(stop, end) - max(float(received), start))
     return busy / (end - start)
+
+
+def stream_rate(requests: Sequence[Mapping[str, Any]]) -> float | None:
+    """Median rate (chunks a second) at which the LLM streamed its answers (None: no stream
+    of two chunks or more): shows whether a busy benchmark process kept the asked-for rate."""
+    rates = []
+    for request in requests:
+        times = request.get("chunk_times") or []
+        if request.get("outcome") == "ok" and len(times) >= 2 and times[-1] > times[0]:
+            rates.append((len(times) - 1) / (times[-1] - times[0]))
+    return median(rates)
 
 
 def _settings(scenario: Scenario) -> dict[str, Any]:
@@ -476,6 +490,7 @@ async def run_scenario(
         loop_lag_max_ms=lag.max_ms if lag is not None else None,
         loop_lag_periods=lag.periods if lag is not None else 0,
         llm_chunks=chunks,
+        llm_chunks_per_s=_round(stream_rate(requests), 1),
         llm_streams_active_avg=_round(streams_active(requests, steady_start, steady_end), 1),
         drafts_unplaced=unplaced,
         paced_turns=sum(1 for t in timings if t.paced is not None),

@@ -30,7 +30,14 @@ from bench.metrics import (
     summarize,
 )
 from bench.report import aggregate, pair_per_chunk, run_objects, table, targets_table
-from bench.scenarios import RunResult, Scenario, make_reply, streams_active, think_for_rate
+from bench.scenarios import (
+    RunResult,
+    Scenario,
+    make_reply,
+    stream_rate,
+    streams_active,
+    think_for_rate,
+)
 from bench.stack import PACER_KEYS, database_kind, pacer_config, pacer_off_values
 from bot import config_sections
 
@@ -280,6 +287,17 @@ def test_think_for_rate() -> None:
     assert think_for_rate(10, 20, 2.5) == 0.0
 
 
+def test_stream_rate() -> None:
+    requests: list[dict[str, Any]] = [
+        {"outcome": "ok", "chunk_times": [0.0, 0.5, 1.0]},  # 2 a second
+        {"outcome": "ok", "chunk_times": [0.0, 0.25, 0.5, 0.75, 1.0]},  # 4 a second
+        {"outcome": "ok", "chunk_times": [5.0]},  # one chunk: no rate
+        {"outcome": "client_closed", "chunk_times": [0.0, 10.0]},
+    ]
+    assert stream_rate(requests) == pytest.approx(3.0)
+    assert stream_rate([]) is None
+
+
 def test_streams_active() -> None:
     requests: list[dict[str, Any]] = [
         {"received_mono": 0.0, "finished_at": 10.0},
@@ -364,6 +382,7 @@ def result(scenario: str, chats: int, run: int = 1, **changes: Any) -> RunResult
         "loop_lag_max_ms": 9.0,
         "loop_lag_periods": 4,
         "llm_chunks": 610,
+        "llm_chunks_per_s": 30.0,
         "llm_streams_active_avg": 1.0,
         "drafts_unplaced": 0,
         "paced_turns": 10,
