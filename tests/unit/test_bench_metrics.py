@@ -462,6 +462,8 @@ def test_table_targets_and_json() -> None:
     assert "| own overhead p95, 200 chats" in targets
     assert "fairness over the global limit (120 chats)" in targets
     assert "1.64 (p50 25 ms, p99 41 ms)" in targets
+    assert "| 12 % (1 streams on average) | ≤ 35 % |" in targets
+    assert "≤ 450 ms (draft interval 400 ms + 50)" in targets
     assert "first visible text after the LLM's first token, 50 chats: p95 | streaming c=50" in (
         targets
     )
