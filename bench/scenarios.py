@@ -75,6 +75,8 @@ PerChunk = Literal["none", "paired", "gross"]
 """How a scenario's CPU per chunk is found (see :func:`RunResult.as_json`)."""
 CPU_SAMPLE_SECONDS = 0.5
 """How often the bot's CPU time is sampled during the load (for the steady-window share)."""
+IDLE_SECONDS = 1.0
+"""How long the bot's idle CPU is measured before each load."""
 
 
 @dataclass(frozen=True)
@@ -166,6 +168,7 @@ class RunResult:
     bot_cpu_s: float | None
     bot_cpu_pct: float | None
     bot_cpu_pct_steady: float | None
+    bot_idle_cpu_pct: float | None
     cpu_ms_per_turn: float | None
     bench_cpu_s: float
     loop_lag_p99_ms: float | None
@@ -230,6 +233,7 @@ class RunResult:
             "bot_cpu_s": self.bot_cpu_s,
             "bot_cpu_pct": self.bot_cpu_pct,
             "bot_cpu_pct_steady": self.bot_cpu_pct_steady,
+            "bot_idle_cpu_pct": self.bot_idle_cpu_pct,
             "bench_cpu_s": self.bench_cpu_s,
             "wall_s": self.wall_s,
             "llm_chunks": self.llm_chunks,
@@ -309,6 +313,17 @@ class _CpuSamples:
             return None
         (t0, c0), (t1, c1) = inside[0], inside[-1]
         return 100 * (c1 - c0) / (t1 - t0)
+
+
+async def _idle_cpu(stack: Stack) -> float | None:
+    """The bot's CPU share of one core over IDLE_SECONDS before the load: what it spends
+    doing nothing (polling, timers), which CPU per turn includes for the turns' duration."""
+    before, started = stack.sample(), time.monotonic()
+    await asyncio.sleep(IDLE_SECONDS)
+    after, elapsed = stack.sample(), time.monotonic() - started
+    if before is None or after is None:
+        return None
+    return round(100 * (after.cpu_seconds - before.cpu_seconds) / elapsed, 1)
 
 
 async def _sample_cpu(stack: Stack, samples: _CpuSamples) -> None:
@@ -394,6 +409,7 @@ async def run_scenario(
             expect=scenario.expect,
         )
         load = LoadRun(stack.client, plan)
+        idle_cpu = await _idle_cpu(stack)
         cpu_samples = _CpuSamples()
         sampler = asyncio.create_task(_sample_cpu(stack, cpu_samples))
         log_start = stack.log_size()
@@ -482,6 +498,7 @@ async def run_scenario(
         bot_cpu_s=round(bot_cpu, 3) if bot_cpu is not None else None,
         bot_cpu_pct=round(100 * bot_cpu / wall, 1) if bot_cpu is not None and wall > 0 else None,
         bot_cpu_pct_steady=_round(cpu_samples.share(steady_start, steady_end), 1),
+        bot_idle_cpu_pct=idle_cpu,
         cpu_ms_per_turn=(
             round(1000 * bot_cpu / len(timings), 2) if bot_cpu is not None and timings else None
         ),

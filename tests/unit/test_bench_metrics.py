@@ -376,6 +376,7 @@ def result(scenario: str, chats: int, run: int = 1, **changes: Any) -> RunResult
         "bot_cpu_s": 1.0,
         "bot_cpu_pct": 10.0,
         "bot_cpu_pct_steady": 12.0,
+        "bot_idle_cpu_pct": 0.5,
         "cpu_ms_per_turn": 100.0,
         "bench_cpu_s": 1.0,
         "loop_lag_p99_ms": 7.5,
