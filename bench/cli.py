@@ -16,9 +16,18 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench.metrics import median
-from bench.scenarios import RunResult, Scenario, default_turns, make_reply, run_scenario
-from bench.stack import BotOptions
+from bench.report import aggregate, pair_per_chunk, run_objects, table, targets_table
+from bench.scenarios import (
+    TELEGRAM_MESSAGES_PER_SECOND,
+    RunResult,
+    Scenario,
+    default_turns,
+    make_reply,
+    run_scenario,
+    think_for_rate,
+    turn_estimate,
+)
+from bench.stack import BotOptions, database_kind
 
 EXIT_FAILED_TURNS = 1
 EXIT_ABORTED = 3
@@ -48,6 +57,33 @@ def _positive(kind: type[int] | type[float]) -> Any:
     return parse
 
 
+SCENARIOS = ("streaming", "capacity", "paced", "gpu-stream", "fairness")
+ONE_CHUNK = 4096
+"""chunk_chars of the instant scenarios: the whole (short) answer in one chunk."""
+FAIRNESS_FACTOR = 3
+"""The fairness scenario asks for this many times Telegram's global limit."""
+
+
+def _scenario_names(value: str) -> list[str]:
+    names = [part.strip() for part in value.split(",") if part.strip()]
+    unknown = [name for name in names if name not in SCENARIOS]
+    if not names or unknown:
+        raise argparse.ArgumentTypeError(
+            f"unknown scenario(s) {', '.join(unknown) or '(none)'}; choose from "
+            + ", ".join(SCENARIOS)
+        )
+    return list(dict.fromkeys(names))
+
+
+def _postgres_url(value: str) -> str:
+    if not value.startswith("postgresql+asyncpg://"):
+        raise argparse.ArgumentTypeError(
+            "expected a postgresql+asyncpg://USER@HOST:PORT/DATABASE URL (without it, every "
+            "run has a new SQLite file)"
+        )
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m bench",
@@ -56,17 +92,24 @@ def build_parser() -> argparse.ArgumentParser:
         "PDF extraction benchmark: python -m bench pdf --help.",
     )
     parser.add_argument(
+        "--scenario",
+        type=_scenario_names,
+        metavar="LIST",
+        default=list(SCENARIOS),
+        help="comma-separated scenarios to run (default: all of " + ", ".join(SCENARIOS) + ")",
+    )
+    parser.add_argument(
         "--concurrency",
         type=_concurrency,
         metavar="LIST",
         default=None,
-        help="chats of the streaming scenarios (default 1,50,200; --quick: 1,10)",
+        help="chats of the streaming scenario runs (default 1,50,200; --quick: 1,10)",
     )
     parser.add_argument(
         "--turns",
         type=_positive(int),
         default=None,
-        help="turns per chat in the streaming scenarios (default: about 20 s of load, "
+        help="turns per chat in the streaming scenario (default: about 20 s of load, "
         "no new turn after 30 s)",
     )
     parser.add_argument(
@@ -76,9 +119,17 @@ def build_parser() -> argparse.ArgumentParser:
         "--quick", action="store_true", help="smoke run: a few seconds of load per scenario"
     )
     parser.add_argument(
-        "--json", type=Path, default=None, metavar="PATH", help="also write results here"
+        "--json", type=Path, default=None, metavar="PATH", help="also write every run here"
     )
-    llm = parser.add_argument_group("scripted LLM of the streaming scenarios")
+    parser.add_argument(
+        "--database-url",
+        type=_postgres_url,
+        default=None,
+        metavar="URL",
+        help="run the bot on this database (postgresql+asyncpg://...) instead of a new SQLite "
+        "file; its public schema is DROPPED and recreated before every run",
+    )
+    llm = parser.add_argument_group("scripted LLM of the streaming and paced scenarios")
     llm.add_argument("--ttft-ms", type=float, default=300.0, help="time to first token")
     llm.add_argument(
         "--tokens-per-s", type=_positive(float), default=30.0, help="streaming speed (word chunks)"
@@ -86,32 +137,92 @@ def build_parser() -> argparse.ArgumentParser:
     llm.add_argument("--answer-words", type=int, default=60, help="length of each answer")
     load = parser.add_argument_group("load")
     load.add_argument(
-        "--think-ms", type=float, default=0.0, help="pause between an answer and the next message"
+        "--think-ms",
+        type=float,
+        default=0.0,
+        help="streaming scenario: pause between an answer and the next message",
     )
     load.add_argument(
-        "--throughput-chats",
-        type=_positive(int),
+        "--capacity-chats",
+        type=_concurrency,
+        metavar="LIST",
         default=None,
-        help="chats of the instant-LLM throughput scenario (default 200; --quick: 20)",
+        help="chats of the capacity runs (default 1,200; --quick: 1,20)",
     )
     load.add_argument(
-        "--throughput-seconds",
+        "--capacity-seconds",
         type=_positive(float),
         default=None,
-        help="length of the throughput scenario (default 15; --quick: 3)",
+        help="how long users keep starting turns in a capacity run (default 15; --quick: 3)",
     )
-    load.add_argument("--no-throughput", action="store_true", help="skip the throughput scenario")
+    load.add_argument(
+        "--paced-chats",
+        type=_positive(int),
+        default=None,
+        help="chats of the paced scenario (default 200; --quick: 20)",
+    )
+    load.add_argument(
+        "--paced-rate",
+        type=_positive(float),
+        default=20.0,
+        help="answers per second the paced scenario's users ask for (think time follows; "
+        "default 20, under Telegram's 30)",
+    )
+    load.add_argument(
+        "--paced-seconds",
+        type=_positive(float),
+        default=None,
+        help="paced scenario: no new turn after this many seconds past the ramp "
+        "(default 40; --quick: 4)",
+    )
+    load.add_argument(
+        "--gpu-chats",
+        type=_positive(int),
+        default=None,
+        help="concurrent answers of the gpu-stream scenario (default 128; --quick: 16)",
+    )
+    load.add_argument(
+        "--gpu-tokens-per-s",
+        type=_positive(float),
+        default=50.0,
+        help="gpu-stream: streaming speed of each answer (default 50)",
+    )
+    load.add_argument(
+        "--gpu-answer-words",
+        type=_positive(int),
+        default=None,
+        help="gpu-stream: words per answer (default 500, one message; --quick: 100)",
+    )
+    load.add_argument(
+        "--gpu-seconds",
+        type=_positive(float),
+        default=None,
+        help="gpu-stream: seconds of back-to-back answers after the ramp (default 60; --quick: 4)",
+    )
+    load.add_argument(
+        "--fairness-chats",
+        type=_positive(int),
+        default=120,
+        help="chats of the fairness scenario (default 120; at least 90, so that demand is "
+        "bound by the global limit, not by each chat's 1 message/s)",
+    )
+    load.add_argument(
+        "--fairness-seconds",
+        type=_positive(float),
+        default=None,
+        help="fairness: no new turn after this many seconds (default 20; --quick: 4)",
+    )
     load.add_argument(
         "--no-limits",
         action="store_true",
-        help="do not enforce Telegram's rate limits in the sandbox (no 429s)",
+        help="the sandbox does not enforce Telegram's rate limits (no 429s) in any scenario",
     )
-    limits = parser.add_argument_group("safety")
+    limits = parser.add_argument_group("safety and diagnostics")
     limits.add_argument(
         "--turn-timeout", type=_positive(float), default=60.0, help="seconds per answer"
     )
     limits.add_argument(
-        "--timeout", type=_positive(float), default=900.0, help="global cap, in seconds"
+        "--timeout", type=_positive(float), default=1800.0, help="global cap, in seconds"
     )
     limits.add_argument(
         "--keep-logs",
@@ -128,128 +239,142 @@ def build_parser() -> argparse.ArgumentParser:
     limits.add_argument(
         "--bot-log-level", default="INFO", help="BOT_LOG_LEVEL of the bot process (default INFO)"
     )
+    limits.add_argument(
+        "--loop-lag-seconds",
+        type=_positive(float),
+        default=None,
+        help="BOT_LOOP_LAG_SECONDS: how often the bot logs its event-loop lag "
+        "(default 2; --quick: 1)",
+    )
     return parser
 
 
 def build_scenarios(args: argparse.Namespace) -> list[Scenario]:
     quick = bool(args.quick)
-    levels: list[int] = args.concurrency or ([1, 10] if quick else [1, 50, 200])
+    wanted: list[str] = args.scenario
     enforce = not args.no_limits
     ramp = 0.2 if quick else 1.0
+    token_delay = 1000.0 / args.tokens_per_s
+    reply = make_reply(args.answer_words)
+    instant_reply = make_reply(0)
+    scenarios: list[Scenario] = []
     streaming = Scenario(
         name="streaming",
         chats=1,
         turns=None,
         duration=None,
         ttft_ms=args.ttft_ms,
-        token_delay_ms=1000.0 / args.tokens_per_s,
-        reply=make_reply(args.answer_words),
+        token_delay_ms=token_delay,
+        reply=reply,
         enforce_limits=enforce,
         think_s=args.think_ms / 1000,
         ramp_s=ramp,
         turn_timeout=args.turn_timeout,
+        per_chunk="paired",
     )
-    scenarios: list[Scenario] = []
-    for chats in levels:
-        scenario = replace(streaming, chats=chats)
-        if args.turns is not None:  # exactly that many turns per chat
-            scenarios.append(replace(scenario, turns=args.turns))
-        elif quick:
-            scenarios.append(replace(scenario, turns=2))
-        else:  # about TARGET_SECONDS of load; a bot that cannot keep up is cut at TIME_CAP
-            turns = default_turns(replace(scenario, turns=1))
-            scenarios.append(replace(scenario, turns=turns, duration=TIME_CAP))
-    if not args.no_throughput:
+    if "streaming" in wanted:
+        levels: list[int] = args.concurrency or ([1, 10] if quick else [1, 50, 200])
+        for chats in levels:
+            scenario = replace(streaming, chats=chats)
+            if args.turns is not None:  # exactly that many turns per chat
+                scenarios.append(replace(scenario, turns=args.turns))
+            elif quick:
+                scenarios.append(replace(scenario, turns=2))
+            else:  # about TARGET_SECONDS of load; a bot that cannot keep up is cut at TIME_CAP
+                turns = default_turns(replace(scenario, turns=1))
+                scenarios.append(replace(scenario, turns=turns, duration=TIME_CAP))
+    instant = replace(
+        streaming,
+        ttft_ms=0.0,
+        token_delay_ms=0.0,
+        reply=instant_reply,
+        think_s=0.0,
+        chunk_chars=ONE_CHUNK,
+        per_chunk="none",
+    )
+    if "capacity" in wanted:
+        # The bot's own limit: no model time, no pacer, no Telegram limits.
+        for chats in args.capacity_chats or ([1, 20] if quick else [1, 200]):
+            scenarios.append(
+                replace(
+                    instant,
+                    name="capacity",
+                    chats=chats,
+                    duration=args.capacity_seconds or (3.0 if quick else 15.0),
+                    enforce_limits=False,
+                    pacer_off=True,
+                )
+            )
+    if "paced" in wanted:
+        # Many chats whose demand stays under the global limit: nothing should wait for
+        # Telegram, so own overhead and loop lag are the bot's alone. Starts spread over one
+        # cycle (chats / rate), so the answers arrive evenly instead of in waves.
+        chats = args.paced_chats or (20 if quick else 200)
+        turn = turn_estimate(args.ttft_ms, token_delay, reply)
         scenarios.append(
-            Scenario(
-                name="instant",
-                chats=args.throughput_chats or (20 if quick else 200),
-                turns=None,
-                duration=args.throughput_seconds or (3.0 if quick else 15.0),
-                ttft_ms=0.0,
-                token_delay_ms=0.0,
-                reply=make_reply(0),
-                enforce_limits=enforce,
-                think_s=args.think_ms / 1000,
-                ramp_s=ramp,
-                turn_timeout=args.turn_timeout,
+            replace(
+                streaming,
+                name="paced",
+                chats=chats,
+                duration=args.paced_seconds or (4.0 if quick else 40.0),
+                think_s=think_for_rate(chats, args.paced_rate, turn),
+                ramp_s=chats / args.paced_rate,
+                per_chunk="none",
+            )
+        )
+    if "gpu-stream" in wanted:
+        # Many long answers streaming at once, back to back: the cost of streaming itself.
+        words = args.gpu_answer_words or (100 if quick else 500)
+        gpu_reply = make_reply(words)
+        gpu_delay = 1000.0 / args.gpu_tokens_per_s
+        scenarios.append(
+            replace(
+                streaming,
+                name="gpu-stream",
+                chats=args.gpu_chats or (16 if quick else 128),
+                duration=args.gpu_seconds or (4.0 if quick else 60.0),
+                token_delay_ms=gpu_delay,
+                reply=gpu_reply,
+                think_s=0.0,
+                # spread over one answer, so that drafts and final messages do not come in waves
+                ramp_s=turn_estimate(args.ttft_ms, gpu_delay, gpu_reply),
+                per_chunk="gross",
+            )
+        )
+    if "fairness" in wanted:
+        # Closed-loop users whose think time asks for FAIRNESS_FACTOR x the global limit:
+        # the pacer must share the 30 messages/s fairly between the chats.
+        chats = args.fairness_chats
+        rate = FAIRNESS_FACTOR * TELEGRAM_MESSAGES_PER_SECOND
+        scenarios.append(
+            replace(
+                instant,
+                name="fairness",
+                chats=chats,
+                duration=args.fairness_seconds or (4.0 if quick else 20.0),
+                think_s=think_for_rate(chats, rate, turn_estimate(0.0, 0.0, instant_reply)),
             )
         )
     return scenarios
-
-
-def aggregate(runs: list[RunResult]) -> dict[str, Any]:
-    """Medians across runs of every reported number; failures are summed."""
-
-    def med(pick: Any) -> float | None:
-        value = median(pick(run) for run in runs)
-        return None if value is None else round(value, 2)
-
-    result: dict[str, Any] = {
-        "turns_ok": med(lambda r: r.turns_ok),
-        "turns_failed": sum(r.turns_failed for r in runs),
-        "turns_per_s": med(lambda r: r.turns_per_s),
-        "peak_rss_mb": med(lambda r: r.peak_rss_mb),
-        "rss_start_mb": med(lambda r: r.rss_start_mb),
-        "rejections_429": med(lambda r: r.rejections_429),
-        "bot_cpu_s": med(lambda r: r.bot_cpu_s),
-        "bench_cpu_s": med(lambda r: r.bench_cpu_s),
-        "wall_s": med(lambda r: r.wall_s),
-    }
-    for key in (
-        "overhead_ms",
-        "before_llm_ms",
-        "after_llm_ms",
-        "first_text_after_llm_ms",
-        "e2e_ms",
-        "llm_ms",
-    ):
-        result[key] = {
-            q: med(lambda r, k=key, q=q: getattr(r, k)[q]) for q in ("p50", "p95", "max")
-        }
-    return result
-
-
-def _num(value: float | None, digits: int = 0) -> str:
-    if value is None:
-        return "-"
-    return f"{value:.{digits}f}"
-
-
-def _pair(summary: dict[str, float | None]) -> str:
-    return f"{_num(summary['p50'])} / {_num(summary['p95'])}"
-
-
-def table(rows: list[tuple[int, Scenario, dict[str, Any]]]) -> str:
-    head = (
-        "| scenario | chats | turns | overhead p50/p95 ms | before / after LLM p50 ms "
-        "| first text after LLM p50/p95 ms | e2e p50/p95 ms | turns/s | peak RSS MB | 429s |"
-    )
-    lines = [head, "|" + "---|" * 10]
-    for _, scenario, agg in rows:
-        turns = _num(agg["turns_ok"])
-        if agg["turns_failed"]:
-            turns += f" ({agg['turns_failed']} failed)"
-        lines.append(
-            f"| {scenario.name} | {scenario.chats} | {turns} | {_pair(agg['overhead_ms'])} "
-            f"| {_num(agg['before_llm_ms']['p50'])} / {_num(agg['after_llm_ms']['p50'])} "
-            f"| {_pair(agg['first_text_after_llm_ms'])} | {_pair(agg['e2e_ms'])} "
-            f"| {_num(agg['turns_per_s'], 1)} | {_num(agg['peak_rss_mb'], 1)} "
-            f"| {_num(agg['rejections_429'])} |"
-        )
-    return "\n".join(lines)
 
 
 def _describe(scenario: Scenario) -> str:
     parts = [f"{scenario.turns} turns per chat"] if scenario.turns is not None else []
     if scenario.duration is not None:
         parts.append(f"{'at most ' if parts else ''}{scenario.duration:g} s")
+    if scenario.think_s:
+        parts.append(f"think {scenario.think_s:.2f} s")
+    if scenario.ramp_s >= 2:
+        parts.append(f"ramp {scenario.ramp_s:.1f} s")
     load = ", ".join(parts)
     llm = (
-        f"ttft {scenario.ttft_ms:g} ms, {scenario.token_delay_ms:.0f} ms/word, "
-        f"{len(scenario.reply.split())} words"
+        f"ttft {scenario.ttft_ms:g} ms, {scenario.token_delay_ms:.0f} ms/chunk, "
+        f"{len(scenario.reply.split())} words in {scenario.chunks_per_turn} chunk(s)"
     )
-    return f"{scenario.name} c={scenario.chats} ({load}; LLM {llm})"
+    limits = f"pacer {'off' if scenario.pacer_off else 'on'}, " + (
+        "limits enforced" if scenario.enforce_limits else "limits not enforced"
+    )
+    return f"{scenario.name} c={scenario.chats} ({load}; LLM {llm}; {limits})"
 
 
 WARMUP = Scenario(
@@ -298,6 +423,7 @@ async def run_all(
                     keep_logs / f"{index + 1:02d}-{scenario.name}-c{scenario.chats}-{round_no}.log"
                 )
             result = await run_scenario(scenario, options, log)
+            result.run = round_no
             results.setdefault(index, []).append(result)
             print(
                 f"{label}: {result.turns_ok} turns ok, {result.turns_failed} failed, "
@@ -305,6 +431,8 @@ async def run_all(
                 file=sys.stderr,
                 flush=True,
             )
+            for note in result.notes:
+                print(f"    note: {note}", file=sys.stderr)
             for failure in result.failures[:5]:
                 print(f"    {failure}", file=sys.stderr)
 
@@ -324,6 +452,12 @@ def main(argv: list[str] | None = None) -> int:
     results: dict[int, list[RunResult]] = {}
     started = time.monotonic()
     aborted: str | None = None
+    if args.database_url is not None:
+        print(
+            f"database: {database_kind(args.database_url)}; its public schema is dropped and "
+            "recreated before every run",
+            file=sys.stderr,
+        )
 
     async def bounded(options: BotOptions) -> None:
         # SIGTERM (e.g. from a CI job's timeout) unwinds like Ctrl-C: the bot is stopped too.
@@ -338,7 +472,11 @@ def main(argv: list[str] | None = None) -> int:
             os.environ.get("PYTHONDONTWRITEBYTECODE")
         )
         options = BotOptions(
-            args.bot_log_level, Path(cache) if no_bytecode else None, quotas=args.quotas
+            args.bot_log_level,
+            Path(cache) if no_bytecode else None,
+            quotas=args.quotas,
+            database_url=args.database_url,
+            loop_lag_seconds=args.loop_lag_seconds or (1.0 if args.quick else 2.0),
         )
         try:
             asyncio.run(bounded(options))
@@ -348,14 +486,17 @@ def main(argv: list[str] | None = None) -> int:
             aborted = "interrupted"
         except RuntimeError as exc:
             aborted = str(exc)
-    rows = [(i, scenarios[i], aggregate(runs)) for i, runs in sorted(results.items())]
+    pair_per_chunk(scenarios, results)
+    rows = [(scenarios[i], aggregate(runs)) for i, runs in sorted(results.items())]
     print()
     if args.runs > 1:
         print(f"Medians of {args.runs} runs per scenario.")
     print(table(rows))
-    failed = sum(agg["turns_failed"] for _, _, agg in rows)
+    print()
+    print(targets_table(rows, database_kind(args.database_url)))
+    failed = sum(agg["turns_failed"] for _, agg in rows)
     if args.json is not None:
-        _write_json(args, scenarios, results, rows, time.monotonic() - started, aborted)
+        _write_json(args, results, time.monotonic() - started, aborted)
     if aborted is not None:
         print(f"\nABORTED: {aborted}", file=sys.stderr)
         return EXIT_ABORTED
@@ -367,13 +508,12 @@ def main(argv: list[str] | None = None) -> int:
 
 def _write_json(
     args: argparse.Namespace,
-    scenarios: list[Scenario],
     results: dict[int, list[RunResult]],
-    rows: list[tuple[int, Scenario, dict[str, Any]]],
     elapsed: float,
     aborted: str | None,
 ) -> None:
-    document = {
+    """A JSON array with one object per run (see :meth:`RunResult.as_json`)."""
+    meta = {
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
         "command": [Path(sys.executable).name, "-m", "bench", *sys.argv[1:]],
         "machine": {
@@ -383,25 +523,8 @@ def _write_json(
         },
         "elapsed_s": round(elapsed, 1),
         "aborted": aborted,
-        "scenarios": [
-            {
-                "name": scenario.name,
-                "chats": scenario.chats,
-                "turns_per_chat": scenario.turns,
-                "duration_s": scenario.duration,
-                "llm": {
-                    "ttft_ms": scenario.ttft_ms,
-                    "token_delay_ms": round(scenario.token_delay_ms, 2),
-                    "answer_words": len(scenario.reply.split()),
-                },
-                "enforce_limits": scenario.enforce_limits,
-                "think_s": scenario.think_s,
-                "median": agg,
-                "runs": [run.as_json() for run in results.get(index, [])],
-            }
-            for index, scenario, agg in rows
-        ],
     }
+    document = run_objects(results, meta)
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
     print(f"\nresults written to {args.json}", file=sys.stderr)

@@ -15,7 +15,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from bench.load import Expectation, TurnRecord, tag_of, turn_messages
+from bench.load import Expectation, TurnRecord, normalize, tag_of, turn_messages
 
 
 @dataclass(frozen=True)
@@ -29,6 +29,8 @@ class TurnTiming:
     llm_received_at: float | None
     llm_first_content_at: float | None
     llm_finished_at: float | None
+    paced: float | None = None
+    """How long the answer's final messages waited in the bot's pacer (its log); None: unknown."""
 
     @property
     def e2e(self) -> float:
@@ -42,8 +44,17 @@ class TurnTiming:
 
     @property
     def overhead(self) -> float | None:
+        """e2e minus the LLM's time: the bot's own work *and* its pacing waits."""
         llm = self.llm_time
         return None if llm is None else self.e2e - llm
+
+    @property
+    def own_overhead(self) -> float | None:
+        """e2e minus the LLM's time minus the pacing wait: the bot's own work alone."""
+        overhead = self.overhead
+        if overhead is None or self.paced is None:
+            return None
+        return overhead - self.paced
 
     @property
     def before_llm(self) -> float | None:
@@ -159,16 +170,88 @@ def ms(value: float | None) -> float | None:
 
 
 def summarize(values: Iterable[float | None]) -> dict[str, float | None]:
-    """p50 / p95 / max in milliseconds of the known values."""
+    """p50 / p95 / p99 / max in milliseconds of the known values (seconds), and their count."""
     known = [v for v in values if v is not None]
     return {
         "p50": ms(percentile(known, 50)),
         "p95": ms(percentile(known, 95)),
+        "p99": ms(percentile(known, 99)),
         "max": ms(max(known, default=None)),
         "n": len(known),
     }
 
 
+def quantiles(summary: Mapping[str, float | None] | None) -> dict[str, float | None]:
+    """Exactly ``{p50, p95, p99}`` of a summary (all None when there is none)."""
+    return {q: None if summary is None else summary.get(q) for q in ("p50", "p95", "p99")}
+
+
+def ratio(numerator: float | None, denominator: float | None) -> float | None:
+    """numerator / denominator, None when either is unknown or the denominator is not > 0."""
+    if numerator is None or denominator is None or denominator <= 0:
+        return None
+    return numerator / denominator
+
+
 def median(values: Iterable[float | None]) -> float | None:
     known = [v for v in values if v is not None]
     return statistics.median(known) if known else None
+
+
+@dataclass(frozen=True)
+class DraftLag:
+    """One draft that showed new text; seconds on the benchmark's monotonic clock.
+
+    ``lag``: the draft's arrival at the sandbox minus the moment the LLM had written the
+    *oldest* text that is new in this draft (the first chunk no earlier draft of the turn
+    showed): how long the longest-waiting new text took to become visible. Text written just
+    after a draft waits for the next one, so this includes the bot's draft interval.
+    ``freshness``: the same for the *newest* text the draft shows (how stale a draft is when
+    it arrives; excludes the interval).
+    """
+
+    lag: float
+    freshness: float
+
+
+def draft_lags(
+    drafts: Iterable[Mapping[str, Any]],
+    reply: str,
+    chunk_times: Sequence[float],
+    start: float,
+    end: float,
+) -> tuple[list[DraftLag], int]:
+    """Lags of one turn's drafts (those stamped between ``start`` and ``end``).
+
+    The reply must have been streamed one word per chunk (the scripted LLM's word mode), so
+    that a draft showing the reply's first n words shows chunks 0..n-1 and its newest text was
+    written at ``chunk_times[n - 1]``. Drafts without text (the "thinking" placeholder) and
+    drafts that repeat already shown text are skipped. Returns the lags and how many drafts
+    with text could not be placed in the reply (not a prefix of it, or beyond the recorded
+    chunk times).
+    """
+    words = normalize(reply).split(" ")
+    lags: list[DraftLag] = []
+    unplaced = 0
+    shown = 0
+    turn_drafts = [d for d in drafts if start <= float(d["at"]) <= end]
+    for draft in sorted(turn_drafts, key=lambda d: float(d["at"])):
+        text = normalize(str(draft.get("text") or ""))
+        if not text:
+            continue
+        seen = text.split(" ")
+        n = len(seen)
+        placed = (
+            n <= min(len(words), len(chunk_times))
+            and seen[:-1] == words[: n - 1]
+            and words[n - 1].startswith(seen[-1])
+        )
+        if not placed:
+            unplaced += 1
+            continue
+        if n <= shown:
+            continue
+        at = float(draft["at"])
+        lags.append(DraftLag(lag=at - chunk_times[shown], freshness=at - chunk_times[n - 1]))
+        shown = n
+    return lags, unplaced

@@ -41,9 +41,9 @@ CONFIG_TEMPLATE = """
 [telegram]
 mode = "polling"
 api_base = "{telegram_url}"
-
+{pacer}
 [storage]
-url = "sqlite+aiosqlite:///{database}"
+url = "{database_url}"
 
 [llm]
 connect_timeout = 5.0
@@ -79,6 +79,96 @@ title = { en = "Free" }
 [plans.free.limits]
 bench = { messages = 1000000, tokens = 1000000000, window_hours = 24 }
 """
+
+
+PACER_KEYS = (
+    "global_messages_per_second",
+    "chat_messages_per_second",
+    "group_messages_per_minute",
+)
+"""The bot's pacer limits under ``[telegram]`` (Telegram's: 30 / 1.0 / 20)."""
+PACER_OFF = 100_000
+""""Pacer off": every pacer limit this high (or as high as the bot's config allows)."""
+LOOP_LAG_ENV = "BOT_LOOP_LAG_SECONDS"
+
+
+def bot_has_pacer_settings() -> bool:
+    """Whether this version of the bot reads its pacer limits from ``[telegram]``."""
+    from bot.config_sections import TelegramConfig
+
+    return all(key in TelegramConfig.model_fields for key in PACER_KEYS)
+
+
+def bot_accepts_env(name: str) -> bool:
+    """Whether the bot starts with ``name`` in its environment: it refuses BOT_ variables it
+    does not know (a bot without the loop-lag logger would not start with
+    BOT_LOOP_LAG_SECONDS). Asks the bot's own check where it has one."""
+    import bot.config as config
+
+    check = getattr(config, "_override_problems", None)
+    if callable(check):
+        return not check({name: "1"})
+    return name in getattr(config, "CLI_VARIABLES", {name})
+
+
+def bot_draft_interval() -> float:
+    """The bot's default ``[telegram] draft_interval_seconds`` (the benchmark keeps it)."""
+    from bot.config_sections import TelegramConfig
+
+    default = TelegramConfig.model_fields["draft_interval_seconds"].default
+    return float(default)
+
+
+def pacer_off_values() -> dict[str, float]:
+    """Each pacer limit at PACER_OFF, or at the highest value the bot's config accepts."""
+    from annotated_types import Le, Lt
+
+    from bot.config_sections import TelegramConfig
+
+    values: dict[str, float] = {}
+    for key in PACER_KEYS:
+        value: float = PACER_OFF
+        field = TelegramConfig.model_fields.get(key)
+        for constraint in field.metadata if field is not None else ():
+            if isinstance(constraint, Le):
+                value = min(value, float(constraint.le))  # type: ignore[arg-type]
+            elif isinstance(constraint, Lt):
+                value = min(value, float(constraint.lt) - 1)  # type: ignore[arg-type]
+        values[key] = value
+    return values
+
+
+def pacer_config(pacer_off: bool) -> str:
+    """The ``[telegram]`` lines that switch the bot's pacer off (none when it stays on, or
+    when this bot has no such settings: unknown keys would stop it from starting)."""
+    if not pacer_off or not bot_has_pacer_settings():
+        return ""
+    return "".join(f"{key} = {value:g}\n" for key, value in pacer_off_values().items())
+
+
+def database_kind(url: str | None) -> str:
+    """``sqlite`` or ``postgresql`` (the bot's storage URL scheme, without the driver)."""
+    if url is None:
+        return "sqlite"
+    return url.split(":", 1)[0].split("+", 1)[0]
+
+
+async def reset_database(url: str) -> None:
+    """An empty ``public`` schema on the bot's PostgreSQL database (the bot migrates at start).
+
+    Every table of that database's public schema is dropped: use a database of its own.
+    """
+    from sqlalchemy import text
+    from sqlalchemy.ext.asyncio import create_async_engine
+    from sqlalchemy.pool import NullPool
+
+    engine = create_async_engine(url, poolclass=NullPool)
+    try:
+        async with engine.begin() as conn:
+            await conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
+            await conn.execute(text("CREATE SCHEMA public"))
+    finally:
+        await engine.dispose()
 
 
 class BenchClient(SandboxClient):
@@ -144,6 +234,8 @@ class BotOptions:
     log_level: str = "INFO"
     pycache: Path | None = None
     quotas: bool = False  # a free plan that limits the model: every turn reserves and settles
+    database_url: str | None = None  # None: a new SQLite file per run; else reset before each
+    loop_lag_seconds: float = 2.0  # BOT_LOOP_LAG_SECONDS: how often the bot logs its loop lag
 
 
 def bot_environment(options: BotOptions) -> dict[str, str]:
@@ -156,6 +248,8 @@ def bot_environment(options: BotOptions) -> dict[str, str]:
         env.pop("PYTHONDONTWRITEBYTECODE", None)
         env["PYTHONPYCACHEPREFIX"] = str(options.pycache)
     env["BOT_LOG_LEVEL"] = options.log_level
+    if bot_accepts_env(LOOP_LAG_ENV):
+        env[LOOP_LAG_ENV] = f"{options.loop_lag_seconds:g}"
     env.update(
         TELEGRAM_BOT_TOKEN=TOKEN,
         NO_PROXY="127.0.0.1,localhost",
@@ -185,6 +279,19 @@ class Stack:
         except OSError:
             return ""
 
+    def log_bytes(self) -> bytes:
+        try:
+            return self.log_path.read_bytes()
+        except OSError:
+            return b""
+
+    def log_size(self) -> int:
+        """How many bytes the bot has written to its log so far."""
+        try:
+            return self.log_path.stat().st_size
+        except OSError:
+            return 0
+
     def log_tail(self, lines: int = 40) -> str:
         return "\n".join(self.log().splitlines()[-lines:])
 
@@ -213,13 +320,17 @@ class Stack:
 
 
 async def _start_bot(
-    workdir: Path, telegram_url: str, llm_url: str, options: BotOptions
+    workdir: Path, telegram_url: str, llm_url: str, options: BotOptions, pacer_off: bool
 ) -> asyncio.subprocess.Process:
     config = workdir / "config.toml"
+    database_url = options.database_url or f"sqlite+aiosqlite:///{workdir / 'bot.sqlite3'}"
+    if options.database_url is not None:
+        await reset_database(options.database_url)
     config.write_text(
         CONFIG_TEMPLATE.format(
             telegram_url=telegram_url,
-            database=workdir / "bot.sqlite3",
+            pacer=pacer_config(pacer_off),
+            database_url=database_url,
             llm_url=llm_url,
             key_env=LLM_KEY_ENV,
             model=MODEL_NAME,
@@ -261,11 +372,17 @@ async def _stop_process(process: asyncio.subprocess.Process) -> None:
 
 @contextlib.asynccontextmanager
 async def running_stack(
-    *, enforce_limits: bool, connections: int, options: BotOptions, keep_log: Path | None = None
+    *,
+    enforce_limits: bool,
+    connections: int,
+    options: BotOptions,
+    keep_log: Path | None = None,
+    pacer_off: bool = False,
 ) -> AsyncIterator[Stack]:
     """Start sandbox, scripted LLM and bot; wait until the bot polls; tear all down after.
 
     ``keep_log``: where to copy the bot's log before the temporary directory goes away.
+    ``pacer_off``: the bot's pacer limits set far above any load (see :func:`pacer_config`).
     """
     with tempfile.TemporaryDirectory(prefix="bench-") as tmp:
         workdir = Path(tmp)
@@ -276,7 +393,7 @@ async def running_stack(
         process: asyncio.subprocess.Process | None = None
         try:
             llm_url = await llm.start("127.0.0.1", 0)
-            process = await _start_bot(workdir, telegram_url, llm_url, options)
+            process = await _start_bot(workdir, telegram_url, llm_url, options, pacer_off)
             stack = Stack(sandbox, llm, client, process, workdir, None)
             await _wait_ready(stack)
             stack.started_sample = stack.sample()

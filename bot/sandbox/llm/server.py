@@ -41,6 +41,8 @@ _POLL_S = 0.05
 _MAX_BODY = 64 * 1024 * 1024  # room for base64 images and documents
 _EPOCH = "2025-01-01T00:00:00Z"
 _INVALID = object()
+CHUNK_TIMES_LIMIT = 10_000
+"""At most this many per-chunk time stamps are kept in one request's log entry."""
 _Serve = Callable[[web.Request, Dialect, dict[str, Any]], Awaitable[web.StreamResponse]]
 _P = TypeVar("_P", ParsedRequest, ImageRequest)  # what _admit parses
 
@@ -73,6 +75,7 @@ class ScriptedLLM(LoopbackServer):
         self._faults: CountedQueue[Fault] = CountedQueue()
         self._knobs = KnobStore()
         self._log: list[dict[str, Any]] = []
+        self._sleepers: set[asyncio.Future[None]] = set()
         self._studio = ImageStudio()
         self.stenographer = Stenographer()
         self._ids = itertools.count(1)
@@ -119,7 +122,7 @@ class ScriptedLLM(LoopbackServer):
     @property
     def requests(self) -> list[dict[str, Any]]:
         """Every protocol request so far, oldest first (snapshots)."""
-        return [dict(record) for record in self._log]
+        return [{**record, "chunk_times": list(record["chunk_times"])} for record in self._log]
 
     def clear_requests(self) -> None:
         self._log.clear()
@@ -185,6 +188,9 @@ class ScriptedLLM(LoopbackServer):
             # time.monotonic() stamps (the Telegram sandbox's clock) for latency benchmarks
             "received_mono": time.monotonic(),
             "first_content_at": None,
+            # when each content delta had been written (time.monotonic(), the first
+            # CHUNK_TIMES_LIMIT of them): how old the text is that a client shows
+            "chunk_times": [],
             "finished_at": None,
             "status": 0,
             "had_api_key": dialect.api_key(request.headers) is not None,
@@ -356,16 +362,26 @@ class ScriptedLLM(LoopbackServer):
                 await response.write(event.encode())
             await self._pause(knobs.ttft_ms)
             deltas = 0
+            first_delta = 0.0
             for index, event in enumerate(script.body):
                 if index == trigger and fault is not None:
                     await self._trip(request, fault)
                 if event.delta:
                     if deltas:
-                        await self._pause(knobs.token_delay_ms)
+                        # on a schedule from the first chunk: the stream keeps its rate
+                        # (token_delay_ms per chunk on average) however busy this process is
+                        due = first_delta + deltas * knobs.token_delay_ms / 1000
+                        await self._pause(max(0.0, due - time.monotonic()) * 1000)
+                    else:
+                        first_delta = time.monotonic()
                     deltas += 1
                 await response.write(event.encode())
-                if event.delta and record["first_content_at"] is None:
-                    record["first_content_at"] = time.monotonic()
+                if event.delta:
+                    written = time.monotonic()
+                    if record["first_content_at"] is None:
+                        record["first_content_at"] = written
+                    if len(record["chunk_times"]) < CHUNK_TIMES_LIMIT:
+                        record["chunk_times"].append(written)
             await response.write_eof()
             record["finished_at"] = time.monotonic()
         except ConnectionError:
@@ -384,14 +400,39 @@ class ScriptedLLM(LoopbackServer):
         await self._hang(request)
 
     async def _pause(self, milliseconds: float) -> None:
-        """Sleep, unless the server stops first (then the connection is dropped)."""
-        if milliseconds <= 0:
-            if self._stopping.is_set():
-                raise _Dropped("server_stopped")
-            return
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._stopping.wait(), milliseconds / 1000)
+        """Sleep, unless the server stops first (then the connection is dropped).
+
+        A plain timer on a future that :meth:`stop` also wakes: a token stream pauses once per
+        chunk, and thousands of streamed chunks a second must not cost a task each.
+        """
+        if self._stopping.is_set():
             raise _Dropped("server_stopped")
+        if milliseconds <= 0:
+            return
+        loop = asyncio.get_running_loop()
+        waiter: asyncio.Future[None] = loop.create_future()
+        timer = loop.call_later(milliseconds / 1000, _wake, waiter)
+        self._sleepers.add(waiter)
+        try:
+            await waiter
+        finally:
+            timer.cancel()
+            self._sleepers.discard(waiter)
+        if self._stopping.is_set():
+            raise _Dropped("server_stopped")
+
+    def _wake_sleepers(self) -> None:
+        for waiter in list(self._sleepers):
+            _wake(waiter)
+
+    async def stop(self) -> None:
+        self._stopping.set()
+        self._wake_sleepers()
+        await super().stop()
+
+    async def _on_shutdown(self, app: web.Application) -> None:
+        await super()._on_shutdown(app)
+        self._wake_sleepers()
 
     async def _hang(self, request: web.Request) -> NoReturn:
         """Never answer: return (by raising) when the client leaves or the server stops."""
@@ -402,6 +443,11 @@ class ScriptedLLM(LoopbackServer):
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._stopping.wait(), _POLL_S)
                 raise _Dropped("server_stopped")
+
+
+def _wake(waiter: asyncio.Future[None]) -> None:
+    if not waiter.done():
+        waiter.set_result(None)
 
 
 def _fault_index(body: tuple[Any, ...], fault: Fault | None) -> int | None:
@@ -418,6 +464,7 @@ def _answer(
 ) -> web.Response:
     record["outcome"] = "ok"
     record["first_content_at"] = record["finished_at"] = time.monotonic()
+    record["chunk_times"] = [record["first_content_at"]]  # the whole answer at once
     return web.json_response(body, headers={dialect.request_id_header: f"req_sandbox{seq:06d}"})
 
 
