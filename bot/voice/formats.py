@@ -45,8 +45,8 @@ class AudioFile:
         return MIME_TYPES[self.format]
 
 
-def sniff(data: bytes) -> str:
-    """The container format of `data`; raises UnsupportedAudioError."""
+def format_of(data: bytes) -> str | None:
+    """The container format of `data`, told by its first bytes (None: not one we know)."""
     if data.startswith(b"OggS"):
         return "ogg"
     if data.startswith(b"fLaC"):
@@ -59,7 +59,15 @@ def sniff(data: bytes) -> str:
         return "webm"
     if data.startswith(b"ID3") or (len(data) > 1 and data[0] == 0xFF and data[1] & 0xE0 == 0xE0):
         return "mp3"
-    raise UnsupportedAudioError("not a recording in a format transcription servers read")
+    return None
+
+
+def sniff(data: bytes) -> str:
+    """The container format of `data`; raises UnsupportedAudioError."""
+    found = format_of(data)
+    if found is None:
+        raise UnsupportedAudioError("not a recording in a format transcription servers read")
+    return found
 
 
 def audio_file(data: bytes, name: str | None = None) -> AudioFile:

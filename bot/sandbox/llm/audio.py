@@ -18,6 +18,7 @@ from typing import Any
 from aiohttp import BodyPartReader, web
 
 from bot.sandbox.llm.plan import ProtocolError
+from bot.voice.formats import format_of
 
 FORMATS = ("flac", "m4a", "mp3", "mp4", "mpeg", "mpga", "oga", "ogg", "wav", "webm")
 RESPONSE_FORMATS = ("json", "text", "srt", "verbose_json", "vtt")
@@ -43,22 +44,6 @@ class TranscriptionRequest:
 class ScriptedTranscript:
     text: str | None = None
     language: str | None = None
-
-
-def sniff(data: bytes) -> str | None:
-    if data.startswith(b"OggS"):
-        return "ogg"
-    if data.startswith(b"fLaC"):
-        return "flac"
-    if data[:4] == b"RIFF" and data[8:12] == b"WAVE":
-        return "wav"
-    if data[4:8] == b"ftyp":
-        return "mp4"
-    if data.startswith(b"\x1a\x45\xdf\xa3"):
-        return "webm"
-    if data.startswith(b"ID3") or (len(data) > 1 and data[0] == 0xFF and data[1] & 0xE0 == 0xE0):
-        return "mp3"
-    return None
 
 
 def ogg_seconds(data: bytes) -> float | None:
@@ -151,7 +136,7 @@ class Stenographer:
 
     def respond(self, request: TranscriptionRequest) -> tuple[Any, str]:
         """The body and its content type."""
-        kind = sniff(request.data)
+        kind = format_of(request.data)
         if kind is None:
             supported = ", ".join(f"'{f}'" for f in FORMATS)
             raise ProtocolError(400, f"Invalid file format. Supported formats: [{supported}]")

@@ -139,7 +139,8 @@ RECORDINGS = {"voice": "audio/ogg", "audio": "audio/mpeg", "video_note": "video/
 def send_recording(core: Core, body: dict[str, Any]) -> dict[str, Any]:
     """A voice message, an audio file or a video note (``kind``); ``duration`` in seconds is
     what Telegram reports (default: read from an OGG/WAV header, else estimated)."""
-    from bot.sandbox.llm.audio import duration, sniff
+    from bot.sandbox.llm.audio import duration
+    from bot.voice.formats import format_of
 
     kind = str(body.get("kind") or "voice")
     if kind not in RECORDINGS:
@@ -147,7 +148,7 @@ def send_recording(core: Core, body: dict[str, Any]) -> dict[str, Any]:
     data = _decode_b64(body.get("content_b64"), "content_b64")
     seconds = body.get("duration")
     if seconds is None:
-        seconds = round(duration(data, sniff(data) or "bin"))
+        seconds = round(duration(data, format_of(data) or "bin"))
     elif isinstance(seconds, bool) or not isinstance(seconds, int | float) or seconds < 0:
         raise bad_request("duration must be a number of seconds")
     file_name = str(body["file_name"]) if body.get("file_name") else None
