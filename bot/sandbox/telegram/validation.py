@@ -37,9 +37,9 @@ def _types() -> Any:
 
 
 def warm_up() -> None:
-    """Build aiogram's validators now (in a thread, at start): pydantic builds a model's
-    schema at its first validation, seconds of CPU for the keyboard models, and a call that
-    waited for that would hold the sandbox's event loop past the bot's request time-out."""
+    """Import aiogram's models and validate one of each now, in a thread at start: the import
+    takes seconds of CPU, and a call that did it on the event loop (the first keyboard or
+    entity) held the sandbox past the bot's request time-out."""
     types = _types()
     types.MessageEntity.model_validate({"type": "bold", "offset": 0, "length": 1})
     button = {"text": "b", "callback_data": "d"}
