@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncGenerator, Iterator
-from typing import Protocol
+from collections.abc import AsyncGenerator, Awaitable, Callable, Iterator
+from contextlib import AbstractAsyncContextManager
+from types import ModuleType
+from typing import Any, Protocol
 
+from bot.llm.errors import map_sdk_error
 from bot.llm.types import StreamEvent
 
 DRAIN_SECONDS = 0.1
@@ -34,6 +37,30 @@ class StreamParser(Protocol):
     def finish(self) -> list[StreamEvent]:
         """Events due when the stream has ended well."""
         ...
+
+
+async def sdk_stream(
+    params: Callable[[], Awaitable[dict[str, Any]]],
+    create: Callable[..., AbstractAsyncContextManager[Any]],
+    parser: StreamParser,
+    sdk: ModuleType,
+) -> AsyncGenerator[StreamEvent, None]:
+    """The events of one streamed request: `create` (an SDK's `with_streaming_response`
+    method) sends it and raises the SDK's errors for error statuses; the body is read here (the
+    SDK's stream would make pydantic objects of every event). The SDK's errors come out as
+    `LLMError`s; errors building the request's parameters come out as they are."""
+    kwargs = await params()
+    try:
+        async with (
+            create(**kwargs) as response,
+            contextlib.aclosing(
+                read_events(response.http_response.aiter_bytes(), parser)
+            ) as events,
+        ):
+            async for event in events:
+                yield event
+    except Exception as exc:
+        raise map_sdk_error(exc, sdk) from exc
 
 
 async def read_events(
