@@ -6,9 +6,11 @@ tools get a fake web: a SearXNG instance for web_search and pages fetch_url may 
 
 The scripted LLM answers with the demo model (`bot/sandbox/llm/demo.py`) at a realistic pace,
 and the sandbox shows everything by default (`showcase_overrides`): the page's user is an
-operator and sandbox plans are sold for Stars unless the file has its own. The chat page's URL
+operator, sandbox plans are sold for Stars and in money (a sandbox provider token) and the
+content filter is on in the page's group, unless the file says otherwise. The chat page's URL
 is printed as soon as the page is served; the bot's code loads and starts behind it (the page
-shows what it is doing) and messages sent meanwhile wait in the fake Telegram's queue.
+shows what it is doing) and messages sent meanwhile wait in the fake Telegram's queue. The
+bot's metrics take a free port when the configured one is taken; a start-up line says where.
 """
 
 from __future__ import annotations
