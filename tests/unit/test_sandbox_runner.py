@@ -174,3 +174,25 @@ def test_a_busy_metrics_port_moves_the_sandbox_bots_metrics_to_a_free_one() -> N
             check.bind(("127.0.0.1", moved))  # free indeed
     assert metrics_overrides(config) == {}  # free again: the configured port is kept
     assert metrics_overrides({"observability": {"metrics": False}}) == {}
+
+
+def test_the_page_says_ready_only_when_the_bot_is_up_and_its_classifier_loaded() -> None:
+    import logging
+
+    from bot.sandbox.llm import ScriptedLLM
+    from bot.sandbox.panel import Panel, StatusLog
+
+    panel = Panel(ScriptedLLM())
+    status = StatusLog(panel)
+
+    def log(name: str, text: str) -> None:
+        status.emit(logging.LogRecord(name, logging.INFO, __file__, 1, text, None, None))
+
+    log("bot.moderation.setup", "moderation: training the classifier for these topic files")
+    assert panel.status.startswith("moderation: training")  # the page shows the long step
+    log("bot.routing.setup", "routing: ready in 15.2 s")
+    assert not panel.ready  # the content filter still trains: the bot is not up yet
+    assert panel.classifier_ready
+    panel.bot_up = True  # what the runner does after building the bot
+    log("bot.routing.setup", "routing: ready in 0.1 s")
+    assert panel.ready
