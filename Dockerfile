@@ -30,15 +30,17 @@ RUN --mount=type=cache,target=/root/.cache/uv \
     uv sync --frozen --no-dev --extra postgres --no-install-project
 
 # The project itself. README.md is needed to build it (pyproject.toml names it as the readme).
-# The install stays editable (uv's default): the bot finds locales/, routes/ and characters/
-# next to bot/ in /app (the migrations are in bot/storage/migrations/). A test
-# (tests/e2e/test_image_layout.py) installs just what these COPY lines name and runs
-# check-config and a sandbox turn there, so a file the bot reads cannot be left out.
+# The install stays editable (uv's default): the bot finds locales/, routes/, characters/ and
+# the content filter's example topics (moderation/) next to bot/ in /app (the migrations are
+# in bot/storage/migrations/). A test (tests/e2e/test_image_layout.py) installs just what these
+# COPY lines name and runs check-config and a sandbox turn there (with the filter on in its
+# group), so a file the bot reads cannot be left out.
 COPY README.md config.example.toml ./
 COPY bot/ ./bot/
 COPY locales/ ./locales/
 COPY routes/ ./routes/
 COPY characters/ ./characters/
+COPY moderation/ ./moderation/
 RUN --mount=type=cache,target=/root/.cache/uv \
     uv sync --frozen --no-dev --extra postgres
 

@@ -171,7 +171,7 @@ def _run(settings: Settings, config_path: Path) -> int:
 
 
 def _sandbox(args: argparse.Namespace) -> int:
-    from bot.sandbox.runner import importing, run_sandbox
+    from bot.sandbox.runner import SandboxStartError, importing, run_sandbox
 
     host = getattr(args, "host", "127.0.0.1")
     port = getattr(args, "port", 8765)
@@ -200,6 +200,9 @@ def _sandbox(args: argparse.Namespace) -> int:
                 on_progress=progress,
             )
         )
+    except SandboxStartError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         if importing():  # Ctrl+C while the bot's code still loads: nothing to finish
             sys.stdout.flush()

@@ -9,6 +9,7 @@ from aiogram.types import Message
 from bot.chat.settings import ChatSettingsService
 from bot.i18n import Translator
 from bot.storage.dto import Chat
+from bot.voice.service import VoiceService
 
 router = Router(name=__name__)
 
@@ -23,5 +24,8 @@ async def start(
 
 
 @router.message(Command("help"))
-async def help_(message: Message, t: Translator) -> None:
-    await message.answer(t("help-text"))
+async def help_(message: Message, t: Translator, voice: VoiceService) -> None:
+    text = t("help-text")
+    if voice.available:  # said only where speech recognition is set up
+        text = f"{text}\n{t('help-voice')}"
+    await message.answer(text)

@@ -42,7 +42,9 @@ class Panel:
     llm: ScriptedLLM
     admins: tuple[int, ...] = ()
     status: str = "starting"
-    ready: bool = False
+    ready: bool = False  # the bot is up and its message classifier loaded
+    bot_up: bool = False
+    classifier_ready: bool = False
     speed: str = DEFAULT_SPEED
     retries: int = 2  # the bot's llm.max_retries (the runner sets it)
     notes: list[str] = field(default_factory=list)
@@ -76,10 +78,12 @@ class StatusLog(logging.Handler):
         self._panel = panel
 
     def emit(self, record: logging.LogRecord) -> None:
-        if record.name.startswith(("bot.routing", "bot.storage", "bot.bootstrap")):
+        names = ("bot.routing", "bot.storage", "bot.bootstrap", "bot.moderation")
+        if record.name.startswith(names) and not self._panel.ready:
             self._panel.status = record.getMessage()
             if "routing: ready" in self._panel.status:
-                self._panel.ready = True
+                self._panel.classifier_ready = True
+                self._panel.ready = self._panel.bot_up
 
 
 async def _body(request: web.Request) -> Mapping[str, Any]:

@@ -6,17 +6,21 @@ tools get a fake web: a SearXNG instance for web_search and pages fetch_url may 
 
 The scripted LLM answers with the demo model (`bot/sandbox/llm/demo.py`) at a realistic pace,
 and the sandbox shows everything by default (`showcase_overrides`): the page's user is an
-operator and sandbox plans are sold for Stars unless the file has its own. The chat page's URL
+operator, sandbox plans are sold for Stars and in money (a sandbox provider token) and the
+content filter is on in the page's group, unless the file says otherwise. The chat page's URL
 is printed as soon as the page is served; the bot's code loads and starts behind it (the page
-shows what it is doing) and messages sent meanwhile wait in the fake Telegram's queue.
+shows what it is doing) and messages sent meanwhile wait in the fake Telegram's queue. The
+bot's metrics take a free port when the configured one is taken; a start-up line says where.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import importlib
 import logging
+import socket
 import threading
 import tomllib
 from collections.abc import Callable
@@ -30,7 +34,7 @@ from bot.logs import redact_secrets
 from bot.sandbox.llm import ScriptedLLM
 from bot.sandbox.llm.demo import DemoModel
 from bot.sandbox.panel import DEFAULT_SPEED, Panel, StatusLog, add_panel
-from bot.sandbox.showcase import OPERATOR_ID, showcase_overrides
+from bot.sandbox.showcase import OPERATOR_ID, SANDBOX_PROVIDER_TOKEN, showcase_overrides
 from bot.sandbox.telegram import TelegramSandbox
 from bot.sandbox.web import FakeWeb
 
@@ -38,6 +42,7 @@ logger = logging.getLogger(__name__)
 
 SANDBOX_TOKEN = "1000001:sandbox-token"
 SANDBOX_KEY = "sandbox-key"
+DEFAULT_METRICS_PORT = 9464  # ObservabilityConfig.metrics_port
 
 
 def sandbox_overrides(
@@ -92,6 +97,7 @@ def sandbox_environment(config: dict[str, Any]) -> dict[str, str]:
         if provider.get("api_key_env"):
             env[provider["api_key_env"]] = SANDBOX_KEY
     env["TELEGRAM_BOT_TOKEN"] = SANDBOX_TOKEN
+    env["PAYMENTS_PROVIDER_TOKEN"] = SANDBOX_PROVIDER_TOKEN  # the fake Telegram's provider
     return env
 
 
@@ -117,7 +123,10 @@ async def run_sandbox(
         panel.set_speed(DEFAULT_SPEED)
         telegram = TelegramSandbox(SANDBOX_TOKEN, data_dir=data_dir)
         add_panel(telegram.app, panel)
-        telegram_url = await telegram.start(host, port)
+        try:
+            telegram_url = await telegram.start(host, port)
+        except OSError as exc:
+            raise SandboxStartError(_page_port_problem(host, port, exc)) from None
         servers.push_async_callback(telegram.stop)
         llm_url = await llm.start(host, 0)
         servers.push_async_callback(llm.stop)
@@ -129,6 +138,7 @@ async def run_sandbox(
         database_url = f"sqlite+aiosqlite:///{data_dir / 'sandbox.sqlite3'}"
         env = sandbox_environment(raw)
         overrides = sandbox_overrides(raw, telegram_url, llm_url, database_url, web_url)
+        overrides = _merged(overrides, metrics_overrides(raw))
         settings = load_settings(
             config_path, environ=env, overrides=_merged(overrides, showcase_overrides(raw))
         )
@@ -138,7 +148,7 @@ async def run_sandbox(
         on_progress(panel.status)
         bootstrap = await import_in_background("bot.bootstrap")
         runtime = await import_in_background("bot.runtime")
-        panel.status = "starting the bot: database, characters, tools"
+        panel.status = "starting the bot: database, characters, tools, content filter"
         app = await bootstrap.build_application(settings, env)
         logger.info(
             "sandbox: demo model at %s, fake web (SearXNG and pages) at %s, data in %s",
@@ -146,12 +156,58 @@ async def run_sandbox(
             web_url,
             data_dir,
         )
-        if settings.routing.enabled and not panel.ready:
+        panel.bot_up = True
+        if settings.routing.enabled and not panel.classifier_ready:
             panel.status = "the bot is up; the message classifier is still loading"
         else:
             panel.status, panel.ready = "ready", True
         on_progress("the bot is up")
+        if settings.observability.metrics:
+            base = f"http://{settings.observability.metrics_host}:{settings.observability.metrics_port}"
+            on_progress(f"metrics on {base}/metrics, health on {base}/healthz and {base}/readyz")
         await runtime.run(app)
+
+
+class SandboxStartError(Exception):
+    """The sandbox cannot start; the message says what to do (no traceback)."""
+
+
+def _page_port_problem(host: str, port: int, exc: OSError) -> str:
+    if exc.errno == errno.EADDRINUSE:
+        return (
+            f"port {port} on {host} is in use: is another sandbox (`make run`) running? "
+            f"Open http://{host}:{port}/ to use it, stop it with Ctrl+C, or start this one "
+            "with `python -m bot sandbox --port PORT --data-dir ANOTHER_DIR`"
+        )
+    return f"cannot serve the chat page on {host}:{port}: {exc.strerror or exc}"
+
+
+def metrics_overrides(config: dict[str, Any]) -> dict[str, Any]:
+    """A free port for the bot's /metrics when the configured one (9464) is taken: by a bot
+    running beside the sandbox, or by a second sandbox."""
+    observability = config.get("observability", {})
+    if not observability.get("metrics", True):
+        return {}
+    host = str(observability.get("metrics_host", "127.0.0.1"))
+    wanted = int(observability.get("metrics_port", DEFAULT_METRICS_PORT))
+    port = free_port_near(host, wanted)
+    if port == wanted:
+        return {}
+    logger.info("sandbox: port %s is in use; the bot's metrics are on port %s", wanted, port)
+    return {"observability": {"metrics_port": port}}
+
+
+def free_port_near(host: str, port: int) -> int:
+    """`port` if it can be bound on `host`, else a free port the system picks."""
+    for candidate in (port, 0):
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as aiohttp binds
+            try:
+                probe.bind((host, candidate))
+            except OSError:
+                continue
+            return int(probe.getsockname()[1])
+    return port  # nothing can be bound: the bot's own server reports it
 
 
 IMPORT_THREAD = "sandbox-import"

@@ -24,6 +24,7 @@ help-text =
     I pick instructions for each message by its topic (code, maths, translation, writing…); start a message with #code, #math, #translate, #writing, #image, #search or #chat to choose yourself.
     Send a photo, an album or a document (PDF, Word, text, code) with a question in the caption; without one I summarise it. A document stays in the conversation for follow-up questions until /reset.
     In groups I answer when mentioned, replied to, or called by the short name set with /setshortname.
+help-voice = Send a voice message, an audio file or a video note: I transcribe it, show you the transcript and answer it as if you had typed it.
 reset-done = Started a new conversation. The previous messages are forgotten.
 
 ## Models

@@ -724,13 +724,20 @@ refusal = {{ en = "🛡 Not a topic for this chat." }}
 
 
 @pytest.fixture(scope="session")
+async def moderation_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The content filter's classifier for the shipped topics, trained once per session (the
+    bot would spawn a process for it): the starts of the bots that use it measure the bot."""
+    cache = tmp_path_factory.mktemp("moderation-cache")
+    await asyncio.to_thread(_train_topics, cache)
+    return cache
+
+
+@pytest.fixture(scope="session")
 async def moderation_stack(
-    tmp_path_factory: pytest.TempPathFactory, llm: ScriptedLLM
+    tmp_path_factory: pytest.TempPathFactory, llm: ScriptedLLM, moderation_cache: Path
 ) -> AsyncIterator[Stack]:
     tmp = tmp_path_factory.mktemp("moderation")
-    # Trained here, once (the bot would spawn a process for it): its start measures the bot.
-    await asyncio.to_thread(_train_topics, tmp / "cache")
-    extra = MODERATION_SETTINGS.format(topics=PROJECT_ROOT / "moderation", cache=tmp / "cache")
+    extra = MODERATION_SETTINGS.format(topics=PROJECT_ROOT / "moderation", cache=moderation_cache)
     async for stack in make_stack(tmp, llm, "polling", extra=extra, voice=False):
         yield stack
 

@@ -33,13 +33,14 @@ BOT = "#log .msg.bot:not(.draft)"
 
 @pytest.fixture(scope="module")
 async def sandbox_url(
-    tmp_path_factory: pytest.TempPathFactory, routing_cache: Path
+    tmp_path_factory: pytest.TempPathFactory, routing_cache: Path, moderation_cache: Path
 ) -> AsyncIterator[str]:
     import os
 
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("BOT_")}
     env["BOT_ROUTING__CACHE_DIR"] = str(routing_cache)  # trained once for the session
+    env["BOT_MODERATION__CACHE_DIR"] = str(moderation_cache)
     data = tmp_path_factory.mktemp("browser-sandbox")
     process = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "bot", "sandbox", "--config", "config.example.toml",
@@ -66,7 +67,15 @@ async def page(sandbox_url: str) -> AsyncIterator[Page]:
                 await page.goto(sandbox_url)
                 break
             await asyncio.sleep(0.1)
-        await expect(page.locator("#banner")).to_be_hidden(timeout=90_000)  # the bot is ready
+        # The banner is hidden until the page has read the panel once: ask the panel itself.
+        for _ in range(600):
+            panel = await (await page.request.get(sandbox_url + "sandbox/panel")).json()
+            if panel["ready"]:
+                break
+            await asyncio.sleep(0.25)
+        else:
+            raise AssertionError(f"the sandbox's bot did not start in 150 s: {panel['status']}")
+        await expect(page.locator("#banner")).to_be_hidden()
         yield page
 
 
@@ -169,7 +178,7 @@ async def test_6_paying_for_a_plan_with_stars(page: Page) -> None:
     before = await bot_count(page)
     await send(page, "/subscribe")
     await expect(page.locator(BOT)).to_have_count(before + 1, timeout=15_000)
-    await page.locator(f"{BOT} button", has_text="Week pass").last.click()
+    await page.locator(f"{BOT} button", has_text="Week pass · ⭐50").last.click()
     pay = page.locator("#log button[data-pay]").last
     await expect(pay).to_be_visible(timeout=15_000)
     await pay.click()
@@ -235,3 +244,68 @@ async def test_10_export_transcript_downloads_the_chat(page: Page) -> None:
     assert response.headers["content-disposition"].startswith("attachment")
     assert "what is on this picture?" in text
     assert "[photo]" in text
+
+
+async def test_11_paying_by_card_through_the_payment_form_credits_once(page: Page) -> None:
+    await set_speed(page, "fast")
+    before = await bot_count(page)
+    await send(page, "/subscribe")
+    await expect(page.locator(BOT)).to_have_count(before + 1, timeout=15_000)
+    await page.locator(f"{BOT} button", has_text="199.00 RUB").last.click()
+    pay = page.locator("#log button[data-pay]").last
+    await expect(pay).to_have_text("Pay 199.00 RUB", timeout=15_000)
+    await pay.click()
+    form = page.locator("#payform")
+    await expect(form).to_be_visible()
+    email = page.locator("#pf-email")  # YooKassa's receipt: the bot asked for the e-mail
+    await expect(email).to_have_value("user1001@sandbox.example")
+    await expect(page.locator("#pf-phone_number")).to_have_count(0)  # not asked for
+    await email.fill("alice@example.com")
+    await shot(page, "11-payment-form")
+    await page.click("#pfpay")
+    await expect(form).to_be_hidden()
+    status = page.locator("#paystatus")
+    await expect(status).to_contain_text("Paid 199.00 RUB", timeout=15_000)
+    await expect(status).to_contain_text("receipt to alice@example.com")
+    await expect(page.locator("#log .service").last).to_contain_text("You paid 199.00 RUB")
+    await send(page, "/revenue")  # the page's user is the operator
+    revenue = page.locator(BOT).last
+    await expect(revenue).to_contain_text("199.00 RUB in 1 payments", timeout=15_000)
+    await expect(revenue).to_contain_text("⭐50 in 1 payments")  # the Stars one of test 6
+    await shot(page, "11-paid-by-card")
+
+
+async def test_12_the_content_filter_blocks_the_casino_answer_in_the_group(page: Page) -> None:
+    await set_speed(page, "realistic")  # the hidden answer takes seconds to write
+    await page.click("#tryit button[data-where=group]:has-text('ask about a casino')")
+    await expect(page.locator("#ingroup")).to_be_checked()
+    await expect(page.locator("#title")).to_contain_text("-1001000000001")
+    question = "@sandbox_bot which online casino pays out the fastest?"
+    await expect(page.locator("#text")).to_have_value(question)
+    await page.click("form button[type=submit]")
+    await expect(page.locator("#log .msg.user").last).to_contain_text(question)
+    placeholder = page.locator(BOT).last  # the group's first answer
+    await expect(placeholder).to_contain_text("Writing…", timeout=20_000)  # words counted
+    await shot(page, "12-filter-writing")
+    await expect(placeholder).to_contain_text(
+        "I can't discuss this topic in this chat.", timeout=30_000
+    )
+    response = await page.request.get(
+        page.url.rstrip("/") + "/sandbox/chats/-1001000000001/transcript"
+    )
+    shown = [m for m in await response.json() if m["from_bot"]]
+    seen = " ".join(
+        [m["text"] or "" for m in shown] + [e["text"] or "" for m in shown for e in m["edits"]]
+    )
+    assert "Writing…" in seen
+    assert "bookmaker" not in seen  # nothing of the blocked answer ever reached the group
+    await shot(page, "12-filter-refused")
+    await page.click("#tryit button[data-where=group]:has-text('/settings')")
+    await page.click("form button[type=submit]")
+    await expect(page.locator(BOT).last).to_contain_text(
+        "Content filter: on in this chat", timeout=15_000
+    )
+    await page.click("#tryit button[data-where=operator]:has-text('/moderation')")
+    await expect(page.locator("#ingroup")).not_to_be_checked()
+    await page.click("form button[type=submit]")
+    await expect(page.locator(BOT).last).to_contain_text("Gambling (stage local", timeout=15_000)

@@ -64,7 +64,8 @@ def install_like_the_image(root: Path) -> Path:
 
 def test_the_image_copies_what_the_bot_reads_and_runs_as_a_non_root_user() -> None:
     copied = {source.rstrip("/") for sources, _ in copies() for source in sources}
-    assert {"bot", "locales", "routes", "characters", "config.example.toml"} <= copied
+    wanted = {"bot", "locales", "routes", "characters", "moderation", "config.example.toml"}
+    assert wanted <= copied
     users = [line.split()[1] for line in dockerfile_lines() if line.upper().startswith("USER ")]
     assert users, "the image runs as root"
     assert users[-1] not in ("root", "0")
@@ -108,13 +109,18 @@ async def test_check_config_fails_when_a_directory_the_bot_reads_is_missing(tmp_
     assert "routes" in output
 
 
-async def test_a_sandbox_turn_in_the_images_layout(tmp_path: Path, routing_cache: Path) -> None:
+async def test_a_sandbox_turn_in_the_images_layout(
+    tmp_path: Path, routing_cache: Path, moderation_cache: Path
+) -> None:
     root = install_like_the_image(tmp_path / "app")
     port = free_port()
     process = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "bot", "sandbox", "--port", str(port),
         cwd=root,
-        env=image_environment(BOT_ROUTING__CACHE_DIR=str(routing_cache)),
+        env=image_environment(
+            BOT_ROUTING__CACHE_DIR=str(routing_cache),
+            BOT_MODERATION__CACHE_DIR=str(moderation_cache),  # the sandbox filters its group
+        ),
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.STDOUT,
     )  # fmt: skip

@@ -159,6 +159,21 @@ async def test_without_a_transcription_model_recordings_get_a_polite_refusal(
     stack = moderation_stack  # configured without a model that transcribes
     [refusal] = await voice(stack, user_id)
     assert refusal["text"].startswith("I cannot listen to voice messages in this bot")
+    before = await count_bot_messages(stack, user_id)
+    await stack.telegram.send(user_id, "/help")
+    [help_text] = (await stack.telegram.wait_bot_messages(user_id, before + 1))[before:]
+    assert help_text["text"].startswith("Write a message and I will answer.")
+    assert "voice message" not in help_text["text"]  # /help offers only what works
+
+
+async def test_help_says_voice_messages_are_answered(polling_stack: Stack, user_id: int) -> None:
+    before = await count_bot_messages(polling_stack, user_id)
+    await polling_stack.telegram.send(user_id, "/help")
+    [help_text] = (await polling_stack.telegram.wait_bot_messages(user_id, before + 1))[before:]
+    assert help_text["text"].endswith(
+        "Send a voice message, an audio file or a video note: I transcribe it, show you the "
+        "transcript and answer it as if you had typed it."
+    )
 
 
 async def test_minutes_of_audio_count_against_the_plan(payments_stack: Stack, user_id: int) -> None:

@@ -216,3 +216,49 @@ async def test_the_demo_streams_at_a_realistic_pace_over_http() -> None:
     assert pieces[0][0] >= 0.35  # about 0.4 s to the first token
     rate = len(pieces) / (pieces[-1][0] - pieces[0][0])  # 4-character pieces, about a token
     assert 20 < rate < 45  # about 40 tokens a second
+
+
+def test_asked_about_gambling_it_plays_along_so_the_groups_filter_has_something_to_block() -> None:
+    text = DemoModel().reply(openai_body("which online casino pays out the fastest?"), "demo").text
+    assert "bookmaker's odds" in text
+    assert "free spins" in text
+    assert "content filter" in text  # where to see it blocked
+    ru = DemoModel().reply(openai_body("в каком казино лучшие ставки?"), "demo").text
+    assert "букмекера" in ru
+    assert "фильтр" in ru
+    plain = DemoModel().reply(openai_body("how do I bake bread?"), "demo").text
+    assert "bookmaker" not in plain
+
+
+@pytest.mark.parametrize(
+    ("text", "topic"),
+    [
+        ("Put a small stake on the underdog; the bookmaker's odds are generous.", "gambling"),
+        ("Ставка на фаворита в казино", "gambling"),
+        ("where can I buy weed", "drugs"),
+        ("Bake the bread at 220 degrees for forty minutes.", "none"),
+    ],
+)
+def test_the_content_filters_judge_names_a_topic_by_its_words_else_none(
+    text: str, topic: str
+) -> None:
+    schema = {
+        "type": "object",
+        "properties": {
+            "topic": {"type": "string", "enum": ["drugs", "gambling", "none", "unsure"]}
+        },
+    }
+    body = openai_body(
+        text,
+        response_format={"type": "json_schema", "json_schema": {"name": "mod", "schema": schema}},
+    )
+    assert json.loads(DemoModel().reply(body, "judge").text) == {"topic": topic}
+
+
+def test_the_first_answer_lists_what_to_try_the_newer_features_included() -> None:
+    text = DemoModel().reply(openai_body("hello"), "demo").text
+    for hint in ("🎙", "🎵", "by card", "casino", "/stats", "/broadcast", "/settings"):
+        assert hint in text, hint
+    ru = DemoModel().reply(openai_body("привет"), "demo").text
+    for hint in ("🎙", "по карте", "казино", "/stats", "/broadcast"):
+        assert hint in ru, hint

@@ -113,3 +113,71 @@ async def test_a_payment_in_money_carries_the_contact_and_the_providers_charge(
         telegram_payment_charge_id=payment.telegram_payment_charge_id,
     )
     assert (status, body["description"]) == (400, "Bad Request: CHARGE_NOT_FOUND")
+
+
+async def test_the_payment_form_sends_what_the_buyer_typed_for_the_fields_asked(
+    http: aiohttp.ClientSession,
+) -> None:
+    """The page's payment form: it reads the fields an invoice asks for from
+    /sandbox/invoice and pays with what the user typed; a missing or malformed field is
+    refused before any pre-checkout query, as Telegram's form does not let the buyer pay."""
+    await control(http, "/sandbox/send", {"user": USER_JSON, "text": "/start"})
+    feed = Feed(http)
+    await feed.take()
+    invoice = {**MONEY_INVOICE, "need_name": True, "need_shipping_address": True}
+    status, body = await call(http, "sendInvoice", **invoice)
+    assert status == 200, body
+    where = {"chat_id": USER, "message_id": body["result"]["message_id"]}
+    status, form = await control(
+        http, f"/sandbox/invoice?chat_id={USER}&message_id={where['message_id']}"
+    )
+    assert status == 200
+    assert form["form_fields"] == ["name", "email", "shipping_address"]
+    assert (form["currency"], form["total_amount"]) == ("RUB", 99_000)
+    address = {
+        "country_code": "DE",
+        "city": "Berlin",
+        "street_line1": "Unter den Linden 1",
+        "post_code": "10117",
+    }
+    typed = {"name": "Alice", "email": "alice@example.com", "shipping_address": address}
+    refused = {
+        "no e-mail": ({**typed, "email": " "}, "the payment form needs email"),
+        "not an e-mail": ({**typed, "email": "alice"}, "is not an e-mail address"),
+        "no city": (
+            {**typed, "shipping_address": {**address, "city": ""}},
+            "shipping_address needs city",
+        ),
+    }
+    for case, (info, error) in refused.items():
+        status, answer = await control(
+            http, "/sandbox/pay", {"user": USER_JSON, **where, "order_info": info}
+        )
+        assert status == 400, case
+        assert error in answer["description"], case
+    _, state = await control(http, "/sandbox/payments")
+    assert state["pre_checkout_queries"] == []  # nothing reached the bot
+    paying = asyncio.create_task(
+        control(
+            http,
+            "/sandbox/pay",
+            {"user": USER_JSON, **where, "order_info": {**typed, "phone_number": "+100"}},
+        )
+    )
+    (update,) = await feed.take()
+    query = update.pre_checkout_query
+    assert query is not None
+    assert query.order_info is not None
+    assert (query.order_info.name, query.order_info.email) == ("Alice", "alice@example.com")
+    assert query.order_info.phone_number is None  # typed, but the invoice did not ask for it
+    assert query.order_info.shipping_address is not None
+    assert query.order_info.shipping_address.city == "Berlin"
+    await call(http, "answerPreCheckoutQuery", pre_checkout_query_id=query.id, ok=True)
+    _, result = await paying
+    assert result["status"] == "paid"
+    assert result["order_info"]["email"] == "alice@example.com"
+    (paid,) = await feed.take()
+    assert paid.message is not None
+    assert paid.message.successful_payment is not None
+    assert paid.message.successful_payment.order_info is not None
+    assert paid.message.successful_payment.order_info.email == "alice@example.com"

@@ -119,17 +119,80 @@ def test_without_a_fake_web_the_tools_are_untouched() -> None:
     assert "tools" not in overrides
 
 
-def test_the_sandbox_turns_on_operator_plans_and_auto_unless_the_file_sets_them() -> None:
-    from bot.sandbox.showcase import OPERATOR_ID, SANDBOX_PLANS, showcase_overrides
+def test_the_sandbox_turns_on_operator_plans_filter_and_auto_unless_the_file_sets_them(
+    tmp_path: Path,
+) -> None:
+    from bot.sandbox.runner import sandbox_environment
+    from bot.sandbox.showcase import (
+        OPERATOR_ID,
+        PAGE_GROUP_ID,
+        SANDBOX_MONEY,
+        SANDBOX_PLANS,
+        showcase_overrides,
+    )
 
     everything = showcase_overrides(tomllib.loads(PROVIDERS))
     assert everything == {
         "admins": [OPERATOR_ID],
         "plans": SANDBOX_PLANS,
+        "payments": {"money": SANDBOX_MONEY},
         "chat": {"default_model": "auto"},
+        "moderation": {"enabled": True, "groups": "chosen", "chats": [PAGE_GROUP_ID]},
     }
+    # What the bot makes of it: the week pass sold in roubles too, the filter on in the
+    # page's group only, the e-mail asked for the receipt.
+    path = tmp_path / "config.toml"
+    path.write_text(PROVIDERS + '[moderation]\nenabled = false\ngroups = "all"\n', "utf-8")
+    env = {**ENV, **sandbox_environment(tomllib.loads(PROVIDERS))}
+    settings = load_settings(path, environ=env, overrides=everything)
+    assert settings.plans["week"].price_money is not None
+    assert settings.payments.money is not None
+    assert settings.payments.money.receipt_contact == "email"
+    assert settings.provider_token
+    assert settings.moderation.enabled
+    assert (settings.moderation.groups, settings.moderation.chats) == ("chosen", [PAGE_GROUP_ID])
     own = tomllib.loads(
-        "admins = [42]\n[routing]\nenabled = false\n"
+        "admins = [42]\n[routing]\nenabled = false\n[moderation]\nenabled = true\n"
         '[plans.free]\nkind = "free"\ntitle = { en = "Free" }\n' + PROVIDERS
     )
-    assert showcase_overrides(own) == {}  # the file's own operators and plans; no routing
+    assert showcase_overrides(own) == {}  # the file's own operators, plans and filter
+
+
+def test_a_busy_metrics_port_moves_the_sandbox_bots_metrics_to_a_free_one() -> None:
+    import socket
+
+    from bot.sandbox.runner import metrics_overrides
+
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        busy = holder.getsockname()[1]
+        config = {"observability": {"metrics_port": busy}}
+        moved = metrics_overrides(config)["observability"]["metrics_port"]
+        assert moved != busy
+        with socket.socket() as check:
+            check.bind(("127.0.0.1", moved))  # free indeed
+    assert metrics_overrides(config) == {}  # free again: the configured port is kept
+    assert metrics_overrides({"observability": {"metrics": False}}) == {}
+
+
+def test_the_page_says_ready_only_when_the_bot_is_up_and_its_classifier_loaded() -> None:
+    import logging
+
+    from bot.sandbox.llm import ScriptedLLM
+    from bot.sandbox.panel import Panel, StatusLog
+
+    panel = Panel(ScriptedLLM())
+    status = StatusLog(panel)
+
+    def log(name: str, text: str) -> None:
+        status.emit(logging.LogRecord(name, logging.INFO, __file__, 1, text, None, None))
+
+    log("bot.moderation.setup", "moderation: training the classifier for these topic files")
+    assert panel.status.startswith("moderation: training")  # the page shows the long step
+    log("bot.routing.setup", "routing: ready in 15.2 s")
+    assert not panel.ready  # the content filter still trains: the bot is not up yet
+    assert panel.classifier_ready
+    panel.bot_up = True  # what the runner does after building the bot
+    log("bot.routing.setup", "routing: ready in 0.1 s")
+    assert panel.ready

@@ -25,6 +25,7 @@ from bot.sandbox.llm.demo_request import (
 )
 from bot.sandbox.llm.demo_senses import describe_image, read_pdf
 from bot.sandbox.llm.demo_texts import CODE_SAMPLE, TEXTS
+from bot.sandbox.llm.demo_topics import is_topic_judge, judge_topic, topic_answer
 from bot.sandbox.llm.script import ReplyEntry, ToolCall
 
 QUOTE_CHARS = 160
@@ -144,12 +145,15 @@ def _expression(text: str) -> str | None:
 
 
 def _structured(conv: Conversation) -> str:
-    """JSON for a schema (the routing judge): a route named by a keyword, else 'chat'."""
+    """JSON for a schema: for the routing judge a route named by a keyword, else 'chat'; for
+    the content filter's judge a topic named by a keyword, else 'none'."""
     assert conv.schema is not None
     found = schema_enum(conv.schema)
     if found is None:
         return "{}"
     key, values = found
+    if is_topic_judge(values):  # the content filter's judge
+        return to_json({key: judge_topic(conv.user_text, values)})
     lowered = conv.user_text.casefold()
     for route, words in ROUTE_WORDS.items():
         if route in values and any(w in lowered for w in words):
@@ -178,14 +182,19 @@ def _answer(conv: Conversation, model: str, t: Mapping[str, str]) -> str:
         parts.append(t["quote"].format(text=quote))
     parts += [_attachment(a, t) for a in conv.attachments]
     parts.append(_instructions(conv.system, t))
+    on_topic = topic_answer(conv.user_text, "ru" if t is TEXTS["ru"] else "en")
+    if on_topic is not None:
+        parts.append(on_topic)
     if _CODE.search(conv.user_text):
         parts.append(f"{t['code']}\n\n{CODE_SAMPLE}")
     if _LONG.search(conv.user_text):
         story = [t["story"].format(n=n) for n in range(1, STORY_PARAGRAPHS + 1)]
         parts.append("\n\n".join([t["story_title"], *story]))
-    elif conv.answers == 0 or not conv.user_text or conv.user_text.strip().lower() in (
-        "hi", "hello", "help", "привет", "помощь",
-    ):  # fmt: skip
+    elif on_topic is None and (
+        conv.answers == 0
+        or not conv.user_text
+        or conv.user_text.strip().lower() in ("hi", "hello", "help", "привет", "помощь")
+    ):
         parts.append(t["try"])
     return "\n\n".join(parts)
 

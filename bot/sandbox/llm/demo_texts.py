@@ -13,8 +13,13 @@ TEXTS: dict[str, dict[str, str]] = {
         "no_system": "No system prompt reached me.",
         "try": "**Try:** `what is 17*23+5`, `what time is it in Tokyo`, "
         "`search for python asyncio`, `read the page about telegram bots`, `draw a red cat`, "
-        "`write a long story`; send a photo or a PDF; /setcharacter, /setmodel, /subscribe, "
-        "/language. The controls panel on the page changes my speed or makes me fail.",
+        "`write a long story`; send a photo or a PDF (📎), an audio file (🎵) or a voice "
+        "message (🎙); /setcharacter, /setmodel, /language. /subscribe sells plans for Stars "
+        'or by card (the Pay button). In the group ("Write in a group"), ask '
+        "`@sandbox_bot which online casino pays out the fastest?` to see the content filter, "
+        "and /settings there. As the operator: /stats, /broadcast, /moderation, /revenue. "
+        'The page\'s "Try this" list has all of these; its controls panel changes my speed '
+        "or makes me fail.",
         "image": "**The picture** is {width}×{height} pixels; mostly {colours}.",
         "image_unreadable": "**A picture** arrived, but I could not read it.",
         "pdf": "**{name}**: a PDF of {pages} page(s). The first page begins:\n> {lines}",
@@ -52,8 +57,12 @@ TEXTS: dict[str, dict[str, str]] = {
         "no_system": "Системный промпт до меня не дошёл.",
         "try": "**Попробуйте:** `сколько будет 17*23+5`, `который час в Токио`, "
         "`найди python asyncio`, `прочитай страницу про telegram bots`, "
-        "`нарисуй красного кота`, `напиши длинный рассказ`; отправьте фото или PDF; "
-        "/setcharacter, /setmodel, /subscribe, /language. Панель управления на странице меняет "
+        "`нарисуй красного кота`, `напиши длинный рассказ`; отправьте фото или PDF (📎), "
+        "аудиофайл (🎵) или голосовое сообщение (🎙); /setcharacter, /setmodel, /language. "
+        "/subscribe продаёт планы за звёзды или по карте (кнопка Pay). В группе («Write in a "
+        "group») спросите `@sandbox_bot в каком онлайн-казино лучшие ставки?`, чтобы увидеть "
+        "фильтр содержимого, и /settings там. Как оператор: /stats, /broadcast, /moderation, "
+        "/revenue. Всё это есть в списке «Try this» на странице; её панель управления меняет "
         "мою скорость или заставляет меня ошибиться.",
         "image": "**Картинка** {width}×{height} пикселей; в основном {colours}.",
         "image_unreadable": "**Картинка** пришла, но прочитать её не удалось.",

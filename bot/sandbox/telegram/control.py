@@ -285,6 +285,16 @@ async def payments(request: web.Request) -> web.StreamResponse:
     return _json(_core(request).world.payments.snapshot())
 
 
+async def invoice(request: web.Request) -> web.StreamResponse:
+    """One invoice (``?link=`` or ``?chat_id=&message_id=``): the page's payment form reads
+    the fields it asks for (``form_fields``)."""
+    query = request.query
+    found = _core(request).world.payments.find_invoice(
+        query.get("link"), query.get("chat_id"), query.get("message_id")
+    )
+    return _json(found.snapshot())
+
+
 async def reset(request: web.Request) -> web.StreamResponse:
     await _core(request).reset()
     return _json({"ok": True})
@@ -359,6 +369,7 @@ def add_routes(app: web.Application) -> None:
     add("POST", "/sandbox/subscription_state", _action(users.subscription_state))
     add("POST", "/sandbox/refund", _action(users.refund))
     add("GET", "/sandbox/payments", payments)
+    add("GET", "/sandbox/invoice", invoice)
     add("GET", "/sandbox/chats", chats)
     add("GET", "/sandbox/chats/{chat_id}/transcript", transcript)
     add("GET", "/sandbox/chats/{chat_id}/drafts", drafts)

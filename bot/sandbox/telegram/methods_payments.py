@@ -3,7 +3,9 @@
 Stars (``XTR``): digital goods, exactly one price, no provider token. Any other currency
 (payments in money): a provider token is required, the prices add up to a total within the
 currency's limits (see ``payments.money_limits``), ``provider_data`` must be JSON, and the
-``need_*`` flags make the payment form ask for the buyer's e-mail or phone number.
+``need_*`` flags make the payment form ask for the buyer's name, e-mail, phone number or
+shipping address (``payment_form``). ``is_flexible`` (shipping options by a shipping query)
+is not simulated.
 """
 
 from __future__ import annotations
@@ -141,6 +143,8 @@ def invoice_from(params: dict[str, Any]) -> Invoice:
         need_phone_number=_flag(params.get("need_phone_number", False)),
         send_email_to_provider=_flag(params.get("send_email_to_provider", False)),
         send_phone_number_to_provider=_flag(params.get("send_phone_number_to_provider", False)),
+        need_name=_flag(params.get("need_name", False)),
+        need_shipping_address=_flag(params.get("need_shipping_address", False)),
     )
 
 

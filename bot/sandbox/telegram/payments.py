@@ -10,10 +10,12 @@ import asyncio
 import contextlib
 import secrets
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from .errors import ApiError, bad_request
+from .payment_form import form_fields, order_info
 
 STARS = "XTR"
 SUBSCRIPTION_PERIOD = 2_592_000
@@ -54,17 +56,10 @@ class Invoice:
     provider_data: str | None = None
     need_email: bool = False
     need_phone_number: bool = False
+    need_name: bool = False
+    need_shipping_address: bool = False
     send_email_to_provider: bool = False
     send_phone_number_to_provider: bool = False
-
-    def order_info(self, user_id: int) -> dict[str, Any] | None:
-        """What the payment form asked the buyer for (made-up contacts of the user)."""
-        info: dict[str, Any] = {}
-        if self.need_email:
-            info["email"] = f"user{user_id}@sandbox.example"
-        if self.need_phone_number:
-            info["phone_number"] = f"+1555{user_id % 10_000_000:07d}"
-        return info or None
 
     def invoice_json(self) -> dict[str, Any]:
         """The Bot API ``Invoice`` object of an invoice message."""
@@ -88,6 +83,9 @@ class Invoice:
             "provider_data": self.provider_data,
             "need_email": self.need_email,
             "need_phone_number": self.need_phone_number,
+            "need_name": self.need_name,
+            "need_shipping_address": self.need_shipping_address,
+            "form_fields": form_fields(self),
             "send_email_to_provider": self.send_email_to_provider,
             "send_phone_number_to_provider": self.send_phone_number_to_provider,
         }
@@ -106,6 +104,7 @@ class PreCheckout:
     deadline: float
     answer: dict[str, Any] | None = None
     expired: bool = False
+    order_info: dict[str, Any] | None = None  # what the payment form asked for, filled in
     answered: asyncio.Event = field(default_factory=asyncio.Event)
 
     def is_open(self) -> bool:
@@ -264,8 +263,14 @@ class Payments:
         return found
 
     def new_query(
-        self, user_id: int, invoice: Invoice, overrides: dict[str, Any], timeout: float
+        self,
+        user_id: int,
+        invoice: Invoice,
+        overrides: dict[str, Any],
+        timeout: float,
+        form: Mapping[str, Any] | None = None,
     ) -> PreCheckout:
+        """The buyer submitted the payment form (`form`: what they typed; None: made up)."""
         query = PreCheckout(
             id=str(secrets.randbits(62)),
             user_id=user_id,
@@ -274,6 +279,7 @@ class Payments:
             total_amount=int(overrides.get("total_amount", invoice.total_amount)),
             currency=str(overrides.get("currency", invoice.currency)),
             deadline=time.monotonic() + timeout,
+            order_info=order_info(invoice, user_id, form),
         )
         self.queries[query.id] = query
         return query
@@ -304,7 +310,7 @@ class Payments:
             subscription_id=charge_id if expiration is not None else None,
             subscription_expiration_date=expiration,
             provider_payment_charge_id=("prv_" + secrets.token_hex(10)) if in_money else "",
-            order_info=query.invoice.order_info(query.user_id),
+            order_info=query.order_info,
         )
         self.charges[charge_id] = charge
         return charge

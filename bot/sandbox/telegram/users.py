@@ -308,9 +308,8 @@ def _pre_checkout_json(query: PreCheckout, user: dict[str, Any]) -> dict[str, An
         "total_amount": query.total_amount,
         "invoice_payload": query.invoice_payload,
     }
-    order_info = query.invoice.order_info(query.user_id)
-    if order_info is not None:
-        data["order_info"] = order_info
+    if query.order_info is not None:
+        data["order_info"] = query.order_info
     return data
 
 
@@ -329,7 +328,10 @@ async def pay(core: Core, body: dict[str, Any]) -> dict[str, Any]:
     if not 1 <= deliveries <= 10:
         raise bad_request("deliveries must be 1-10")
     expiration = _first_expiration(body, invoice)
-    query = payments.new_query(int(user["id"]), invoice, _overrides(body), deadline)
+    form = body.get("order_info")
+    if form is not None and not isinstance(form, dict):
+        raise bad_request("order_info must be an object")
+    query = payments.new_query(int(user["id"]), invoice, _overrides(body), deadline, form)
     core.push_update({"pre_checkout_query": _pre_checkout_json(query, user)}, query.user_id)
     await query.wait()
     result: dict[str, Any] = {
@@ -352,6 +354,7 @@ async def pay(core: Core, body: dict[str, Any]) -> dict[str, Any]:
         "telegram_payment_charge_id": charge.telegram_payment_charge_id,
         "provider_payment_charge_id": charge.provider_payment_charge_id,
         "currency": charge.currency,
+        "order_info": charge.order_info,
         "update_ids": [_push_message(core, message) for _ in range(deliveries)],
         "subscription_expiration_date": expiration,
     }
