@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import sys
 from collections.abc import Awaitable, Callable, Mapping
@@ -44,6 +45,8 @@ from bot.chat.service import ChatService
 from bot.chat.settings import ChatSettingsService
 from bot.config import Settings
 from bot.context import Services
+from bot.coordination import Coordination, Invalidation
+from bot.coordination.local import LocalCoordination
 from bot.documents.reading import DocumentReader
 from bot.documents.worker import DocumentWorker
 from bot.handlers import get_routers
@@ -123,6 +126,7 @@ class Application:
     observability: ObservabilityServer | None
     voice: VoiceService | None = None
     moderator: Moderator | None = None
+    coordination: Coordination = dataclasses.field(default_factory=LocalCoordination)
 
     async def aclose(self) -> None:
         await self.merger.close()
@@ -132,6 +136,7 @@ class Application:
         await self.tools.close()
         await self.models.close()
         await self.bot.session.close()
+        await self.coordination.close()
         await self.db.close()
 
 
@@ -159,11 +164,15 @@ async def _build_application(
     sys.setswitchinterval(GIL_SWITCH_INTERVAL_SECONDS)
     bot = _build_bot(settings)
     opened.append(bot.session.close)
+    coordination = _coordination(settings)
+    opened.append(coordination.close)
+    await coordination.start()  # an unreachable Redis stops the start here
     flood = settings.telegram
     pacer = Pacer(
         chat_rate=flood.chat_messages_per_second,
         group_per_minute=flood.group_messages_per_minute,
         global_per_second=flood.global_messages_per_second,
+        shared=coordination.budgets,
     )
     # Every outgoing call, handlers' replies included: retried (outermost), then paced, then
     # counted (each attempt that reaches Telegram).
@@ -190,6 +199,7 @@ async def _build_application(
     await _prune(db)
     records = RecordCache()
     db.on_change(records.changed)
+    db.on_change(lambda keys: coordination.invalidate(Invalidation(frozenset(keys))))
     i18n = I18n(LOCALES_DIR, settings.i18n.default_locale)
     locks = ChatLocks()
     merger = PasteMerger(
@@ -198,7 +208,7 @@ async def _build_application(
         threshold=settings.chat.split_paste_threshold,
     )
     opened.append(merger.close)
-    dispatcher = Dispatcher()
+    dispatcher = Dispatcher(storage=coordination.fsm_storage)
     # Polling keeps every update in its inbox; a webhook's deferred ones are kept here.
     keep = _inbox_keeper(db) if settings.telegram.mode == "webhook" else None
     install_middlewares(
@@ -242,6 +252,7 @@ async def _build_application(
     lifecycle = Lifecycle()
     outbox = TurnOutbox(db)
     generations = Generations()
+    coordination.serve_stops(generations.stop)
     answerer = Answerer(db, generations, attachments, limits, outbox, lifecycle, moderator)
     hidden = moderator.applies if moderator is not None else None
     views = AnswerViewFactory(_view_context(settings, bot, pacer), hidden)
@@ -258,6 +269,7 @@ async def _build_application(
         characters=catalog,
         limits=limits,
         toolbox=tools.toolbox,
+        stop_answer=coordination.stop_answer,
     )
     reliability = settings.reliability
     recovery = Recovery(
@@ -276,7 +288,12 @@ async def _build_application(
         "chat_settings": chat_settings,
         "routing": routing,
         "characters": characters,
-        "character_editor": CharacterEditor(db, catalog, [m.spec.id for m in models]),
+        "character_editor": CharacterEditor(
+            db,
+            catalog,
+            [m.spec.id for m in models],
+            changed=lambda: coordination.invalidate(Invalidation(characters=True)),
+        ),
         "admins": frozenset(settings.admins),
         "languages": LanguageService(db, i18n),
         "history_export": HistoryExporter(db, chat_settings.model_name),
@@ -315,7 +332,9 @@ async def _build_application(
         None,
         voice,
         moderator,
+        coordination,
     )
+    coordination.serve_invalidations(_invalidator(records, catalog))
     app.observability = observability_server(
         settings,
         db=db,
@@ -328,6 +347,37 @@ async def _build_application(
     if config_path is not None:
         tools.reload_on_hangup(config_path)
     return app
+
+
+def _coordination(settings: Settings) -> Coordination:
+    """In this process's memory, or shared with other processes through Redis."""
+    if settings.redis is None:
+        return LocalCoordination()
+    from redis.asyncio import Redis
+
+    from bot.coordination.redis import RedisCoordination
+
+    flood = settings.telegram
+    return RedisCoordination(
+        Redis.from_url(settings.redis.url),
+        settings.redis.key_prefix,
+        global_per_second=flood.global_messages_per_second,
+        chat_per_second=flood.chat_messages_per_second,
+    )
+
+
+def _invalidator(
+    records: RecordCache, catalog: CharacterCatalog
+) -> Callable[[Invalidation], Awaitable[None]]:
+    """Another process changed records or character files: drop or reread this one's copies."""
+
+    async def invalidate(change: Invalidation) -> None:
+        if change.records:
+            records.changed(change.records)
+        if change.characters:
+            await asyncio.to_thread(catalog.scan)
+
+    return invalidate
 
 
 def _payments(
