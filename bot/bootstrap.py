@@ -70,6 +70,7 @@ from bot.payments.money import MoneyTerms
 from bot.payments.payload import PayloadSigner, secret_from_token
 from bot.payments.quotas import QuotaService, utcnow
 from bot.payments.service import PaymentService
+from bot.queue.scaled import Scaled
 from bot.routing.service import RoutingService
 from bot.routing.setup import fallback_model_id, start_router
 from bot.stats.service import StatsService
@@ -127,6 +128,7 @@ class Application:
     voice: VoiceService | None = None
     moderator: Moderator | None = None
     coordination: Coordination = dataclasses.field(default_factory=LocalCoordination)
+    scaled: Scaled | None = None  # the update queue, with [redis]
 
     async def aclose(self) -> None:
         await self.merger.close()
@@ -137,6 +139,8 @@ class Application:
         await self.models.close()
         await self.bot.session.close()
         await self.coordination.close()
+        if self.scaled is not None:
+            await self.scaled.close()
         await self.db.close()
 
 
@@ -210,7 +214,9 @@ async def _build_application(
     opened.append(merger.close)
     dispatcher = Dispatcher(storage=coordination.fsm_storage)
     # Polling keeps every update in its inbox; a webhook's deferred ones are kept here.
-    keep = _inbox_keeper(db) if settings.telegram.mode == "webhook" else None
+    # With [redis] the queue keeps updates until handled, not deferred ones.
+    inbox = settings.telegram.mode == "polling" and settings.redis is None
+    keep = None if inbox else _inbox_keeper(db)
     install_middlewares(
         dispatcher,
         OrderingMiddleware(locks, merger, keep),
@@ -333,6 +339,7 @@ async def _build_application(
         voice,
         moderator,
         coordination,
+        _scaled(settings, opened),
     )
     coordination.serve_invalidations(_invalidator(records, catalog))
     app.observability = observability_server(
@@ -364,6 +371,38 @@ def _coordination(settings: Settings) -> Coordination:
         global_per_second=flood.global_messages_per_second,
         chat_per_second=flood.chat_messages_per_second,
     )
+
+
+def _scaled(settings: Settings, opened: list[Callable[[], Awaitable[object]]]) -> Scaled | None:
+    if settings.redis is None:
+        return None
+    scaled = Scaled.connect(settings.redis)
+    opened.append(scaled.close)
+    return scaled
+
+
+@dataclass
+class Ingress:
+    """What an ingress process alone needs (`python -m bot ingress`)."""
+
+    bot: Bot
+    scaled: Scaled
+    allowed_updates: list[str]
+
+    async def aclose(self) -> None:
+        await self.scaled.close()
+        await self.bot.session.close()
+
+
+def build_ingress(settings: Settings) -> Ingress:
+    """No models, no database: the bot's identity, the queue and the update types handled."""
+    if settings.redis is None:
+        raise ValueError("python -m bot ingress needs a [redis] section")
+    dispatcher = Dispatcher()
+    dispatcher.include_routers(errors_router, *get_routers())
+    bot = _build_bot(settings)
+    allowed = dispatcher.resolve_used_update_types()
+    return Ingress(bot, Scaled.connect(settings.redis), allowed)
 
 
 def _invalidator(

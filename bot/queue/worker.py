@@ -1,0 +1,225 @@
+"""A worker's share of the partitions: taken under leases, renewed, handed over.
+
+Every `lease_seconds / 3` the worker renews its heartbeat and its leases, counts the live
+workers and takes free partitions up to its fair share (P / workers, rounded up), giving back
+idle ones beyond it, so partitions spread out as workers come and go. A lease it fails to
+renew is lost: that partition's reading stops at once and its updates in work are cancelled
+(the new owner handles them again). For each partition it owns it first lets `take_over`
+finish what the partition's earlier owner left (unfinished answers, deferred updates), then
+handles the entries that owner read but never acknowledged, then new ones; updates run
+concurrently (each chat in order behind its lock, Stop past it), each acknowledged once it
+is handled.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import math
+import secrets
+import zlib
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+
+from bot.queue.leases import Lease
+from bot.queue.streams import Entry, UpdateQueue
+
+logger = logging.getLogger(__name__)
+
+Dispatch = Callable[[Entry], "asyncio.Task[Any] | None"]
+"""Starts handling an entry's update; None when there is nothing to handle (unparsable)."""
+TakeOver = Callable[[int], Awaitable[None]]
+"""Finishes what the partition's earlier owner left; returns once the work holds its locks."""
+READ_BLOCK_MS = 1000
+READ_COUNT = 50
+MAX_IN_FLIGHT = 200  # updates in work per partition before reading waits
+
+
+@dataclass
+class _Owned:
+    lease: Lease
+    reader: asyncio.Task[None] | None = None
+    in_flight: set[asyncio.Task[Any]] = field(default_factory=set)
+
+
+class PartitionWorker:
+    def __init__(
+        self,
+        redis: Redis,
+        queue: UpdateQueue,
+        prefix: str,
+        *,
+        lease_seconds: float,
+        dispatch: Dispatch,
+        take_over: TakeOver,
+        worker_id: str | None = None,
+    ) -> None:
+        self.id = worker_id or secrets.token_hex(6)
+        self._redis = redis
+        self._queue = queue
+        self._prefix = prefix
+        self._lease_seconds = lease_seconds
+        self._dispatch = dispatch
+        self._take_over = take_over
+        self._owned: dict[int, _Owned] = {}
+        self._acks: set[asyncio.Task[None]] = set()
+        self._reading = True
+
+    @property
+    def partitions(self) -> list[int]:
+        return sorted(self._owned)
+
+    async def run(self, stopping: Callable[[], Awaitable[object]]) -> None:
+        """Take part until `stopping` returns; then stop reading (work in flight goes on:
+        the caller drains it, then calls `release`)."""
+        ticking = asyncio.create_task(self._tick_forever(), name="partitions")
+        try:
+            await stopping()
+        finally:
+            self._reading = False
+            ticking.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await ticking
+            for owned in self._owned.values():
+                if owned.reader is not None:
+                    owned.reader.cancel()
+
+    async def release(self) -> None:
+        """Give every partition back at once (a graceful stop: no one waits for a lapse)."""
+        if self._acks:
+            await asyncio.wait(set(self._acks), timeout=5)
+        for partition in list(self._owned):
+            await self._drop(partition, release=True)
+        with contextlib.suppress(RedisError):
+            await self._redis.zrem(self._members_key, self.id)
+
+    @property
+    def _members_key(self) -> str:
+        return f"{self._prefix}:workers"
+
+    async def _tick_forever(self) -> None:
+        while True:
+            try:
+                await self.tick()
+            except (RedisError, OSError) as exc:
+                logger.warning("Redis unreachable (%s): partitions not renewed this time", exc)
+            await asyncio.sleep(self._lease_seconds / 3)
+
+    async def tick(self) -> None:
+        """One round: heartbeat, renewals, taking and giving back partitions."""
+        live = await self._heartbeat()
+        for partition, owned in list(self._owned.items()):
+            if not await owned.lease.renew():
+                logger.warning("partition %d: lease lost; its updates in work are cut", partition)
+                await self._drop(partition, release=False)
+        share = math.ceil(self._queue.partitions / max(live, 1))
+        start = zlib.crc32(self.id.encode()) % self._queue.partitions
+        for step in range(self._queue.partitions):
+            if len(self._owned) >= share:
+                break
+            partition = (start + step) % self._queue.partitions
+            if partition in self._owned:
+                continue
+            lease = Lease(self._redis, self._lease_key(partition), self.id, self._lease_seconds)
+            if await lease.acquire():
+                self._take(partition, lease)
+        for partition in sorted(self._owned, reverse=True):
+            if len(self._owned) <= share:
+                break
+            owned = self._owned[partition]
+            if not owned.in_flight:  # idle: another worker may have it
+                await self._drop(partition, release=True)
+
+    async def _heartbeat(self) -> int:
+        seconds, micros = await self._redis.time()
+        now = seconds + micros / 1e6
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.zadd(self._members_key, {self.id: now})
+            pipe.zremrangebyscore(self._members_key, "-inf", now - self._lease_seconds)
+            pipe.zcard(self._members_key)
+            results = await pipe.execute()
+        return int(results[-1])
+
+    def _lease_key(self, partition: int) -> str:
+        return f"{self._prefix}:lease:partition:{partition}"
+
+    def _take(self, partition: int, lease: Lease) -> None:
+        logger.info("partition %d: taken", partition)
+        owned = _Owned(lease)
+        self._owned[partition] = owned
+        owned.reader = asyncio.create_task(self._read(partition, owned), name=f"p{partition}")
+
+    async def _drop(self, partition: int, *, release: bool) -> None:
+        owned = self._owned.pop(partition, None)
+        if owned is None:
+            return
+        tasks = [t for t in (owned.reader, *owned.in_flight) if t is not None]
+        if not release:  # lost: another worker handles them again
+            for task in tasks:
+                task.cancel()
+        elif owned.reader is not None:
+            owned.reader.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        if release:
+            with contextlib.suppress(RedisError):
+                await owned.lease.release()
+            logger.info("partition %d: given back", partition)
+
+    async def _read(self, partition: int, owned: _Owned) -> None:
+        try:
+            await self._queue.prepare(partition)
+            await self._take_over(partition)
+            after = b"0"
+            while self._reading:
+                entries = await self._queue.unacknowledged(partition, after)
+                if not entries:
+                    break
+                logger.info("partition %d: %d updates handled again", partition, len(entries))
+                for entry in entries:
+                    self._start(owned, entry)
+                after = entries[-1].entry_id
+            while self._reading:
+                while len(owned.in_flight) >= MAX_IN_FLIGHT:
+                    await asyncio.wait(set(owned.in_flight), return_when=asyncio.FIRST_COMPLETED)
+                for entry in await self._queue.next(partition, READ_COUNT, READ_BLOCK_MS):
+                    self._start(owned, entry)
+        except asyncio.CancelledError:
+            raise
+        except (RedisError, OSError) as exc:
+            logger.warning("partition %d: reading failed (%s); taken up again", partition, exc)
+            self._owned.pop(partition, None)  # not renewed: it lapses, and is taken again
+        except Exception:
+            logger.exception("partition %d: reading failed", partition)
+            self._owned.pop(partition, None)
+
+    def _start(self, owned: _Owned, entry: Entry) -> None:
+        task = self._dispatch(entry)
+        if task is None:
+            self._ack(entry)
+            return
+        owned.in_flight.add(task)
+
+        def done(task: asyncio.Task[Any]) -> None:
+            owned.in_flight.discard(task)
+            if not task.cancelled():  # cut short: handled again by whoever reads it next
+                self._ack(entry)
+
+        task.add_done_callback(done)
+
+    def _ack(self, entry: Entry) -> None:
+        task = asyncio.create_task(self._acknowledge(entry), name="ack")
+        self._acks.add(task)
+        task.add_done_callback(self._acks.discard)
+
+    async def _acknowledge(self, entry: Entry) -> None:
+        try:
+            await self._queue.acknowledge(entry.partition, entry.entry_id)
+        except (RedisError, OSError) as exc:  # handled again later; dedupe drops it then
+            logger.warning("update entry %r not acknowledged: %s", entry.entry_id, exc)

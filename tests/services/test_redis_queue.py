@@ -1,0 +1,192 @@
+"""The update queue on the real Redis: ingress appends by chat, workers share partitions under
+leases, each chat in order, nothing lost when a worker dies."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestClient, TestServer
+from redis.asyncio import Redis
+
+from bot.queue.ingress import QueueWebhook
+from bot.queue.leases import Lease
+from bot.queue.partitions import partition_of
+from bot.queue.streams import Entry, UpdateQueue
+from bot.queue.worker import PartitionWorker
+from bot.telegram.intake import SECRET_HEADER
+from tests.services.conftest import redis_client
+
+pytestmark = pytest.mark.services
+
+PARTITIONS = 4
+LEASE = 2.0
+
+
+def update(update_id: int, chat_id: int) -> dict[str, Any]:
+    return {
+        "update_id": update_id,
+        "message": {"message_id": update_id, "date": 0, "chat": {"id": chat_id, "type": "private"}},
+    }
+
+
+@pytest.fixture
+async def redis() -> AsyncIterator[Redis]:
+    client = redis_client()
+    yield client
+    await client.aclose()
+
+
+class Handler:
+    """Stands in for the bot's dispatcher: records what it handled; `hold` keeps updates in
+    work (a worker that hangs, or dies, mid-answer)."""
+
+    def __init__(self, hold: bool = False) -> None:
+        self.handled: list[tuple[int, int, bool]] = []  # (chat, update id, redelivered)
+        self.taken_over: list[int] = []
+        self.hold = hold
+
+    def dispatch(self, entry: Entry) -> asyncio.Task[Any] | None:
+        assert entry.raw is not None
+        return asyncio.create_task(self._handle(entry))
+
+    async def _handle(self, entry: Entry) -> None:
+        assert entry.raw is not None
+        if self.hold:
+            await asyncio.Event().wait()
+        await asyncio.sleep(0.01)
+        chat = entry.raw["message"]["chat"]["id"]
+        self.handled.append((chat, entry.raw["update_id"], entry.redelivered))
+
+    async def take_over(self, partition: int) -> None:
+        self.taken_over.append(partition)
+
+
+def worker(redis: Redis, prefix: str, handler: Handler, name: str) -> PartitionWorker:
+    return PartitionWorker(
+        redis,
+        UpdateQueue(redis, prefix, PARTITIONS),
+        prefix,
+        lease_seconds=LEASE,
+        dispatch=handler.dispatch,
+        take_over=handler.take_over,
+        worker_id=name,
+    )
+
+
+async def wait_for(condition: Any, timeout: float = 10.0) -> None:  # noqa: ASYNC109
+    async with asyncio.timeout(timeout):
+        while not condition():
+            await asyncio.sleep(0.05)
+
+
+async def test_two_workers_share_the_partitions_and_keep_each_chat_in_order(
+    redis: Redis, redis_prefix: str
+) -> None:
+    queue = UpdateQueue(redis, redis_prefix, PARTITIONS)
+    chats = range(1001, 1013)
+    sent = [(chat, 100 * chat + i) for i in range(5) for chat in chats]
+    handlers = [Handler(), Handler()]
+    workers = [worker(redis, redis_prefix, h, f"w{i}") for i, h in enumerate(handlers)]
+    stop = asyncio.Event()
+    running = [asyncio.create_task(workers[0].run(stop.wait))]
+    try:
+        await wait_for(lambda: len(workers[0].partitions) == PARTITIONS)  # alone: all of them
+        running.append(asyncio.create_task(workers[1].run(stop.wait)))
+        # The second joins; the first gives back what is beyond its share.
+        await wait_for(lambda: [len(w.partitions) for w in workers] == [2, 2])
+        for chat, update_id in sent:
+            await queue.append(update(update_id, chat))
+        await wait_for(lambda: sum(len(h.handled) for h in handlers) == len(sent))
+    finally:
+        stop.set()
+        await asyncio.gather(*running)
+        for w in workers:
+            await w.release()
+    for handler in handlers:
+        for chat in chats:
+            ids = [u for c, u, _ in handler.handled if c == chat]
+            assert ids == sorted(ids)  # in order, wherever the chat was handled
+    owners = [{c for c, _, _ in h.handled} for h in handlers]
+    assert not owners[0] & owners[1]  # each chat had one consumer
+    assert all(owners)  # and both workers took a share
+    assert await queue.depth() == 0  # acknowledged and deleted
+
+
+async def test_a_dead_workers_partitions_and_unacknowledged_updates_move_to_another(
+    redis: Redis, redis_prefix: str
+) -> None:
+    queue = UpdateQueue(redis, redis_prefix, PARTITIONS)
+    dying = Handler(hold=True)
+    first = worker(redis, redis_prefix, dying, "dies")
+    ticking = asyncio.create_task(first.run(asyncio.Event().wait))
+    await wait_for(lambda: len(first.partitions) == PARTITIONS)
+    for i in range(8):
+        await queue.append(update(500 + i, 2000 + i))
+    await asyncio.sleep(1.5)  # read and in work, never acknowledged
+    # The process dies: no renewal, no release, no acknowledgement; its readers stop too.
+    work = [t for owned in first._owned.values() for t in (owned.reader, *owned.in_flight)]
+    for task in [ticking, *work]:
+        assert task is not None
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+    survivor = Handler()
+    second = worker(redis, redis_prefix, survivor, "lives")
+    stop = asyncio.Event()
+    running = asyncio.create_task(second.run(stop.wait))
+    try:
+        await wait_for(lambda: len(survivor.handled) == 8, timeout=LEASE + 8)
+    finally:
+        stop.set()
+        await running
+        await second.release()
+    assert sorted(u for _, u, _ in survivor.handled) == list(range(500, 508))
+    assert all(redelivered for _, _, redelivered in survivor.handled)
+    assert sorted(survivor.taken_over) == list(range(PARTITIONS))  # recovery ran first
+    assert await queue.depth() == 0
+
+
+async def test_a_lease_is_held_by_one_owner_and_lapses_without_renewal(
+    redis: Redis, redis_prefix: str
+) -> None:
+    key = f"{redis_prefix}:lease:x"
+    first, second = Lease(redis, key, "a", 0.5), Lease(redis, key, "b", 0.5)
+    assert await first.acquire()
+    assert not await second.acquire()
+    assert await first.renew()
+    await second.release()  # not its own: nothing happens
+    assert not await second.acquire()
+    await asyncio.sleep(0.7)
+    assert not await first.renew()  # lapsed
+    assert await second.acquire()
+
+
+async def test_the_webhook_answers_200_only_once_redis_has_the_update(
+    redis: Redis, redis_prefix: str
+) -> None:
+    queue = UpdateQueue(redis, redis_prefix, PARTITIONS)
+    down = Redis.from_url("redis://127.0.0.1:1/0", socket_connect_timeout=0.5)
+    app = web.Application()
+    app.router.add_post("/hook", QueueWebhook(queue, "s3cret", lambda: False).__call__)
+    failing_queue = UpdateQueue(down, "x", 4)
+    app.router.add_post("/down", QueueWebhook(failing_queue, "s3cret", lambda: False).__call__)
+    client = TestClient(TestServer(app))
+    await client.start_server()
+    try:
+        wrong = await client.post("/hook", json=update(1, 77), headers={SECRET_HEADER: "no"})
+        good = await client.post("/hook", json=update(2, 77), headers={SECRET_HEADER: "s3cret"})
+        failing = await client.post("/down", json=update(3, 77), headers={SECRET_HEADER: "s3cret"})
+    finally:
+        await client.close()
+        await down.aclose()
+    assert (wrong.status, good.status, failing.status) == (401, 200, 503)
+    partition = partition_of(update(2, 77), PARTITIONS)
+    entries: Any = await redis.xrange(queue.key(partition))
+    assert len(entries) == 1
+    assert b'"update_id":2' in entries[0][1][b"u"]
