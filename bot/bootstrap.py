@@ -411,7 +411,9 @@ def _invalidator(
     """Another process changed records or character files: drop or reread this one's copies."""
 
     async def invalidate(change: Invalidation) -> None:
-        if change.records:
+        if change.everything:
+            records.clear()
+        elif change.records:
             records.changed(change.records)
         if change.characters:
             await asyncio.to_thread(catalog.scan)

@@ -21,6 +21,8 @@ class Invalidation:
     """Chat and user records (see `bot.storage.cache.RecordCache`)."""
     characters: bool = False
     """The character files changed (an edit from Telegram)."""
+    everything: bool = False
+    """Changes may have been missed (the subscription was lost for a while): drop every copy."""
 
 
 InvalidationHandler = Callable[[Invalidation], Awaitable[None]]

@@ -4,8 +4,9 @@ budgets in Redis.
 A Stop is first tried here; when this process does not generate the chat's answer, it is
 published, every other process tries it and replies on a list the asking process waits on
 (at most `STOP_REPLY_SECONDS`), so the user hears whether something was stopped. Pub/sub is
-not durable: a process that is reconnecting misses what was published meanwhile (a Stop is
-pressed again; a cache entry is re-read on its next change, see docs/scaling.md).
+not durable: a process that is reconnecting misses what was published meanwhile, so once
+subscribed again it drops every cached record and rereads the characters (a Stop missed
+meanwhile must be pressed again).
 """
 
 from __future__ import annotations
@@ -144,6 +145,9 @@ class RedisCoordination:
             pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
             try:
                 await pubsub.subscribe(self._stops_channel, self._changes_channel)
+                if self._subscribed.is_set() and self._changed is not None:
+                    # Back after a gap: what was published meanwhile is lost.
+                    await self._changed(Invalidation(characters=True, everything=True))
                 self._subscribed.set()
                 delay = FIRST_RECONNECT_SECONDS
                 while True:

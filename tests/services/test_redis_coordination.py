@@ -6,15 +6,20 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import pytest
 from aiogram.fsm.storage.base import StorageKey
 from redis.asyncio import Redis
 
+from bot.bootstrap import _invalidator
+from bot.characters.catalog import CharacterCatalog
 from bot.chat.generations import Generations
 from bot.coordination.budgets import RedisBudgets
 from bot.coordination.ports import Invalidation
 from bot.coordination.redis import RedisCoordination
+from bot.storage.cache import RecordCache
+from bot.storage.dto import Chat
 from tests.services.conftest import redis_client
 
 pytestmark = pytest.mark.services
@@ -153,3 +158,24 @@ async def test_budgets_give_way_when_redis_is_unreachable(redis_prefix: str) -> 
         await budgets.block(1, 1.0)  # and a 429 is not an error on top
     finally:
         await down.aclose()
+
+
+async def test_a_change_committed_in_one_process_drops_the_others_cached_record(
+    pair: tuple[RedisCoordination, RedisCoordination], tmp_path: Path
+) -> None:
+    here, there = pair
+    records = RecordCache()
+    records.fill(
+        records.stamp(), chat=Chat(42, "private", None, "gpt", None, None, None, None, None)
+    )
+    invalidate = _invalidator(records, CharacterCatalog(tmp_path, models=[], tool_servers=[]))
+    done = asyncio.Event()
+
+    async def at_there(change: Invalidation) -> None:
+        await invalidate(change)
+        done.set()
+
+    there.serve_invalidations(at_there)
+    here.invalidate(Invalidation(frozenset({("chat", 42)})))  # as bootstrap wires db.on_change
+    await asyncio.wait_for(done.wait(), 5)
+    assert records.chat(42) is None  # read again from the database, with the change

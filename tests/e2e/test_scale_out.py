@@ -1,0 +1,289 @@
+"""Scaled out: several real bot processes on one PostgreSQL database and one Redis, against the
+sandbox's Telegram (which enforces Telegram's flood limits and counts its 429s).
+
+The cluster is three `python -m bot run` processes (each a worker of the update queue and a
+contender for the poller lease), on a PostgreSQL database of its own, migrated once before
+they start (as the compose file's migration service does), with a Redis key prefix of its own.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import secrets
+import shutil
+import sys
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from redis.asyncio import Redis
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from bot.queue.partitions import partition_of_chat
+from bot.sandbox.llm import ScriptedLLM
+from bot.sandbox.telegram import SandboxClient, TelegramSandbox
+from tests.e2e.conftest import (
+    ADMIN_ID,
+    CONFIG_TEMPLATE,
+    EXTRA_MARK,
+    GROUP_EDIT_INTERVAL,
+    JUDGE_TIMEOUT,
+    PROJECT_ROOT,
+    REQUEST_TIMEOUT,
+    STARTUP_TIMEOUT,
+    SYSTEM_PROMPT,
+    TOKEN,
+    BotProcess,
+    assert_no_secrets,
+    bot_environment,
+    free_port,
+)
+from tests.services.conftest import reachable
+
+pytestmark = [pytest.mark.e2e, pytest.mark.services]
+
+PROCESSES = 3
+PARTITIONS = 6
+LEASE_SECONDS = 3.0
+GLOBAL_RATE = 12  # Telegram's overall limit, lowered alike in the sandbox and the bot
+POSTGRES_ADMIN = "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
+REDIS_URL = "redis://127.0.0.1:6379/0"
+RESUMED = "I restarted while answering; this is the complete answer."
+
+
+def echo(text: str) -> str:
+    return f'This is the sandbox model "gpt-test". You wrote: {text}'
+
+
+@dataclass
+class Cluster:
+    telegram: SandboxClient
+    llm: ScriptedLLM
+    redis: Redis
+    prefix: str
+    folder: Path
+    config: Path
+    environment: dict[str, str]
+    processes: list[BotProcess]
+
+    async def start(self, name: str) -> BotProcess:
+        log = self.folder / f"{name}.log"
+        env = dict(self.environment, BOT_OBSERVABILITY__METRICS_PORT=str(free_port()))
+        with log.open("wb") as out:
+            process = await asyncio.create_subprocess_exec(
+                *(sys.executable, "-m", "bot", "run", "--config", str(self.config)),
+                cwd=PROJECT_ROOT,
+                env=env,
+                stdout=out,
+                stderr=asyncio.subprocess.STDOUT,
+            )
+        bot = BotProcess(process, log)
+        self.processes.append(bot)
+        await until(lambda: _started(bot), STARTUP_TIMEOUT, f"{name} starts")
+        return bot
+
+    async def owner(self, key: str) -> BotProcess:
+        """The process holding a lease (its worker id is in its log)."""
+        value = await self.redis.get(f"{self.prefix}:lease:{key}")
+        assert value is not None, f"nobody holds {key}"
+        holder = value.decode() if isinstance(value, bytes) else value
+        for bot in self.processes:
+            if bot.process.returncode is None and f"worker {holder}" in bot.log():
+                return bot
+        raise AssertionError(f"{key} is held by {holder!r}, no running process")
+
+    async def leases_held(self) -> bool:
+        keys = [f"{self.prefix}:lease:partition:{p}" for p in range(PARTITIONS)]
+        keys.append(f"{self.prefix}:lease:poller")
+        return int(await self.redis.exists(*keys)) == len(keys)
+
+    def logs(self) -> str:
+        return "\n".join(bot.log() for bot in self.processes)
+
+
+async def _started(bot: BotProcess) -> bool:
+    if bot.process.returncode is not None:
+        raise AssertionError(f"the process exited:\n{bot.log()}")
+    return "taking partitions" in bot.log()
+
+
+async def until(
+    check: Callable[[], Awaitable[Any]],
+    timeout: float,  # noqa: ASYNC109  (a deadline for the polling below)
+    what: str,
+) -> Any:
+    deadline = time.monotonic() + timeout
+    while True:
+        result = await check()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"not within {timeout} s: {what}")
+        await asyncio.sleep(0.1)
+
+
+async def _database() -> AsyncIterator[str]:
+    name = f"bot_scale_{secrets.token_hex(4)}"
+    admin = create_async_engine(POSTGRES_ADMIN, isolation_level="AUTOCOMMIT")
+    try:
+        async with admin.connect() as connection:
+            await connection.execute(text(f'CREATE DATABASE "{name}"'))
+        yield f"postgresql+asyncpg://postgres@127.0.0.1:5432/{name}"
+    finally:
+        async with admin.connect() as connection:
+            await connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        await admin.dispose()
+
+
+def _config(folder: Path, telegram_url: str, llm: ScriptedLLM, prefix: str) -> Path:
+    characters = folder / "characters"
+    shutil.copytree(PROJECT_ROOT / "characters", characters)
+    redis = (
+        f'[redis]\nurl = "{REDIS_URL}"\npartitions = {PARTITIONS}\n'
+        f'lease_seconds = {LEASE_SECONDS}\nkey_prefix = "{prefix}"\n'
+    )
+    config = folder / "config.toml"
+    config.write_text(
+        CONFIG_TEMPLATE.format(
+            mode="polling",
+            telegram_url=telegram_url,
+            webhook_url="http://127.0.0.1:1/unused",
+            webhook_port=free_port(),
+            database=folder / "unused.sqlite3",  # the environment names PostgreSQL
+            read_timeout=3.0,
+            rich="false",
+            edit_interval=GROUP_EDIT_INTERVAL,
+            system_prompt=SYSTEM_PROMPT,
+            llm_url=llm.base_url,
+            routing="false",
+            admin_id=ADMIN_ID,
+            routes_dir=PROJECT_ROOT / "routes",
+            cache_dir=folder / "cache",
+            judge_timeout=JUDGE_TIMEOUT,
+            characters_dir=characters,
+            blob_dir=folder / "blobs",
+            voice_models="",
+            documents_settings="",
+            extra_models="",
+            payments_settings="",
+            tools_settings="",
+            default_model="gpt",
+            request_timeout=REQUEST_TIMEOUT,
+            global_rate=GLOBAL_RATE,
+            metrics_port=free_port(),
+            extra=f"{EXTRA_MARK}\n{redis}",
+        ),
+        encoding="utf-8",
+    )
+    return config
+
+
+@pytest.fixture(scope="module")
+async def cluster(
+    tmp_path_factory: pytest.TempPathFactory, llm: ScriptedLLM
+) -> AsyncIterator[Cluster]:
+    if not reachable("127.0.0.1", 5432) or not reachable("127.0.0.1", 6379):
+        pytest.skip("PostgreSQL (127.0.0.1:5432) and Redis (127.0.0.1:6379) are needed")
+    folder = tmp_path_factory.mktemp("scale")
+    sandbox = TelegramSandbox(TOKEN, enforce_limits=True)
+    telegram_url = await sandbox.start()
+    telegram = SandboxClient(telegram_url)
+    await telegram.set_limits(True, global_per_second=GLOBAL_RATE)
+    prefix = f"e2e-{secrets.token_hex(4)}"
+    redis = Redis.from_url(REDIS_URL)
+    database = _database()
+    url = await anext(database)
+    environment = bot_environment(BOT_STORAGE__URL=url)
+    config = _config(folder, telegram_url, llm, prefix)
+    migrate = await asyncio.create_subprocess_exec(
+        *(sys.executable, "-m", "bot", "migrate", "--config", str(config)),
+        cwd=PROJECT_ROOT,
+        env=environment,
+    )
+    assert await migrate.wait() == 0
+    cluster = Cluster(telegram, llm, redis, prefix, folder, config, environment, [])
+    try:
+        await asyncio.gather(*(cluster.start(f"bot{i}") for i in range(PROCESSES)))
+        await until(cluster.leases_held, 30, "every partition and the poller are taken")
+        yield cluster
+    finally:
+        await asyncio.gather(*(bot.stop() for bot in cluster.processes))
+        await telegram.close()
+        await sandbox.stop()
+        keys = [key async for key in redis.scan_iter(match=f"{prefix}:*")]
+        if keys:
+            await redis.delete(*keys)
+        await redis.aclose()
+        await anext(database, None)
+    assert_no_secrets(cluster.logs())
+
+
+async def _answers(cluster: Cluster, chat_id: int, count: int) -> list[str]:
+    messages = await cluster.telegram.bot_messages(chat_id)
+    texts = [str(m["text"] or "") for m in messages]
+    return texts if len(texts) >= count else []
+
+
+async def test_many_chats_are_answered_in_order_by_several_workers_within_the_global_limit(
+    cluster: Cluster,
+) -> None:
+    chats = [7_100_000 + i for i in range(30)]
+    per_chat = 4
+    await cluster.telegram.limits()  # (the sandbox's counters start empty with the cluster)
+    for round_ in range(per_chat):
+        await asyncio.gather(
+            *(cluster.telegram.send(chat, f"chat {chat} message {round_}") for chat in chats)
+        )
+    for chat in chats:
+        texts = await until(functools.partial(_answers, cluster, chat, per_chat), 120, "answers")
+        assert texts == [echo(f"chat {chat} message {i}") for i in range(per_chat)]
+    rejected = (await cluster.telegram.limits())["rejections"]
+    assert rejected == []  # Telegram's global limit held by three processes together
+    answering = [bot for bot in cluster.processes if "answer delivered" in bot.log()]
+    assert len(answering) >= 2  # the chats were spread over the workers
+
+
+async def test_stop_reaches_the_answer_through_the_queue(cluster: Cluster) -> None:
+    chat = 7_200_001
+    cluster.llm.script("A long answer that goes on. " * 40, match="stoppable scaled")
+    cluster.llm.set_knobs(token_delay_ms=80)
+    await cluster.telegram.send(chat, "stoppable scaled")
+    await until(lambda: _draft(cluster, chat), 30, "the answer streams")
+    await cluster.telegram.send(chat, "/stop")
+    [reply] = await until(lambda: _answers(cluster, chat, 1), 15, "the stopped answer")
+    assert reply.endswith("⏹ Stopped.")
+    assert len(reply) < len("A long answer that goes on. " * 40)
+
+
+async def _draft(cluster: Cluster, chat: int) -> bool:
+    return any(d.get("text") for d in await cluster.telegram.drafts(chat))
+
+
+async def test_a_worker_killed_mid_answer_leaves_it_to_another(cluster: Cluster) -> None:
+    """SIGKILL the worker that generates an answer (and polls, if it holds that lease too):
+    another takes its partitions over once the lease lapses, completes the answer, and
+    polling goes on in a surviving process."""
+    chat = 7_300_001
+    cluster.llm.set_knobs(ttft_ms=200, token_delay_ms=120, chunk_chars=2)
+    await cluster.telegram.send(chat, "scaled crash question")
+    await until(lambda: _draft(cluster, chat), 30, "the answer streams")
+    victim = await cluster.owner(f"partition:{partition_of_chat(chat, PARTITIONS)}")
+    killed_at = time.monotonic()
+    await victim.kill()
+    [answer] = await until(lambda: _answers(cluster, chat, 1), 60, "the answer is completed")
+    recovered_in = time.monotonic() - killed_at
+    assert echo("scaled crash question") in answer
+    assert RESUMED in answer
+    assert recovered_in < LEASE_SECONDS + 30  # ~4 s of streaming again after the takeover
+    cluster.llm.set_knobs(ttft_ms=0, token_delay_ms=0)
+    later = 7_300_002  # polling goes on, whoever polled before
+    await cluster.telegram.send(later, "after the crash")
+    [reply] = await until(lambda: _answers(cluster, later, 1), 30, "a later message answered")
+    assert reply == echo("after the crash")
+    await asyncio.sleep(2)
+    assert len(await cluster.telegram.bot_messages(chat)) == 1  # completed once, not twice
