@@ -212,7 +212,9 @@ async def _build_application(
         threshold=settings.chat.split_paste_threshold,
     )
     opened.append(merger.close)
-    dispatcher = Dispatcher(storage=coordination.fsm_storage)
+    dispatcher = Dispatcher(
+        storage=coordination.fsm_storage, disable_fsm=True
+    )  # see install_ordering
     # Polling keeps every update in its inbox; a webhook's deferred ones are kept here.
     # With [redis] the queue keeps updates until handled, not deferred ones.
     inbox = settings.telegram.mode == "polling" and settings.redis is None

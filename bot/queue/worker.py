@@ -1,8 +1,10 @@
 """A worker's share of the partitions: taken under leases, renewed, handed over.
 
 Every `lease_seconds / 3` the worker renews its heartbeat and its leases, counts the live
-workers and takes free partitions up to its fair share (P / workers, rounded up), giving back
-idle ones beyond it, so partitions spread out as workers come and go. A lease it fails to
+workers and takes free partitions up to its fair share (P / workers, rounded up), and hands
+over those beyond it (it stops reading one, lets its updates in work finish, then gives it
+back; meanwhile its new updates wait in Redis, so the chat's order holds), so partitions
+spread out as workers come and go. A lease it fails to
 renew is lost: that partition's reading stops at once and its updates in work are cancelled
 (the new owner handles them again). For each partition it owns it first lets `take_over`
 finish what the partition's earlier owner left (unfinished answers, deferred updates), then
@@ -37,7 +39,9 @@ TakeOver = Callable[[int], Awaitable[None]]
 """Finishes what the partition's earlier owner left; returns once the work holds its locks."""
 READ_BLOCK_MS = 1000
 READ_COUNT = 50
-MAX_IN_FLIGHT = 200  # updates in work per partition before reading waits
+# Updates read ahead per partition (their chats run concurrently); a partition handed over
+# first lets those finish, so a small number keeps handovers quick.
+MAX_IN_FLIGHT = 32
 
 
 @dataclass
@@ -45,6 +49,7 @@ class _Owned:
     lease: Lease
     reader: asyncio.Task[None] | None = None
     in_flight: set[asyncio.Task[Any]] = field(default_factory=set)
+    leaving: asyncio.Task[None] | None = None  # handing it over
 
 
 class PartitionWorker:
@@ -58,8 +63,10 @@ class PartitionWorker:
         dispatch: Dispatch,
         take_over: TakeOver,
         worker_id: str | None = None,
+        max_in_flight: int = MAX_IN_FLIGHT,
     ) -> None:
         self.id = worker_id or secrets.token_hex(6)
+        self._max_in_flight = max_in_flight
         self._redis = redis
         self._queue = queue
         self._prefix = prefix
@@ -120,7 +127,7 @@ class PartitionWorker:
         share = math.ceil(self._queue.partitions / max(live, 1))
         start = zlib.crc32(self.id.encode()) % self._queue.partitions
         for step in range(self._queue.partitions):
-            if len(self._owned) >= share:
+            if len(self._staying) >= share:
                 break
             partition = (start + step) % self._queue.partitions
             if partition in self._owned:
@@ -128,12 +135,30 @@ class PartitionWorker:
             lease = Lease(self._redis, self._lease_key(partition), self.id, self._lease_seconds)
             if await lease.acquire():
                 self._take(partition, lease)
-        for partition in sorted(self._owned, reverse=True):
-            if len(self._owned) <= share:
-                break
-            owned = self._owned[partition]
-            if not owned.in_flight:  # idle: another worker may have it
-                await self._drop(partition, release=True)
+        staying = self._staying
+        extra = len(staying) - share
+        if extra > 0:  # the least busy ones go
+            for partition in sorted(staying, key=lambda p: len(self._owned[p].in_flight))[:extra]:
+                owned = self._owned[partition]
+                owned.leaving = asyncio.create_task(self._hand_over(partition, owned))
+
+    @property
+    def _staying(self) -> list[int]:
+        return [p for p, owned in self._owned.items() if owned.leaving is None]
+
+    async def _hand_over(self, partition: int, owned: _Owned) -> None:
+        """Stop reading the partition; once its updates in work are done, give it back."""
+        if owned.reader is not None:
+            owned.reader.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await owned.reader
+        while owned.in_flight:
+            await asyncio.wait(set(owned.in_flight))
+        if self._owned.get(partition) is owned:
+            del self._owned[partition]
+            with contextlib.suppress(RedisError, OSError):
+                await owned.lease.release()
+            logger.info("partition %d: handed over", partition)
 
     async def _heartbeat(self) -> int:
         seconds, micros = await self._redis.time()
@@ -158,6 +183,8 @@ class PartitionWorker:
         owned = self._owned.pop(partition, None)
         if owned is None:
             return
+        if owned.leaving is not None:
+            owned.leaving.cancel()
         tasks = [t for t in (owned.reader, *owned.in_flight) if t is not None]
         if not release:  # lost: another worker handles them again
             for task in tasks:
@@ -186,9 +213,12 @@ class PartitionWorker:
                     self._start(owned, entry)
                 after = entries[-1].entry_id
             while self._reading:
-                while len(owned.in_flight) >= MAX_IN_FLIGHT:
+                while len(owned.in_flight) >= self._max_in_flight:
                     await asyncio.wait(set(owned.in_flight), return_when=asyncio.FIRST_COMPLETED)
-                for entry in await self._queue.next(partition, READ_COUNT, READ_BLOCK_MS):
+                room = self._max_in_flight - len(owned.in_flight)
+                for entry in await self._queue.next(
+                    partition, min(room, READ_COUNT), READ_BLOCK_MS
+                ):
                     self._start(owned, entry)
         except asyncio.CancelledError:
             raise

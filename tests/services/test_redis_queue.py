@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
+import time
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -42,13 +44,17 @@ async def redis() -> AsyncIterator[Redis]:
 
 
 class Handler:
-    """Stands in for the bot's dispatcher: records what it handled; `hold` keeps updates in
-    work (a worker that hangs, or dies, mid-answer)."""
+    """Stands in for the bot's dispatcher: one update of a chat at a time, in the order they
+    were started (as the ordering middleware's chat locks do); records what it handled and
+    when. `hold` keeps updates in work for ever (a worker that hangs, or dies, mid-answer)."""
 
-    def __init__(self, hold: bool = False) -> None:
+    def __init__(self, hold: bool = False, seconds: float = 0.01) -> None:
         self.handled: list[tuple[int, int, bool]] = []  # (chat, update id, redelivered)
+        self.spans: list[tuple[int, int, float, float]] = []  # (chat, update id, start, end)
         self.taken_over: list[int] = []
         self.hold = hold
+        self.seconds = seconds
+        self.locks: dict[int, asyncio.Lock] = {}
 
     def dispatch(self, entry: Entry) -> asyncio.Task[Any] | None:
         assert entry.raw is not None
@@ -56,17 +62,22 @@ class Handler:
 
     async def _handle(self, entry: Entry) -> None:
         assert entry.raw is not None
-        if self.hold:
-            await asyncio.Event().wait()
-        await asyncio.sleep(0.01)
         chat = entry.raw["message"]["chat"]["id"]
-        self.handled.append((chat, entry.raw["update_id"], entry.redelivered))
+        async with self.locks.setdefault(chat, asyncio.Lock()):
+            started = time.monotonic()
+            if self.hold:
+                await asyncio.Event().wait()
+            await asyncio.sleep(self.seconds)
+            self.handled.append((chat, entry.raw["update_id"], entry.redelivered))
+            self.spans.append((chat, entry.raw["update_id"], started, time.monotonic()))
 
     async def take_over(self, partition: int) -> None:
         self.taken_over.append(partition)
 
 
-def worker(redis: Redis, prefix: str, handler: Handler, name: str) -> PartitionWorker:
+def worker(
+    redis: Redis, prefix: str, handler: Handler, name: str, max_in_flight: int = 32
+) -> PartitionWorker:
     return PartitionWorker(
         redis,
         UpdateQueue(redis, prefix, PARTITIONS),
@@ -75,6 +86,7 @@ def worker(redis: Redis, prefix: str, handler: Handler, name: str) -> PartitionW
         dispatch=handler.dispatch,
         take_over=handler.take_over,
         worker_id=name,
+        max_in_flight=max_in_flight,
     )
 
 
@@ -84,36 +96,42 @@ async def wait_for(condition: Any, timeout: float = 10.0) -> None:  # noqa: ASYN
             await asyncio.sleep(0.05)
 
 
-async def test_two_workers_share_the_partitions_and_keep_each_chat_in_order(
+async def test_a_busy_worker_hands_partitions_to_a_new_one_keeping_each_chat_in_order(
     redis: Redis, redis_prefix: str
 ) -> None:
+    """The first worker takes every partition and is busy with them when the second starts:
+    it hands half of them over without two workers ever handling one chat at once."""
     queue = UpdateQueue(redis, redis_prefix, PARTITIONS)
     chats = range(1001, 1013)
-    sent = [(chat, 100 * chat + i) for i in range(5) for chat in chats]
-    handlers = [Handler(), Handler()]
-    workers = [worker(redis, redis_prefix, h, f"w{i}") for i, h in enumerate(handlers)]
+    sent = [(chat, 100 * chat + i) for i in range(6) for chat in chats]
+    handlers = [Handler(seconds=0.25), Handler(seconds=0.25)]
+    workers = [worker(redis, redis_prefix, h, f"w{i}", 4) for i, h in enumerate(handlers)]
     stop = asyncio.Event()
     running = [asyncio.create_task(workers[0].run(stop.wait))]
     try:
         await wait_for(lambda: len(workers[0].partitions) == PARTITIONS)  # alone: all of them
-        running.append(asyncio.create_task(workers[1].run(stop.wait)))
-        # The second joins; the first gives back what is beyond its share.
-        await wait_for(lambda: [len(w.partitions) for w in workers] == [2, 2])
         for chat, update_id in sent:
             await queue.append(update(update_id, chat))
+        await wait_for(lambda: len(handlers[0].handled) > 0)  # busy
+        running.append(asyncio.create_task(workers[1].run(stop.wait)))
+        await wait_for(lambda: [len(w.partitions) for w in workers] == [2, 2])
         await wait_for(lambda: sum(len(h.handled) for h in handlers) == len(sent))
     finally:
         stop.set()
         await asyncio.gather(*running)
         for w in workers:
             await w.release()
-    for handler in handlers:
-        for chat in chats:
-            ids = [u for c, u, _ in handler.handled if c == chat]
-            assert ids == sorted(ids)  # in order, wherever the chat was handled
-    owners = [{c for c, _, _ in h.handled} for h in handlers]
-    assert not owners[0] & owners[1]  # each chat had one consumer
-    assert all(owners)  # and both workers took a share
+    assert handlers[1].handled  # the newcomer took a share while the first was busy
+    for chat in chats:
+        spans = sorted(
+            (start, end, update_id, index)
+            for index, handler in enumerate(handlers)
+            for c, update_id, start, end in handler.spans
+            if c == chat
+        )
+        assert [update_id for _, _, update_id, _ in spans] == [100 * chat + i for i in range(6)]
+        for (_, end, _, _), (start, _, _, _) in itertools.pairwise(spans):
+            assert end <= start  # one at a time, across the handover too
     assert await queue.depth() == 0  # acknowledged and deleted
 
 
