@@ -55,6 +55,7 @@ async def serve(app: Application, scaled: Scaled, *, ingress: bool, lost: LostUp
                 scaled,
                 app.lifecycle,
                 app.dispatcher.resolve_used_update_types(),
+                worker.id,
             ),
             name="ingress",
         )
@@ -73,19 +74,25 @@ async def serve_ingress(
     settings: Settings, bot: Bot, scaled: Scaled, lifecycle: Lifecycle, allowed: list[str]
 ) -> None:
     """An ingress alone (`python -m bot ingress`): no worker, no models, no database."""
-    await _ingress(settings, bot, scaled, lifecycle, allowed)
+    await _ingress(settings, bot, scaled, lifecycle, allowed, secrets.token_hex(6))
 
 
 async def _ingress(
-    settings: Settings, bot: Bot, scaled: Scaled, lifecycle: Lifecycle, allowed: list[str]
+    settings: Settings,
+    bot: Bot,
+    scaled: Scaled,
+    lifecycle: Lifecycle,
+    allowed: list[str],
+    owner: str,
 ) -> None:
+    """`owner`: who holds the poller lease in polling mode (logged, a worker's id)."""
     if settings.telegram.mode == "webhook":
         await _webhook(settings, bot, scaled, lifecycle, allowed)
         return
     poller = LeasedPoller(
         bot,
         scaled.queue,
-        scaled.poller_lease(secrets.token_hex(6)),
+        scaled.poller_lease(owner),
         allowed,
         lease_seconds=scaled.config.lease_seconds,
     )

@@ -104,7 +104,7 @@ class LeasedPoller:
                 logger.warning("poller lease: Redis unreachable (%s)", exc)
                 held = False
             if held:
-                logger.info("polling: this process holds the poller lease")
+                logger.info("polling: %s holds the poller lease", self._lease.owner)
                 try:
                     await self._poll()
                 finally:

@@ -20,19 +20,19 @@ return 0
 class Lease:
     def __init__(self, redis: Redis, key: str, owner: str, seconds: float) -> None:
         self.key = key
+        self.owner = owner
         self._redis = redis
-        self._owner = owner
         self._ms = int(seconds * 1000)
         self._renew = redis.register_script(RENEW)
         self._release = redis.register_script(RELEASE)
 
     async def acquire(self) -> bool:
         """Take the lease if nobody holds it."""
-        return bool(await self._redis.set(self.key, self._owner, nx=True, px=self._ms))
+        return bool(await self._redis.set(self.key, self.owner, nx=True, px=self._ms))
 
     async def renew(self) -> bool:
         """Extend it; False when it lapsed (and perhaps another owner holds it now)."""
-        return bool(await self._renew(keys=[self.key], args=[self._owner, self._ms]))
+        return bool(await self._renew(keys=[self.key], args=[self.owner, self._ms]))
 
     async def release(self) -> None:
-        await self._release(keys=[self.key], args=[self._owner])
+        await self._release(keys=[self.key], args=[self.owner])

@@ -287,3 +287,15 @@ async def test_a_worker_killed_mid_answer_leaves_it_to_another(cluster: Cluster)
     assert reply == echo("after the crash")
     await asyncio.sleep(2)
     assert len(await cluster.telegram.bot_messages(chat)) == 1  # completed once, not twice
+
+
+async def test_the_poller_killed_polling_resumes_in_another_process(cluster: Cluster) -> None:
+    poller = await cluster.owner("poller")
+    killed_at = time.monotonic()
+    await poller.kill()
+    chat = 7_400_001
+    await cluster.telegram.send(chat, "who polls now")
+    [reply] = await until(lambda: _answers(cluster, chat, 1), 30, "answered after the kill")
+    assert reply == echo("who polls now")
+    assert time.monotonic() - killed_at < LEASE_SECONDS + 10  # the lease, then one poll
+    assert await cluster.owner("poller") is not poller
