@@ -1,9 +1,11 @@
 """Scaled out: several real bot processes on one PostgreSQL database and one Redis, against the
 sandbox's Telegram (which enforces Telegram's flood limits and counts its 429s).
 
-The cluster is three `python -m bot run` processes (each a worker of the update queue and a
-contender for the poller lease), on a PostgreSQL database of its own, migrated once before
-they start (as the compose file's migration service does), with a Redis key prefix of its own.
+The polling cluster is three `python -m bot run` processes (each a worker of the update queue
+and a contender for the poller lease); the webhook cluster is one `python -m bot ingress`
+(Telegram's webhook) and two `python -m bot worker`s. Each cluster has a PostgreSQL database
+of its own, migrated once before its processes start (as the compose file's migration
+service does), and a Redis key prefix of its own.
 """
 
 from __future__ import annotations
@@ -70,13 +72,14 @@ class Cluster:
     config: Path
     environment: dict[str, str]
     processes: list[BotProcess]
+    mode: str = "polling"
 
-    async def start(self, name: str) -> BotProcess:
+    async def start(self, name: str, command: str = "run") -> BotProcess:
         log = self.folder / f"{name}.log"
         env = dict(self.environment, BOT_OBSERVABILITY__METRICS_PORT=str(free_port()))
         with log.open("wb") as out:
             process = await asyncio.create_subprocess_exec(
-                *(sys.executable, "-m", "bot", "run", "--config", str(self.config)),
+                *(sys.executable, "-m", "bot", command, "--config", str(self.config)),
                 cwd=PROJECT_ROOT,
                 env=env,
                 stdout=out,
@@ -99,8 +102,16 @@ class Cluster:
 
     async def leases_held(self) -> bool:
         keys = [f"{self.prefix}:lease:partition:{p}" for p in range(PARTITIONS)]
-        keys.append(f"{self.prefix}:lease:poller")
+        if self.mode == "polling":
+            keys.append(f"{self.prefix}:lease:poller")
         return int(await self.redis.exists(*keys)) == len(keys)
+
+    async def spread(self) -> bool:
+        """Every worker process holds a partition (the first to start took them all)."""
+        keys = [f"{self.prefix}:lease:partition:{p}" for p in range(PARTITIONS)]
+        holders = {h.decode() for h in await self.redis.mget(keys) if isinstance(h, bytes)}
+        workers = [bot.log() for bot in self.processes if "taking partitions" in bot.log()]
+        return all(any(f"worker {h}" in log for h in holders) for log in workers)
 
     def logs(self) -> str:
         return "\n".join(bot.log() for bot in self.processes)
@@ -109,7 +120,8 @@ class Cluster:
 async def _started(bot: BotProcess) -> bool:
     if bot.process.returncode is not None:
         raise AssertionError(f"the process exited:\n{bot.log()}")
-    return "taking partitions" in bot.log()
+    log = bot.log()
+    return "taking partitions" in log or "webhook ingress on" in log
 
 
 async def until(
@@ -140,7 +152,8 @@ async def _database() -> AsyncIterator[str]:
         await admin.dispose()
 
 
-def _config(folder: Path, telegram_url: str, llm: ScriptedLLM, prefix: str) -> Path:
+def _config(folder: Path, telegram_url: str, llm: ScriptedLLM, prefix: str, mode: str) -> Path:
+    webhook_port = free_port()
     characters = folder / "characters"
     shutil.copytree(PROJECT_ROOT / "characters", characters)
     redis = (
@@ -150,10 +163,10 @@ def _config(folder: Path, telegram_url: str, llm: ScriptedLLM, prefix: str) -> P
     config = folder / "config.toml"
     config.write_text(
         CONFIG_TEMPLATE.format(
-            mode="polling",
+            mode=mode,
             telegram_url=telegram_url,
-            webhook_url="http://127.0.0.1:1/unused",
-            webhook_port=free_port(),
+            webhook_url=f"http://127.0.0.1:{webhook_port}/telegram/webhook",
+            webhook_port=webhook_port,
             database=folder / "unused.sqlite3",  # the environment names PostgreSQL
             read_timeout=3.0,
             rich="false",
@@ -183,13 +196,11 @@ def _config(folder: Path, telegram_url: str, llm: ScriptedLLM, prefix: str) -> P
     return config
 
 
-@pytest.fixture(scope="module")
-async def cluster(
-    tmp_path_factory: pytest.TempPathFactory, llm: ScriptedLLM
+async def _cluster(
+    folder: Path, llm: ScriptedLLM, mode: str, commands: list[str]
 ) -> AsyncIterator[Cluster]:
     if not reachable("127.0.0.1", 5432) or not reachable("127.0.0.1", 6379):
         pytest.skip("PostgreSQL (127.0.0.1:5432) and Redis (127.0.0.1:6379) are needed")
-    folder = tmp_path_factory.mktemp("scale")
     sandbox = TelegramSandbox(TOKEN, enforce_limits=True)
     telegram_url = await sandbox.start()
     telegram = SandboxClient(telegram_url)
@@ -198,18 +209,23 @@ async def cluster(
     redis = Redis.from_url(REDIS_URL)
     database = _database()
     url = await anext(database)
-    environment = bot_environment(BOT_STORAGE__URL=url)
-    config = _config(folder, telegram_url, llm, prefix)
+    environment = bot_environment(
+        BOT_STORAGE__URL=url, TELEGRAM_WEBHOOK_SECRET=f"e2e-{secrets.token_hex(8)}"
+    )
+    config = _config(folder, telegram_url, llm, prefix, mode)
     migrate = await asyncio.create_subprocess_exec(
         *(sys.executable, "-m", "bot", "migrate", "--config", str(config)),
         cwd=PROJECT_ROOT,
         env=environment,
     )
     assert await migrate.wait() == 0
-    cluster = Cluster(telegram, llm, redis, prefix, folder, config, environment, [])
+    cluster = Cluster(telegram, llm, redis, prefix, folder, config, environment, [], mode)
     try:
-        await asyncio.gather(*(cluster.start(f"bot{i}") for i in range(PROCESSES)))
-        await until(cluster.leases_held, 30, "every partition and the poller are taken")
+        await asyncio.gather(
+            *(cluster.start(f"{command}{i}", command) for i, command in enumerate(commands))
+        )
+        await until(cluster.leases_held, 30, "every partition (and the poller) is taken")
+        await until(cluster.spread, 30, "the partitions are spread over the workers")
         yield cluster
     finally:
         await asyncio.gather(*(bot.stop() for bot in cluster.processes))
@@ -221,6 +237,24 @@ async def cluster(
         await redis.aclose()
         await anext(database, None)
     assert_no_secrets(cluster.logs())
+
+
+@pytest.fixture(scope="module")
+async def cluster(
+    tmp_path_factory: pytest.TempPathFactory, llm: ScriptedLLM
+) -> AsyncIterator[Cluster]:
+    folder = tmp_path_factory.mktemp("scale")
+    async for cluster in _cluster(folder, llm, "polling", ["run"] * PROCESSES):
+        yield cluster
+
+
+@pytest.fixture(scope="module")
+async def webhook_cluster(
+    tmp_path_factory: pytest.TempPathFactory, llm: ScriptedLLM
+) -> AsyncIterator[Cluster]:
+    folder = tmp_path_factory.mktemp("scale-webhook")
+    async for cluster in _cluster(folder, llm, "webhook", ["ingress", "worker", "worker"]):
+        yield cluster
 
 
 async def _answers(cluster: Cluster, chat_id: int, count: int) -> list[str]:
@@ -299,3 +333,23 @@ async def test_the_poller_killed_polling_resumes_in_another_process(cluster: Clu
     assert reply == echo("who polls now")
     assert time.monotonic() - killed_at < LEASE_SECONDS + 10  # the lease, then one poll
     assert await cluster.owner("poller") is not poller
+
+
+async def test_webhook_ingress_queues_updates_for_two_workers_each_chat_in_order(
+    webhook_cluster: Cluster,
+) -> None:
+    """`python -m bot ingress` answers Telegram's webhook calls once Redis has the update;
+    two `python -m bot worker`s answer them."""
+    cluster = webhook_cluster
+    chats = [7_500_000 + i for i in range(12)]
+    for round_ in range(3):
+        await asyncio.gather(
+            *(cluster.telegram.send(chat, f"hook {chat} {round_}") for chat in chats)
+        )
+    for chat in chats:
+        texts = await until(functools.partial(_answers, cluster, chat, 3), 90, "answers")
+        assert texts == [echo(f"hook {chat} {i}") for i in range(3)]
+    ingress, *workers = cluster.processes
+    assert "answer delivered" not in ingress.log()  # it only queues
+    assert all("answer delivered" in worker.log() for worker in workers)
+    assert (await cluster.telegram.limits())["rejections"] == []
