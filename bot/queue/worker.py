@@ -38,6 +38,8 @@ Dispatch = Callable[[Entry], "asyncio.Task[Any] | None"]
 TakeOver = Callable[[int], Awaitable[None]]
 """Finishes what the partition's earlier owner left; returns once the work holds its locks."""
 READ_BLOCK_MS = 1000
+FIRST_RETRY_SECONDS = 0.5
+MAX_RETRY_SECONDS = 5.0
 READ_COUNT = 50
 # Updates read ahead per partition (their chats run concurrently); a partition handed over
 # first lets those finish, so a small number keeps handovers quick.
@@ -49,6 +51,7 @@ class _Owned:
     lease: Lease
     reader: asyncio.Task[None] | None = None
     in_flight: set[asyncio.Task[Any]] = field(default_factory=set)
+    ids: set[bytes] = field(default_factory=set)  # the entries in work
     leaving: asyncio.Task[None] | None = None  # handing it over
 
 
@@ -200,34 +203,51 @@ class PartitionWorker:
             logger.info("partition %d: given back", partition)
 
     async def _read(self, partition: int, owned: _Owned) -> None:
+        """Finish what the earlier owner left, then read; a lost connection to Redis is
+        retried, reading the pending entries again (a read cut off may have been delivered)."""
+        delay = FIRST_RETRY_SECONDS
         try:
             await self._queue.prepare(partition)
             await self._take_over(partition)
-            after = b"0"
-            while self._reading:
-                entries = await self._queue.unacknowledged(partition, after)
-                if not entries:
-                    break
-                logger.info("partition %d: %d updates handled again", partition, len(entries))
-                for entry in entries:
-                    self._start(owned, entry)
-                after = entries[-1].entry_id
-            while self._reading:
-                while len(owned.in_flight) >= self._max_in_flight:
-                    await asyncio.wait(set(owned.in_flight), return_when=asyncio.FIRST_COMPLETED)
-                room = self._max_in_flight - len(owned.in_flight)
-                for entry in await self._queue.next(
-                    partition, min(room, READ_COUNT), READ_BLOCK_MS
-                ):
-                    self._start(owned, entry)
-        except asyncio.CancelledError:
-            raise
         except (RedisError, OSError) as exc:
-            logger.warning("partition %d: reading failed (%s); taken up again", partition, exc)
+            logger.warning("partition %d: not taken up (%s); taken again later", partition, exc)
             self._owned.pop(partition, None)  # not renewed: it lapses, and is taken again
+            return
         except Exception:
-            logger.exception("partition %d: reading failed", partition)
+            logger.exception("partition %d: taking it over failed", partition)
             self._owned.pop(partition, None)
+            return
+        while self._reading:
+            try:
+                await self._read_pending(partition, owned)
+                await self._read_new(partition, owned)
+            except (RedisError, OSError) as exc:
+                logger.warning(
+                    "partition %d: reading failed (%s); again in %.1f s", partition, exc, delay
+                )
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, MAX_RETRY_SECONDS)
+
+    async def _read_pending(self, partition: int, owned: _Owned) -> None:
+        after = b"0"
+        while self._reading:
+            entries = await self._queue.unacknowledged(partition, after)
+            if not entries:
+                return
+            fresh = [entry for entry in entries if entry.entry_id not in owned.ids]
+            if fresh:
+                logger.info("partition %d: %d updates handled again", partition, len(fresh))
+            for entry in fresh:
+                self._start(owned, entry)
+            after = entries[-1].entry_id
+
+    async def _read_new(self, partition: int, owned: _Owned) -> None:
+        while self._reading:
+            while len(owned.in_flight) >= self._max_in_flight:
+                await asyncio.wait(set(owned.in_flight), return_when=asyncio.FIRST_COMPLETED)
+            room = min(self._max_in_flight - len(owned.in_flight), READ_COUNT)
+            for entry in await self._queue.next(partition, room, READ_BLOCK_MS):
+                self._start(owned, entry)
 
     def _start(self, owned: _Owned, entry: Entry) -> None:
         task = self._dispatch(entry)
@@ -235,9 +255,11 @@ class PartitionWorker:
             self._ack(entry)
             return
         owned.in_flight.add(task)
+        owned.ids.add(entry.entry_id)
 
         def done(task: asyncio.Task[Any]) -> None:
             owned.in_flight.discard(task)
+            owned.ids.discard(entry.entry_id)
             if not task.cancelled():  # cut short: handled again by whoever reads it next
                 self._ack(entry)
 
