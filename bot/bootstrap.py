@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import dataclasses
 import logging
+import secrets
 import sys
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
@@ -171,6 +172,7 @@ async def _build_application(
     coordination = _coordination(settings)
     opened.append(coordination.close)
     await coordination.start()  # an unreachable Redis stops the start here
+    scaled = _scaled(settings, opened)
     flood = settings.telegram
     pacer = Pacer(
         chat_rate=flood.chat_messages_per_second,
@@ -317,7 +319,13 @@ async def _build_application(
         "voice": voice,
         "moderator": moderator,
         "stats_service": StatsService(db, models.specs(), utcnow),
-        "broadcasts": broadcast_service(settings, bot, i18n, db),
+        "broadcasts": broadcast_service(
+            settings,
+            bot,
+            i18n,
+            db,
+            scaled.broadcast_guard(secrets.token_hex(6)) if scaled is not None else None,
+        ),
     }
     dispatcher.workflow_data.update(services)
     app = Application(
@@ -341,7 +349,7 @@ async def _build_application(
         voice,
         moderator,
         coordination,
-        _scaled(settings, opened),
+        scaled,
     )
     coordination.serve_invalidations(_invalidator(records, catalog))
     app.observability = observability_server(

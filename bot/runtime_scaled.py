@@ -59,13 +59,15 @@ async def serve(app: Application, scaled: Scaled, *, ingress: bool, lost: LostUp
             ),
             name="ingress",
         )
+    resuming = asyncio.create_task(_resume_broadcasts(app, scaled), name="broadcasts")
     try:
         await worker.run(app.lifecycle.wait_stopping)
     finally:
-        if feeding is not None:
-            feeding.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await feeding
+        for task in (feeding, resuming):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
         await app.intake.drain(app.settings.reliability.shutdown_grace_seconds)
         await worker.release()
 
@@ -132,6 +134,17 @@ async def _webhook(
         await lifecycle.wait_stopping()
     finally:
         await runner.cleanup()
+
+
+async def _resume_broadcasts(app: Application, scaled: Scaled) -> None:
+    """Broadcasts being sent: each by the process that holds its lease; one whose process died
+    is taken up by another once its lease lapses."""
+    while True:
+        try:
+            await app.broadcasts.resume()
+        except Exception:
+            logger.exception("broadcasts could not be checked; again later")
+        await asyncio.sleep(scaled.config.lease_seconds)
 
 
 def _dispatcher(app: Application) -> Callable[[Entry], asyncio.Task[Any] | None]:

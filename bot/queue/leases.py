@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+
 from redis.asyncio import Redis
+from redis.exceptions import RedisError
+
+logger = logging.getLogger(__name__)
 
 # Renew or release only what this owner still holds (another may have taken it meanwhile).
 RENEW = """
@@ -36,3 +44,37 @@ class Lease:
 
     async def release(self) -> None:
         await self._release(keys=[self.key], args=[self.owner])
+
+
+@contextlib.asynccontextmanager
+async def holding(lease: Lease, renew_every: float) -> AsyncIterator[bool]:
+    """Yields whether the lease was taken; while the body runs it is renewed, and the body is
+    cancelled if it is lost (another process may hold it now). Given back at the end."""
+    if not await lease.acquire():
+        yield False
+        return
+    body = asyncio.current_task()
+
+    async def keep() -> None:
+        while True:
+            await asyncio.sleep(renew_every)
+            try:
+                if await lease.renew():
+                    continue
+            except (RedisError, OSError) as exc:
+                logger.warning("lease %s not renewed (%s); tried again", lease.key, exc)
+                continue
+            logger.warning("lease %s lost: its work stops here", lease.key)
+            if body is not None:
+                body.cancel()
+            return
+
+    keeper = asyncio.create_task(keep(), name=f"lease:{lease.key}")
+    try:
+        yield True
+    finally:
+        keeper.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await keeper
+        with contextlib.suppress(RedisError, OSError):
+            await lease.release()
