@@ -2,26 +2,31 @@
 sandbox's Telegram (which enforces Telegram's flood limits and counts its 429s).
 
 The polling cluster is three `python -m bot run` processes (each a worker of the update queue
-and a contender for the poller lease); the webhook cluster is one `python -m bot ingress`
-(Telegram's webhook) and two `python -m bot worker`s. Each cluster has a PostgreSQL database
-of its own, migrated once before its processes start (as the compose file's migration
-service does), and a Redis key prefix of its own.
+and a contender for the poller lease); the webhook cluster is two `python -m bot ingress`
+replicas behind a small load balancer (Telegram's webhook) and three `python -m bot worker`s;
+the restart cluster, one ingress and one worker on a Redis server of the test's own. Each
+cluster has a PostgreSQL database of its own, migrated once before its processes start (as
+the compose file's migration service does), and a Redis key prefix of its own.
 """
 
 from __future__ import annotations
 
 import asyncio
 import functools
+import itertools
 import secrets
 import shutil
 import sys
 import time
+from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import pytest
+from aiohttp import web
 from redis.asyncio import Redis
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
@@ -66,6 +71,51 @@ def echo(text: str) -> str:
     return f'This is the sandbox model "gpt-test". You wrote: {text}'
 
 
+class Balancer:
+    """A round-robin load balancer in front of the webhook ingress replicas (Telegram calls
+    one address): a replica that does not answer is skipped, none answering is a 502."""
+
+    def __init__(self, port: int) -> None:
+        self.port = port
+        self.backends: list[int] = []
+        self.served: Counter[int] = Counter()
+        self._next = itertools.count()
+        self._runner: web.AppRunner | None = None
+        self._session: aiohttp.ClientSession | None = None
+
+    async def start(self) -> None:
+        app = web.Application()
+        app.router.add_post("/{path:.*}", self._forward)
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        await web.TCPSite(self._runner, "127.0.0.1", self.port).start()
+        self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30))
+
+    async def stop(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+        if self._runner is not None:
+            await self._runner.cleanup()
+
+    async def _forward(self, request: web.Request) -> web.StreamResponse:
+        assert self._session is not None
+        body = await request.read()
+        headers = {
+            k: v for k, v in request.headers.items() if k.lower().startswith(("x-", "content-type"))
+        }
+        first = next(self._next)
+        for step in range(len(self.backends)):
+            port = self.backends[(first + step) % len(self.backends)]
+            url = f"http://127.0.0.1:{port}{request.path}"
+            try:
+                async with self._session.post(url, data=body, headers=headers) as reply:
+                    self.served[port] += reply.status == 200
+                    return web.Response(status=reply.status, body=await reply.read())
+            except aiohttp.ClientError:
+                continue
+        return web.Response(status=502)
+
+
 @dataclass
 class Cluster:
     telegram: SandboxClient
@@ -77,10 +127,18 @@ class Cluster:
     environment: dict[str, str]
     processes: list[BotProcess]
     mode: str = "polling"
+    balancer: Balancer | None = None
+
+    def named(self, command: str) -> list[BotProcess]:
+        return [bot for bot in self.processes if bot.log_path.name.startswith(command)]
 
     async def start(self, name: str, command: str = "run") -> BotProcess:
         log = self.folder / f"{name}.log"
         env = dict(self.environment, BOT_OBSERVABILITY__METRICS_PORT=str(free_port()))
+        if command == "ingress" and self.balancer is not None:  # a replica behind it
+            port = free_port()
+            self.balancer.backends.append(port)
+            env["BOT_TELEGRAM__WEBHOOK_PORT"] = str(port)
         with log.open("wb") as out:
             process = await asyncio.create_subprocess_exec(
                 *(sys.executable, "-m", "bot", command, "--config", str(self.config)),
@@ -157,9 +215,14 @@ async def _database() -> AsyncIterator[str]:
 
 
 def _config(
-    folder: Path, telegram_url: str, llm: ScriptedLLM, prefix: str, mode: str, redis_url: str
+    folder: Path,
+    telegram_url: str,
+    llm: ScriptedLLM,
+    prefix: str,
+    mode: str,
+    redis_url: str,
+    webhook_url: str,
 ) -> Path:
-    webhook_port = free_port()
     characters = folder / "characters"
     shutil.copytree(PROJECT_ROOT / "characters", characters)
     redis = (
@@ -171,8 +234,8 @@ def _config(
         CONFIG_TEMPLATE.format(
             mode=mode,
             telegram_url=telegram_url,
-            webhook_url=f"http://127.0.0.1:{webhook_port}/telegram/webhook",
-            webhook_port=webhook_port,
+            webhook_url=webhook_url,
+            webhook_port=free_port(),  # each replica is given its own
             database=folder / "unused.sqlite3",  # the environment names PostgreSQL
             read_timeout=3.0,
             rich="false",
@@ -218,14 +281,19 @@ async def _cluster(
     environment = bot_environment(
         BOT_STORAGE__URL=url, TELEGRAM_WEBHOOK_SECRET=f"e2e-{secrets.token_hex(8)}"
     )
-    config = _config(folder, telegram_url, llm, prefix, mode, redis_url)
+    balancer = Balancer(free_port()) if mode == "webhook" else None
+    port = balancer.port if balancer is not None else free_port()
+    if balancer is not None:  # Telegram calls the balancer, which calls the replicas
+        await balancer.start()
+    hook = f"http://127.0.0.1:{port}/telegram/webhook"
+    config = _config(folder, telegram_url, llm, prefix, mode, redis_url, hook)
     migrate = await asyncio.create_subprocess_exec(
         *(sys.executable, "-m", "bot", "migrate", "--config", str(config)),
         cwd=PROJECT_ROOT,
         env=environment,
     )
     assert await migrate.wait() == 0
-    cluster = Cluster(telegram, llm, redis, prefix, folder, config, environment, [], mode)
+    cluster = Cluster(telegram, llm, redis, prefix, folder, config, environment, [], mode, balancer)
     try:
         await asyncio.gather(
             *(cluster.start(f"{command}{i}", command) for i, command in enumerate(commands))
@@ -237,6 +305,8 @@ async def _cluster(
         await asyncio.gather(*(bot.stop() for bot in cluster.processes))
         await telegram.close()
         await sandbox.stop()
+        if balancer is not None:
+            await balancer.stop()
         keys = [key async for key in redis.scan_iter(match=f"{prefix}:*")]
         if keys:
             await redis.delete(*keys)
@@ -259,7 +329,8 @@ async def webhook_cluster(
     tmp_path_factory: pytest.TempPathFactory, llm: ScriptedLLM
 ) -> AsyncIterator[Cluster]:
     folder = tmp_path_factory.mktemp("scale-webhook")
-    async for cluster in _cluster(folder, llm, "webhook", ["ingress", "worker", "worker"]):
+    commands = ["ingress", "ingress", "worker", "worker", "worker"]
+    async for cluster in _cluster(folder, llm, "webhook", commands):
         yield cluster
 
 
@@ -341,11 +412,11 @@ async def test_the_poller_killed_polling_resumes_in_another_process(cluster: Clu
     assert await cluster.owner("poller") is not poller
 
 
-async def test_webhook_ingress_queues_updates_for_two_workers_each_chat_in_order(
+async def test_two_webhook_replicas_queue_updates_for_three_workers_each_chat_in_order(
     webhook_cluster: Cluster,
 ) -> None:
-    """`python -m bot ingress` answers Telegram's webhook calls once Redis has the update;
-    two `python -m bot worker`s answer them."""
+    """Two `python -m bot ingress` replicas behind a load balancer answer Telegram's webhook
+    calls once Redis has the update; three `python -m bot worker`s answer them."""
     cluster = webhook_cluster
     chats = [7_500_000 + i for i in range(12)]
     for round_ in range(3):
@@ -355,9 +426,11 @@ async def test_webhook_ingress_queues_updates_for_two_workers_each_chat_in_order
     for chat in chats:
         texts = await until(functools.partial(_answers, cluster, chat, 3), 90, "answers")
         assert texts == [echo(f"hook {chat} {i}") for i in range(3)]
-    ingress, *workers = cluster.processes
-    assert "answer delivered" not in ingress.log()  # it only queues
-    assert all("answer delivered" in worker.log() for worker in workers)
+    assert cluster.balancer is not None
+    assert len(cluster.balancer.served) == 2  # both replicas took updates in
+    assert not any("answer delivered" in bot.log() for bot in cluster.named("ingress"))
+    answering = [bot for bot in cluster.named("worker") if "answer delivered" in bot.log()]
+    assert len(answering) >= 2
     assert (await cluster.telegram.limits())["rejections"] == []
 
 
