@@ -512,3 +512,28 @@ async def test_redis_restarted_mid_run_loses_no_update(
     await asyncio.sleep(2)
     for chat in chats:
         assert len(await cluster.telegram.bot_messages(chat)) == 3  # once each
+
+
+async def test_a_worker_stopped_for_a_deploy_finishes_its_answer_and_hands_over_at_once(
+    webhook_cluster: Cluster,
+) -> None:
+    """SIGTERM (a rolling deploy): the worker lets the answer in flight finish, gives its
+    partitions back without waiting for the lease to lapse, and the chat's next message is
+    answered by another worker."""
+    cluster = webhook_cluster
+    chat = 7_700_001
+    cluster.llm.set_knobs(ttft_ms=200, token_delay_ms=60, chunk_chars=2)
+    await cluster.telegram.send(chat, "deploy question")
+    await until(lambda: _draft(cluster, chat), 30, "the answer streams")
+    leaving = await cluster.owner(f"partition:{partition_of_chat(chat, PARTITIONS)}")
+    await leaving.stop()
+    assert leaving.process.returncode == 0
+    [answer] = await until(lambda: _answers(cluster, chat, 1), 30, "the answer")
+    assert answer == echo("deploy question")  # finished by the leaving worker, not resumed
+    cluster.llm.set_knobs(ttft_ms=0, token_delay_ms=0)
+    asked = time.monotonic()
+    await cluster.telegram.send(chat, "after the deploy")
+    texts = await until(lambda: _answers(cluster, chat, 2), 30, "the next answer")
+    assert texts[1] == echo("after the deploy")
+    assert time.monotonic() - asked < LEASE_SECONDS  # no lease had to lapse
+    await cluster.owner(f"partition:{partition_of_chat(chat, PARTITIONS)}")  # a running one
