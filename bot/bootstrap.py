@@ -26,6 +26,7 @@ from bot.bootstrap_operations import (
     metered,
     observability_server,
 )
+from bot.bootstrap_scaling import coordination_for, invalidator, scaled_for
 from bot.broadcasts.runner import BroadcastRunner
 from bot.characters.catalog import CharacterCatalog
 from bot.characters.editor import CharacterEditor
@@ -169,10 +170,10 @@ async def _build_application(
     sys.setswitchinterval(GIL_SWITCH_INTERVAL_SECONDS)
     bot = _build_bot(settings)
     opened.append(bot.session.close)
-    coordination = _coordination(settings)
+    coordination = coordination_for(settings)
     opened.append(coordination.close)
     await coordination.start()  # an unreachable Redis stops the start here
-    scaled = _scaled(settings, opened)
+    scaled = scaled_for(settings, opened)
     flood = settings.telegram
     pacer = Pacer(
         chat_rate=flood.chat_messages_per_second,
@@ -351,7 +352,7 @@ async def _build_application(
         coordination,
         scaled,
     )
-    coordination.serve_invalidations(_invalidator(records, catalog))
+    coordination.serve_invalidations(invalidator(records, catalog))
     app.observability = observability_server(
         settings,
         db=db,
@@ -364,31 +365,6 @@ async def _build_application(
     if config_path is not None:
         tools.reload_on_hangup(config_path)
     return app
-
-
-def _coordination(settings: Settings) -> Coordination:
-    """In this process's memory, or shared with other processes through Redis."""
-    if settings.redis is None:
-        return LocalCoordination()
-    from redis.asyncio import Redis
-
-    from bot.coordination.redis import RedisCoordination
-
-    flood = settings.telegram
-    return RedisCoordination(
-        Redis.from_url(settings.redis.url),
-        settings.redis.key_prefix,
-        global_per_second=flood.global_messages_per_second,
-        chat_per_second=flood.chat_messages_per_second,
-    )
-
-
-def _scaled(settings: Settings, opened: list[Callable[[], Awaitable[object]]]) -> Scaled | None:
-    if settings.redis is None:
-        return None
-    scaled = Scaled.connect(settings.redis)
-    opened.append(scaled.close)
-    return scaled
 
 
 @dataclass
@@ -413,22 +389,6 @@ def build_ingress(settings: Settings) -> Ingress:
     bot = _build_bot(settings)
     allowed = dispatcher.resolve_used_update_types()
     return Ingress(bot, Scaled.connect(settings.redis), allowed)
-
-
-def _invalidator(
-    records: RecordCache, catalog: CharacterCatalog
-) -> Callable[[Invalidation], Awaitable[None]]:
-    """Another process changed records or character files: drop or reread this one's copies."""
-
-    async def invalidate(change: Invalidation) -> None:
-        if change.everything:
-            records.clear()
-        elif change.records:
-            records.changed(change.records)
-        if change.characters:
-            await asyncio.to_thread(catalog.scan)
-
-    return invalidate
 
 
 def _payments(

@@ -28,7 +28,7 @@ from bot.queue.ingress import LeasedPoller, QueueWebhook, health
 from bot.queue.partitions import chat_of, partition_of, partition_of_chat
 from bot.queue.scaled import Scaled
 from bot.queue.streams import Entry
-from bot.queue.worker import PartitionWorker
+from bot.queue.worker import PartitionWorker, TakeOver
 from bot.telegram.intake import LostUpdate, replay_inbox
 from bot.telegram.updates import parse
 
@@ -159,7 +159,7 @@ def _dispatcher(app: Application) -> Callable[[Entry], asyncio.Task[Any] | None]
     return dispatch
 
 
-def _take_over(app: Application, scaled: Scaled, lost: LostUpdate) -> Callable[[int], Any]:
+def _take_over(app: Application, scaled: Scaled, lost: LostUpdate) -> TakeOver:
     partitions = scaled.queue.partitions
 
     async def take_over(partition: int) -> None:

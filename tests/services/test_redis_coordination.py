@@ -12,7 +12,7 @@ import pytest
 from aiogram.fsm.storage.base import StorageKey
 from redis.asyncio import Redis
 
-from bot.bootstrap import _invalidator
+from bot.bootstrap_scaling import invalidator
 from bot.characters.catalog import CharacterCatalog
 from bot.chat.generations import Generations
 from bot.coordination.budgets import RedisBudgets
@@ -168,7 +168,7 @@ async def test_a_change_committed_in_one_process_drops_the_others_cached_record(
     records.fill(
         records.stamp(), chat=Chat(42, "private", None, "gpt", None, None, None, None, None)
     )
-    invalidate = _invalidator(records, CharacterCatalog(tmp_path, models=[], tool_servers=[]))
+    invalidate = invalidator(records, CharacterCatalog(tmp_path, models=[], tool_servers=[]))
     done = asyncio.Event()
 
     async def at_there(change: Invalidation) -> None:
