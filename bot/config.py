@@ -253,6 +253,12 @@ class Settings(BaseSettings):
                 "[storage] url to a postgresql+asyncpg:// URL, or remove [redis] to run one "
                 "process on SQLite"
             )
+        if self.redis is not None and self.telegram.mode == "webhook" and not self.webhook_secret:
+            problems.append(
+                "TELEGRAM_WEBHOOK_SECRET is required with [redis] in webhook mode: every "
+                "ingress replica checks Telegram's calls against the same secret; set it in the "
+                "environment or in .env (1-256 characters of A-Z a-z 0-9 _ -)"
+            )
         if self.telegram.mode == "webhook" and not self.telegram.webhook_url:
             problems.append(
                 "telegram.webhook_url is required when telegram.mode is 'webhook'; set the "

@@ -59,6 +59,7 @@ async def serve(app: Application, scaled: Scaled, *, ingress: bool, lost: LostUp
             ),
             name="ingress",
         )
+        feeding.add_done_callback(_stop_when_failed(app.lifecycle))
     resuming = asyncio.create_task(_resume_broadcasts(app, scaled), name="broadcasts")
     try:
         await worker.run(app.lifecycle.wait_stopping)
@@ -66,7 +67,7 @@ async def serve(app: Application, scaled: Scaled, *, ingress: bool, lost: LostUp
         for task in (feeding, resuming):
             if task is not None:
                 task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
+                with contextlib.suppress(asyncio.CancelledError, Exception):  # logged
                     await task
         await app.intake.drain(app.settings.reliability.shutdown_grace_seconds)
         await worker.release()
@@ -134,6 +135,19 @@ async def _webhook(
         await lifecycle.wait_stopping()
     finally:
         await runner.cleanup()
+
+
+def _stop_when_failed(lifecycle: Lifecycle) -> Callable[[asyncio.Task[None]], None]:
+    """Updates no longer come in (a rejected token, a port in use): the process stops, so
+    that its supervisor sees it and restarts it, rather than running as a worker alone."""
+
+    def check(task: asyncio.Task[None]) -> None:
+        if task.cancelled() or task.exception() is None:
+            return
+        logger.error("ingress stopped: %s", task.exception(), exc_info=task.exception())
+        lifecycle.stop()
+
+    return check
 
 
 async def _resume_broadcasts(app: Application, scaled: Scaled) -> None:

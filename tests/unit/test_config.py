@@ -166,6 +166,16 @@ def test_redis_with_postgresql_loads_and_its_password_is_a_secret(tmp_path: Path
     assert load_settings(write(tmp_path, GOOD), environ=ENV).redis is None
 
 
+def test_redis_in_webhook_mode_needs_a_shared_secret(tmp_path: Path) -> None:
+    text = (
+        '[telegram]\nmode = "webhook"\nwebhook_url = "https://bot.example.com/hook"\n'
+        '[storage]\nurl = "postgresql+asyncpg://db/bot"\n[redis]\nurl = "redis://r:6379/0"\n'
+    )
+    assert "TELEGRAM_WEBHOOK_SECRET is required with [redis]" in error_for(tmp_path, text + GOOD)
+    env = {**ENV, "TELEGRAM_WEBHOOK_SECRET": "shared-secret"}
+    assert load_settings(write(tmp_path, text + GOOD), environ=env).redis is not None
+
+
 def test_redis_url_must_be_a_redis_url(tmp_path: Path) -> None:
     text = '[storage]\nurl = "postgresql+asyncpg://db/bot"\n[redis]\nurl = "http://x"\n'
     assert "redis.url" in error_for(tmp_path, text + GOOD)
