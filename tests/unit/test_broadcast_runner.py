@@ -24,7 +24,7 @@ from bot.broadcasts.service import BroadcastService
 from bot.storage.database import Database
 from bot.storage.dto import Broadcast, BroadcastState, Recipient, RecipientState
 from bot.storage.uow import UnitOfWork
-from tests.unit.payments_fixtures import migrated_database, migrated_template
+from tests.unit.payments_fixtures import migrated_database
 
 AUTHOR = 1
 AUDIENCE = range(100, 160)  # 60 users with a private chat
@@ -91,11 +91,6 @@ class FakeProgress:
     async def crashed(self, broadcast: Broadcast) -> None:
         self.crashes.append(broadcast.id)
         self.done.set()
-
-
-@pytest.fixture(scope="module")
-async def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return await migrated_template(tmp_path_factory.mktemp("template"))
 
 
 @pytest.fixture

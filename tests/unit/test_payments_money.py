@@ -6,7 +6,6 @@ SQLite."""
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -26,8 +25,6 @@ from bot.storage.dto import LedgerKind, RevenueLine
 from tests.unit.payments_fixtures import (
     FakeClock,
     ledger,
-    migrated_database,
-    migrated_template,
     plan,
 )
 from tests.unit.test_payments_config import BASE, FREE, write
@@ -207,17 +204,6 @@ PLANS: dict[str, PlanConfig] = {
     ),
     "week": plan("pass", price=50, days=7),  # Stars only
 }
-
-
-@pytest.fixture(scope="module")
-async def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return await migrated_template(tmp_path_factory.mktemp("template"))
-
-
-@pytest.fixture
-async def db(template: Path, tmp_path: Path) -> AsyncIterator[Database]:
-    async with migrated_database(template, tmp_path) as database:
-        yield database
 
 
 @pytest.fixture

@@ -4,9 +4,7 @@ charge credited once, subscriptions, refunds, grants and the revenue report."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 
@@ -25,8 +23,6 @@ from bot.storage.dto import Entitlement, LedgerKind, RevenueLine
 from tests.unit.payments_fixtures import (
     FakeClock,
     ledger,
-    migrated_database,
-    migrated_template,
     plan,
 )
 
@@ -49,17 +45,6 @@ PLANS: dict[str, PlanConfig] = {
     ),
     "month": plan("subscription", price=250, title={"en": "Monthly"}),
 }
-
-
-@pytest.fixture(scope="module")
-async def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return await migrated_template(tmp_path_factory.mktemp("template"))
-
-
-@pytest.fixture
-async def db(template: Path, tmp_path: Path) -> AsyncIterator[Database]:
-    async with migrated_database(template, tmp_path) as database:
-        yield database
 
 
 @pytest.fixture

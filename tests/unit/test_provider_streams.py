@@ -24,6 +24,7 @@ from bot.llm.types import (
     FinishReason,
     LLMError,
     LLMErrorKind,
+    ResponseSchema,
     StreamEvent,
     TextDelta,
     ToolCallPart,
@@ -373,6 +374,29 @@ async def test_anthropic_request_defines_tools_and_streams(llm: ScriptedLLM) -> 
         {"name": "web_search", "description": "Search the web.", "input_schema": SEARCH.parameters}
     ]
     assert sent["body"]["tool_choice"] == {"type": "none"}
+
+
+@pytest.mark.parametrize("make", [openai_client, anthropic_client])
+async def test_the_body_sent_is_the_request_built(llm: ScriptedLLM, make: Any) -> None:
+    """The heavy fields go to the SDK as extra_body: the server still gets them all, as built,
+    and nothing else in their place."""
+    llm.script("ok")
+    request = ChatRequest(
+        (
+            Turn.text("user", "first question"),
+            Turn.text("assistant", "first answer"),
+            Turn.text("user", "second question"),
+        ),
+        system="Be brief.",
+        tools=(SEARCH,),
+        response_schema=ResponseSchema("verdict", {"type": "object", "properties": {}}),
+    )
+    client = make(llm.base_url)
+    built = client._params(spec(), request)
+    _, error = await run(client, request)
+    assert error is None
+    [sent] = llm.requests
+    assert sent["body"] == json.loads(json.dumps(built))
 
 
 # --- Stop: closing the stream early releases the connection ---------------------------------

@@ -4,9 +4,7 @@ are reserved before the model is called, settled after, and refused past the pla
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 
@@ -16,8 +14,6 @@ from bot.payments.quotas import QuotaExceededError, QuotaService, Reservation
 from bot.storage.database import Database
 from tests.unit.payments_fixtures import (
     FakeClock,
-    migrated_database,
-    migrated_template,
     plan,
 )
 
@@ -40,17 +36,6 @@ def catalog(
         "plus": plan("pass", price=100, days=7, limits=plus, actions=plus_actions),
     }
     return Catalog(plans, GROUPS, "en")
-
-
-@pytest.fixture(scope="module")
-async def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return await migrated_template(tmp_path_factory.mktemp("template"))
-
-
-@pytest.fixture
-async def db(template: Path, tmp_path: Path) -> AsyncIterator[Database]:
-    async with migrated_database(template, tmp_path) as database:
-        yield database
 
 
 @pytest.fixture

@@ -40,7 +40,6 @@ from bot.storage.uow import UnitOfWork
 from tests.unit.payments_fixtures import (
     FakeClock,
     migrated_database,
-    migrated_template,
 )
 
 LOCALES = Path(__file__).parents[2] / "locales"
@@ -53,11 +52,6 @@ SPECS = [
     ModelSpec("claude", "Claude", "anthropic", "claude-x", CAPS, Decimal(3), Decimal(15)),
     ModelSpec("mini", "Mini", "openai", "mini-x", CAPS, Decimal(1), Decimal(1)),
 ]
-
-
-@pytest.fixture(scope="module")
-async def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return await migrated_template(tmp_path_factory.mktemp("template"))
 
 
 @pytest.fixture

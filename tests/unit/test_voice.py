@@ -4,7 +4,6 @@ endpoint reading the committed recording."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -23,8 +22,6 @@ from bot.voice.service import Clip, VoiceRefusal, VoiceService
 from bot.voice.transcriber import Failure, Transcript, TranscriptionError
 from tests.unit.payments_fixtures import (
     FakeClock,
-    migrated_database,
-    migrated_template,
     plan,
 )
 
@@ -47,17 +44,6 @@ class FakeTranscriber:
 
     async def close(self) -> None:
         pass
-
-
-@pytest.fixture(scope="module")
-async def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return await migrated_template(tmp_path_factory.mktemp("template"))
-
-
-@pytest.fixture
-async def db(template: Path, tmp_path: Path) -> AsyncIterator[Database]:
-    async with migrated_database(template, tmp_path) as database:
-        yield database
 
 
 def service(

@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 import base64
-import contextlib
 import re
 from collections.abc import AsyncGenerator
 from typing import Any
 
 import anthropic
 
-from bot.llm.errors import map_sdk_error
 from bot.llm.providers.anthropic_stream import AnthropicStreamParser
 from bot.llm.providers.encoding import encoded
-from bot.llm.providers.streaming import read_events
+from bot.llm.providers.streaming import sdk_stream
 from bot.llm.spec import ModelSpec
 from bot.llm.types import (
     ChatRequest,
@@ -45,24 +43,13 @@ class AnthropicClient:
     async def close(self) -> None:
         await self._client.close()
 
-    async def stream(
-        self, spec: ModelSpec, request: ChatRequest
-    ) -> AsyncGenerator[StreamEvent, None]:
-        params = await encoded(request, lambda: self._params(spec, request))
-        messages = self._client.messages
-        try:
-            # The SDK sends the request and raises its errors for error statuses; the body
-            # is ours to read (its stream would make pydantic objects of every event).
-            async with (
-                messages.with_streaming_response.create(**params) as response,
-                contextlib.aclosing(
-                    read_events(response.http_response.aiter_bytes(), AnthropicStreamParser())
-                ) as events,
-            ):
-                async for event in events:
-                    yield event
-        except Exception as exc:
-            raise map_sdk_error(exc, anthropic) from exc
+    def stream(self, spec: ModelSpec, request: ChatRequest) -> AsyncGenerator[StreamEvent, None]:
+        return sdk_stream(
+            lambda: encoded(request, lambda: self._params(spec, request)),
+            self._client.messages.with_streaming_response.create,
+            AnthropicStreamParser(),
+            anthropic,
+        )
 
     def _params(self, spec: ModelSpec, request: ChatRequest) -> dict[str, Any]:
         params: dict[str, Any] = {

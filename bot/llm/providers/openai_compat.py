@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 import base64
-import contextlib
 from collections.abc import AsyncGenerator
 from typing import Any, Literal
 
 import openai
 
-from bot.llm.errors import map_sdk_error
 from bot.llm.providers.encoding import encoded
 from bot.llm.providers.openai_stream import OpenAIStreamParser
-from bot.llm.providers.streaming import read_events
+from bot.llm.providers.streaming import sdk_stream
 from bot.llm.spec import ModelSpec
 from bot.llm.types import (
     ChatRequest,
@@ -50,24 +48,13 @@ class OpenAICompatibleClient:
     async def close(self) -> None:
         await self._client.close()
 
-    async def stream(
-        self, spec: ModelSpec, request: ChatRequest
-    ) -> AsyncGenerator[StreamEvent, None]:
-        params = await encoded(request, lambda: self._params(spec, request))
-        completions = self._client.chat.completions
-        try:
-            # The SDK sends the request and raises its errors for error statuses; the body
-            # is ours to read (its stream would make pydantic objects of every chunk).
-            async with (
-                completions.with_streaming_response.create(**params) as response,
-                contextlib.aclosing(
-                    read_events(response.http_response.aiter_bytes(), OpenAIStreamParser())
-                ) as events,
-            ):
-                async for event in events:
-                    yield event
-        except Exception as exc:
-            raise map_sdk_error(exc, openai) from exc
+    def stream(self, spec: ModelSpec, request: ChatRequest) -> AsyncGenerator[StreamEvent, None]:
+        return sdk_stream(
+            lambda: encoded(request, lambda: self._params(spec, request)),
+            self._client.chat.completions.with_streaming_response.create,
+            OpenAIStreamParser(),
+            openai,
+        )
 
     def _params(self, spec: ModelSpec, request: ChatRequest) -> dict[str, Any]:
         messages: list[dict[str, Any]] = []
