@@ -104,7 +104,7 @@ class PartitionWorker:
         if self._acks:
             await asyncio.wait(set(self._acks), timeout=5)
         for partition in list(self._owned):
-            await self._drop(partition, release=True)
+            await self._drop(partition)
         with contextlib.suppress(RedisError):
             await self._redis.zrem(self._members_key, self.id)
 
@@ -126,7 +126,7 @@ class PartitionWorker:
         for partition, owned in list(self._owned.items()):
             if not await owned.lease.renew():
                 logger.warning("partition %d: lease lost; its updates in work are cut", partition)
-                await self._drop(partition, release=False)
+                self._lose(partition)
         share = math.ceil(self._queue.partitions / max(live, 1))
         start = zlib.crc32(self.id.encode()) % self._queue.partitions
         for step in range(self._queue.partitions):
@@ -182,25 +182,31 @@ class PartitionWorker:
         self._owned[partition] = owned
         owned.reader = asyncio.create_task(self._read(partition, owned), name=f"p{partition}")
 
-    async def _drop(self, partition: int, *, release: bool) -> None:
+    def _lose(self, partition: int) -> None:
+        """The lease was lost: stop at once (another worker handles the updates in work
+        again); not awaited, so the renewal of the other partitions is not held up."""
         owned = self._owned.pop(partition, None)
         if owned is None:
             return
-        if owned.leaving is not None:
-            owned.leaving.cancel()
-        tasks = [t for t in (owned.reader, *owned.in_flight) if t is not None]
-        if not release:  # lost: another worker handles them again
-            for task in tasks:
+        for task in (owned.leaving, owned.reader, *owned.in_flight):
+            if task is not None:
                 task.cancel()
-        elif owned.reader is not None:
-            owned.reader.cancel()
-        for task in tasks:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
-        if release:
-            with contextlib.suppress(RedisError):
-                await owned.lease.release()
-            logger.info("partition %d: given back", partition)
+
+    async def _drop(self, partition: int) -> None:
+        """Give the partition back (a graceful stop): its work in flight ended first."""
+        owned = self._owned.pop(partition, None)
+        if owned is None:
+            return
+        for task in (owned.leaving, owned.reader):
+            if task is not None:
+                task.cancel()
+        for task in (owned.reader, *owned.in_flight):
+            if task is not None:
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
+        with contextlib.suppress(RedisError, OSError):
+            await owned.lease.release()
+        logger.info("partition %d: given back", partition)
 
     async def _read(self, partition: int, owned: _Owned) -> None:
         """Finish what the earlier owner left, then read; a lost connection to Redis is

@@ -208,3 +208,33 @@ async def test_the_webhook_answers_200_only_once_redis_has_the_update(
     entries: Any = await redis.xrange(queue.key(partition))
     assert len(entries) == 1
     assert b'"update_id":2' in entries[0][1][b"u"]
+
+
+async def test_a_worker_that_loses_a_lease_stops_that_partitions_work_unacknowledged(
+    redis: Redis, redis_prefix: str
+) -> None:
+    """Another worker holds the lease now (this one was cut off too long): the updates in
+    work here are cut and left unacknowledged, for the new holder to handle again."""
+    queue = UpdateQueue(redis, redis_prefix, PARTITIONS)
+    hanging = Handler(hold=True)
+    cut_off = worker(redis, redis_prefix, hanging, "cut-off")
+    stop = asyncio.Event()
+    running = asyncio.create_task(cut_off.run(stop.wait))
+    try:
+        await wait_for(lambda: len(cut_off.partitions) == PARTITIONS)
+        partition = await queue.append(update(900, 3000))
+        owned = cut_off._owned[partition]
+        await wait_for(lambda: len(owned.in_flight) == 1)
+        [task] = owned.in_flight
+        lease = f"{redis_prefix}:lease:partition:{partition}"
+        await redis.set(lease, "another-worker", px=int(LEASE * 1000))
+        await wait_for(lambda: partition not in cut_off.partitions, timeout=LEASE)
+        await wait_for(task.cancelled)
+        assert len(cut_off.partitions) == PARTITIONS - 1  # the others are kept
+    finally:
+        stop.set()
+        await running
+        await cut_off.release()
+    pending: Any = await redis.xpending(queue.key(partition), "workers")
+    assert pending["pending"] == 1  # left for the new holder
+    assert await redis.get(lease) == b"another-worker"  # not released by the loser
