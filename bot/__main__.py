@@ -1,5 +1,5 @@
-"""Command line: `python -m bot [run|sandbox|migrate|check-config|routes|moderation|characters|
-tools]`."""
+"""Command line: `python -m bot [run|worker|ingress|sandbox|migrate|check-config|routes|
+moderation|characters|tools]`."""
 
 from __future__ import annotations
 
@@ -40,6 +40,18 @@ def main(argv: list[str] | None = None) -> int:
             return _sandbox(args)
         if command == "migrate":
             return asyncio.run(_migrate(_settings(args)))
+        if command in ("worker", "ingress"):
+            settings = _settings(args)
+            if settings.redis is None:
+                print(
+                    f"python -m bot {command} needs a [redis] section (docs/scaling.md); "
+                    "without it, `python -m bot run` does everything in one process",
+                    file=sys.stderr,
+                )
+                return 2
+            if command == "ingress":
+                return _ingress(settings)
+            return _run(settings, _config_path(args), ingress=False)
         if command == "characters":
             return _characters(args)
         if command == "tools":
@@ -97,6 +109,12 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m bot", description=__doc__, parents=[common])
     sub = parser.add_subparsers(dest="command")
     sub.add_parser("run", parents=[common], help="run the bot (polling or webhook, as configured)")
+    sub.add_parser(
+        "worker", parents=[common], help="with [redis]: handle updates of the queue's partitions"
+    )
+    sub.add_parser(
+        "ingress", parents=[common], help="with [redis]: take updates in (webhook or polling)"
+    )
     sandbox = sub.add_parser(
         "sandbox", parents=[common], help="run the bot against a local fake Telegram and LLM"
     )
@@ -146,7 +164,7 @@ def _settings(args: argparse.Namespace) -> Settings:
     return load_settings(_config_path(args))
 
 
-def _run(settings: Settings, config_path: Path) -> int:
+def _run(settings: Settings, config_path: Path, *, ingress: bool = True) -> int:
     from bot.startup import StartupError, preflight
 
     env = read_environment(Path(".env"))
@@ -159,7 +177,7 @@ def _run(settings: Settings, config_path: Path) -> int:
         bootstrap = await asyncio.to_thread(importlib.import_module, "bot.bootstrap")
         runtime = await asyncio.to_thread(importlib.import_module, "bot.runtime")
         app = await bootstrap.build_application(settings, env, config_path=config_path)
-        await runtime.run(app)
+        await runtime.run(app, ingress=ingress)
 
     try:
         asyncio.run(main())
@@ -167,6 +185,14 @@ def _run(settings: Settings, config_path: Path) -> int:
         for line in str(exc).splitlines():
             print(f"error: {line}", file=sys.stderr)
         return 2
+    return 0
+
+
+def _ingress(settings: Settings) -> int:
+    from bot.runtime import run_ingress
+
+    redact_secrets(secret_values(settings, read_environment(Path(".env"))))
+    asyncio.run(run_ingress(settings))
     return 0
 
 

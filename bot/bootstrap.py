@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
+import secrets
 import sys
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
@@ -24,6 +26,7 @@ from bot.bootstrap_operations import (
     metered,
     observability_server,
 )
+from bot.bootstrap_scaling import coordination_for, invalidator, scaled_for
 from bot.broadcasts.runner import BroadcastRunner
 from bot.characters.catalog import CharacterCatalog
 from bot.characters.editor import CharacterEditor
@@ -44,6 +47,8 @@ from bot.chat.service import ChatService
 from bot.chat.settings import ChatSettingsService
 from bot.config import Settings
 from bot.context import Services
+from bot.coordination import Coordination, Invalidation
+from bot.coordination.local import LocalCoordination
 from bot.documents.reading import DocumentReader
 from bot.documents.worker import DocumentWorker
 from bot.handlers import get_routers
@@ -67,6 +72,7 @@ from bot.payments.money import MoneyTerms
 from bot.payments.payload import PayloadSigner, secret_from_token
 from bot.payments.quotas import QuotaService, utcnow
 from bot.payments.service import PaymentService
+from bot.queue.scaled import Scaled
 from bot.routing.service import RoutingService
 from bot.routing.setup import fallback_model_id, start_router
 from bot.stats.service import StatsService
@@ -123,6 +129,8 @@ class Application:
     observability: ObservabilityServer | None
     voice: VoiceService | None = None
     moderator: Moderator | None = None
+    coordination: Coordination = dataclasses.field(default_factory=LocalCoordination)
+    scaled: Scaled | None = None  # the update queue, with [redis]
 
     async def aclose(self) -> None:
         await self.merger.close()
@@ -132,6 +140,9 @@ class Application:
         await self.tools.close()
         await self.models.close()
         await self.bot.session.close()
+        await self.coordination.close()
+        if self.scaled is not None:
+            await self.scaled.close()
         await self.db.close()
 
 
@@ -159,11 +170,16 @@ async def _build_application(
     sys.setswitchinterval(GIL_SWITCH_INTERVAL_SECONDS)
     bot = _build_bot(settings)
     opened.append(bot.session.close)
+    coordination = coordination_for(settings)
+    opened.append(coordination.close)
+    await coordination.start()  # an unreachable Redis stops the start here
+    scaled = scaled_for(settings, opened)
     flood = settings.telegram
     pacer = Pacer(
         chat_rate=flood.chat_messages_per_second,
         group_per_minute=flood.group_messages_per_minute,
         global_per_second=flood.global_messages_per_second,
+        shared=coordination.budgets,
     )
     # Every outgoing call, handlers' replies included: retried (outermost), then paced, then
     # counted (each attempt that reaches Telegram).
@@ -190,6 +206,7 @@ async def _build_application(
     await _prune(db)
     records = RecordCache()
     db.on_change(records.changed)
+    db.on_change(lambda keys: coordination.invalidate(Invalidation(frozenset(keys))))
     i18n = I18n(LOCALES_DIR, settings.i18n.default_locale)
     locks = ChatLocks()
     merger = PasteMerger(
@@ -198,9 +215,13 @@ async def _build_application(
         threshold=settings.chat.split_paste_threshold,
     )
     opened.append(merger.close)
-    dispatcher = Dispatcher()
+    dispatcher = Dispatcher(
+        storage=coordination.fsm_storage, disable_fsm=True
+    )  # see install_ordering
     # Polling keeps every update in its inbox; a webhook's deferred ones are kept here.
-    keep = _inbox_keeper(db) if settings.telegram.mode == "webhook" else None
+    # With [redis] the queue keeps updates until handled, not deferred ones.
+    inbox = settings.telegram.mode == "polling" and settings.redis is None
+    keep = None if inbox else _inbox_keeper(db)
     install_middlewares(
         dispatcher,
         OrderingMiddleware(locks, merger, keep),
@@ -242,6 +263,7 @@ async def _build_application(
     lifecycle = Lifecycle()
     outbox = TurnOutbox(db)
     generations = Generations()
+    coordination.serve_stops(generations.stop)
     answerer = Answerer(db, generations, attachments, limits, outbox, lifecycle, moderator)
     hidden = moderator.applies if moderator is not None else None
     views = AnswerViewFactory(_view_context(settings, bot, pacer), hidden)
@@ -258,6 +280,7 @@ async def _build_application(
         characters=catalog,
         limits=limits,
         toolbox=tools.toolbox,
+        stop_answer=coordination.stop_answer,
     )
     reliability = settings.reliability
     recovery = Recovery(
@@ -276,7 +299,12 @@ async def _build_application(
         "chat_settings": chat_settings,
         "routing": routing,
         "characters": characters,
-        "character_editor": CharacterEditor(db, catalog, [m.spec.id for m in models]),
+        "character_editor": CharacterEditor(
+            db,
+            catalog,
+            [m.spec.id for m in models],
+            changed=lambda: coordination.invalidate(Invalidation(characters=True)),
+        ),
         "admins": frozenset(settings.admins),
         "languages": LanguageService(db, i18n),
         "history_export": HistoryExporter(db, chat_settings.model_name),
@@ -292,7 +320,13 @@ async def _build_application(
         "voice": voice,
         "moderator": moderator,
         "stats_service": StatsService(db, models.specs(), utcnow),
-        "broadcasts": broadcast_service(settings, bot, i18n, db),
+        "broadcasts": broadcast_service(
+            settings,
+            bot,
+            i18n,
+            db,
+            scaled.broadcast_guard(secrets.token_hex(6)) if scaled is not None else None,
+        ),
     }
     dispatcher.workflow_data.update(services)
     app = Application(
@@ -315,7 +349,10 @@ async def _build_application(
         None,
         voice,
         moderator,
+        coordination,
+        scaled,
     )
+    coordination.serve_invalidations(invalidator(records, catalog))
     app.observability = observability_server(
         settings,
         db=db,
@@ -328,6 +365,30 @@ async def _build_application(
     if config_path is not None:
         tools.reload_on_hangup(config_path)
     return app
+
+
+@dataclass
+class Ingress:
+    """What an ingress process alone needs (`python -m bot ingress`)."""
+
+    bot: Bot
+    scaled: Scaled
+    allowed_updates: list[str]
+
+    async def aclose(self) -> None:
+        await self.scaled.close()
+        await self.bot.session.close()
+
+
+def build_ingress(settings: Settings) -> Ingress:
+    """No models, no database: the bot's identity, the queue and the update types handled."""
+    if settings.redis is None:
+        raise ValueError("python -m bot ingress needs a [redis] section")
+    dispatcher = Dispatcher()
+    dispatcher.include_routers(errors_router, *get_routers())
+    bot = _build_bot(settings)
+    allowed = dispatcher.resolve_used_update_types()
+    return Ingress(bot, Scaled.connect(settings.redis), allowed)
 
 
 def _payments(

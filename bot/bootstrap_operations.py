@@ -15,7 +15,7 @@ from collections.abc import Callable
 from aiogram import Bot
 from sqlalchemy import text
 
-from bot.broadcasts.runner import BroadcastRunner, Pace
+from bot.broadcasts.runner import BroadcastRunner, Guard, Pace
 from bot.broadcasts.service import BroadcastService
 from bot.broadcasts.telegram import TelegramProgress, TelegramSender
 from bot.chat.generations import Generations
@@ -44,14 +44,17 @@ def metered(models: ModelRegistry) -> ModelRegistry:
     return models.wrapped(MeteredModel)
 
 
-def broadcast_service(settings: Settings, bot: Bot, i18n: I18n, db: Database) -> BroadcastService:
+def broadcast_service(
+    settings: Settings, bot: Bot, i18n: I18n, db: Database, guard: Guard | None = None
+) -> BroadcastService:
+    """`guard`: with several processes, who may send a broadcast (see BroadcastRunner)."""
     cfg = settings.broadcasts
     pace = Pace(
         rate=cfg.share * settings.telegram.global_messages_per_second,
         progress_interval=cfg.progress_interval_seconds,
     )
     sender = TelegramSender(bot, i18n, cfg.retry_seconds)
-    runner = BroadcastRunner(db, sender, TelegramProgress(bot, i18n), pace)
+    runner = BroadcastRunner(db, sender, TelegramProgress(bot, i18n), pace, guard)
     return BroadcastService(db, runner)
 
 

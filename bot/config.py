@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from dotenv import dotenv_values
 from pydantic import (
@@ -47,6 +48,7 @@ from bot.config_sections import (
     ModelId,
     ObservabilityConfig,
     ProviderConfig,
+    RedisConfig,
     ReliabilityConfig,
     RoutingConfig,
     StorageConfig,
@@ -77,6 +79,7 @@ __all__ = [
     "LLMConfig",
     "ModelConfig",
     "ProviderConfig",
+    "RedisConfig",
     "ReliabilityConfig",
     "RoutingConfig",
     "Settings",
@@ -114,6 +117,7 @@ class Settings(BaseSettings):
 
     telegram: TelegramConfig = TelegramConfig()
     storage: StorageConfig = StorageConfig()
+    redis: RedisConfig | None = None
     llm: LLMConfig = LLMConfig()
     chat: ChatConfig
     i18n: I18nConfig = I18nConfig()
@@ -243,6 +247,18 @@ class Settings(BaseSettings):
                     "openai_compatible provider under [providers]; name one that serves "
                     "/images/generations or remove the setting"
                 )
+        if self.redis is not None and not self.storage.url.startswith("postgresql"):
+            problems.append(
+                "redis: several processes share one database, which needs PostgreSQL; set "
+                "[storage] url to a postgresql+asyncpg:// URL, or remove [redis] to run one "
+                "process on SQLite"
+            )
+        if self.redis is not None and self.telegram.mode == "webhook" and not self.webhook_secret:
+            problems.append(
+                "TELEGRAM_WEBHOOK_SECRET is required with [redis] in webhook mode: every "
+                "ingress replica checks Telegram's calls against the same secret; set it in the "
+                "environment or in .env (1-256 characters of A-Z a-z 0-9 _ -)"
+            )
         if self.telegram.mode == "webhook" and not self.telegram.webhook_url:
             problems.append(
                 "telegram.webhook_url is required when telegram.mode is 'webhook'; set the "
@@ -445,4 +461,13 @@ def secret_values(settings: Settings, env: Mapping[str, str]) -> list[str]:
         if value is not None
     ]
     secrets += [key for p in settings.providers.values() if (key := provider_api_key(p, env))]
+    if settings.redis is not None and (password := _url_password(settings.redis.url)):
+        secrets.append(password)
     return secrets
+
+
+def _url_password(url: str) -> str | None:
+    try:
+        return urlsplit(url).password
+    except ValueError:
+        return None

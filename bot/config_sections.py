@@ -147,6 +147,22 @@ class StorageConfig(StrictModel):
     url: str = "sqlite+aiosqlite:///data/bot.sqlite3"
 
 
+class RedisConfig(StrictModel):
+    """Several bot processes (webhook ingress replicas, workers) coordinated through Redis; see
+    docs/scaling.md. The section's presence turns it on; it needs PostgreSQL."""
+
+    url: str = Field(min_length=1, pattern=r"^(redis|rediss|unix)://")
+    # Updates are spread over this many streams by chat id; each is handled by one worker at a
+    # time. More partitions than workers lets them share the load; changing it needs the queue
+    # drained first (a chat would move to another stream).
+    partitions: int = Field(default=16, ge=1, le=1024)
+    # A worker's hold on its partitions (and the poller's on polling) lapses this long after it
+    # stops renewing them (a crash): then another process takes over.
+    lease_seconds: float = Field(default=10.0, ge=2, le=300)
+    # Every key and channel starts with this, so several bots can share one Redis.
+    key_prefix: str = Field(default="bot", pattern=r"^[A-Za-z0-9_.-]{1,40}$")
+
+
 class LLMConfig(StrictModel):
     connect_timeout: float = Field(default=5.0, gt=0)
     read_timeout: float = Field(default=60.0, gt=0)

@@ -23,6 +23,8 @@ from aiogram.exceptions import TelegramAPIError
 from aiohttp import web
 
 from bot.bootstrap import Application, admin_announcer
+from bot.chat.lifecycle import Lifecycle
+from bot.config import Settings
 from bot.looplag import DEFAULT_REPORT_SECONDS, LoopLag
 from bot.moderation.setup import watch as watch_topics
 from bot.storage.dto import PendingUpdate
@@ -32,8 +34,9 @@ from bot.telegram.intake import Poller, WebhookEndpoint, replay_inbox
 logger = logging.getLogger(__name__)
 
 
-async def run(app: Application) -> None:
-    """Until SIGTERM or SIGINT; the application is closed whatever happens."""
+async def run(app: Application, *, ingress: bool = True) -> None:
+    """Until SIGTERM or SIGINT; the application is closed whatever happens. With [redis],
+    a worker of the update queue, and its ingress too unless `ingress` is False."""
     _stop_on_signals(app.lifecycle.stop)
     reliability = app.settings.reliability
     watcher: asyncio.Task[None] | None = None
@@ -51,6 +54,11 @@ async def run(app: Application) -> None:
         if app.moderator is not None and app.settings.moderation.watch:
             watching = watch_topics(app.moderator, app.settings, app.models, _topic_notifier(app))
             topics = asyncio.create_task(watching, name="moderation")
+        if app.scaled is not None:  # recovery comes with each partition taken over
+            from bot.runtime_scaled import serve
+
+            await serve(app, app.scaled, ingress=ingress, lost=_lost_notice(app))
+            return
         app.intake.track(*await app.recovery.start(app.locks))
         window = timedelta(seconds=reliability.recovery_window_seconds)
         await replay_inbox(app.db, app.bot, app.intake, window, _lost_notice(app))
@@ -111,6 +119,24 @@ async def _serve_webhook(app: Application) -> None:
         await app.intake.drain(app.settings.reliability.shutdown_grace_seconds)
     finally:
         await runner.cleanup()
+
+
+async def run_ingress(settings: Settings) -> None:
+    """`python -m bot ingress`: updates into the queue until SIGTERM or SIGINT."""
+    from bot.bootstrap import build_ingress
+    from bot.runtime_scaled import serve_ingress
+
+    lifecycle = Lifecycle()
+    _stop_on_signals(lifecycle.stop)
+    ingress = build_ingress(settings)
+    try:
+        logger.info("ingress starting in %s mode", settings.telegram.mode)
+        await serve_ingress(
+            settings, ingress.bot, ingress.scaled, lifecycle, ingress.allowed_updates
+        )
+    finally:
+        await ingress.aclose()
+        logger.info("stopped")
 
 
 def _lag_report_seconds() -> float:

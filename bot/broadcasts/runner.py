@@ -15,6 +15,7 @@ import logging
 import math
 import time
 from collections.abc import Awaitable, Callable
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import partial
@@ -89,19 +90,33 @@ class Pace:
         return max(1, min(MAX_WORKERS, math.ceil(self.rate / 2)))
 
 
+Guard = Callable[[int], AbstractAsyncContextManager[bool]]
+"""Whether this process may send a broadcast now (with [redis], another may be sending it);
+held while it does."""
+
+
 class BroadcastRunner:
-    def __init__(self, db: Database, sender: Sender, progress: Progress, pace: Pace) -> None:
+    def __init__(
+        self,
+        db: Database,
+        sender: Sender,
+        progress: Progress,
+        pace: Pace,
+        guard: Guard | None = None,
+    ) -> None:
+        """`guard`: with several processes, a broadcast is sent by one at a time."""
         self._db = db
         self._sender = sender
         self._progress = progress
         self._pace = pace
+        self._guard = guard
         self._tasks: dict[int, asyncio.Task[None]] = {}
         self._notices: set[asyncio.Task[None]] = set()
 
     def start(self, broadcast: Broadcast) -> None:
         if broadcast.id in self._tasks:
             return
-        task = asyncio.create_task(self._run(broadcast), name=f"broadcast:{broadcast.id}")
+        task = asyncio.create_task(self._guarded(broadcast), name=f"broadcast:{broadcast.id}")
         self._tasks[broadcast.id] = task
         task.add_done_callback(lambda done: self._ended(broadcast, done))
 
@@ -127,12 +142,24 @@ class BroadcastRunner:
             logger.exception("broadcast %s: the operator was not told of the error", broadcast.id)
 
     async def resume(self) -> int:
-        """Broadcasts a stopped process left unfinished go on (their pending recipients)."""
+        """Broadcasts a stopped process left unfinished go on (their pending recipients).
+        With a guard, only those no other process is sending; called again and again, it
+        takes up those of a process that died."""
         unfinished = await self._db.read(lambda uow: uow.broadcasts.sending())
         for broadcast in unfinished:
-            logger.info("broadcast %s: resumed", broadcast.id)
+            if broadcast.id not in self._tasks and self._guard is None:
+                logger.info("broadcast %s: resumed", broadcast.id)
             self.start(broadcast)
         return len(unfinished)
+
+    async def _guarded(self, broadcast: Broadcast) -> None:
+        if self._guard is None:
+            await self._run(broadcast)
+            return
+        async with self._guard(broadcast.id) as mine:
+            if mine:
+                logger.info("broadcast %s: sending from this process", broadcast.id)
+                await self._run(broadcast)
 
     async def wait(self, broadcast_id: int) -> None:
         task = self._tasks.get(broadcast_id)

@@ -7,7 +7,7 @@ import asyncio
 import os
 import re
 import tempfile
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from pathlib import Path
 
 from bot.characters.catalog import CharacterCatalog
@@ -43,10 +43,18 @@ class EditError(Exception):
 
 
 class CharacterEditor:
-    def __init__(self, db: Database, catalog: CharacterCatalog, models: Collection[str]) -> None:
+    def __init__(
+        self,
+        db: Database,
+        catalog: CharacterCatalog,
+        models: Collection[str],
+        changed: Callable[[], None] | None = None,
+    ) -> None:
+        """`changed`: told after each change is served here (other processes rescan)."""
         self._db = db
         self._catalog = catalog
         self._models = models
+        self._changed = changed
         self._lock = asyncio.Lock()  # one change at a time: revisions stay in file order
 
     def path(self, character_id: str) -> Path:
@@ -129,6 +137,8 @@ class CharacterEditor:
                 await asyncio.to_thread(_restore, path, previous)
                 raise
             await asyncio.to_thread(self._catalog.scan)  # served from the next message on
+            if self._changed is not None:
+                self._changed()
         return revision
 
     def _validate(self, character_id: str, text: str) -> None:

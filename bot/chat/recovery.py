@@ -60,9 +60,14 @@ class Recovery:
         self._window = window
         self._max_resumes = max_resumes
 
-    async def start(self, locks: ChatLocks) -> list[asyncio.Task[None]]:
-        """One task per unfinished turn; each holds its chat's lock before this returns."""
+    async def start(
+        self, locks: ChatLocks, only: Callable[[int], bool] | None = None
+    ) -> list[asyncio.Task[None]]:
+        """One task per unfinished turn; each holds its chat's lock before this returns.
+        `only`: the chats to finish (a worker's newly taken partition); default every chat."""
         turns = await self._db.read(lambda uow: uow.turns.unfinished())
+        if only is not None:
+            turns = [turn for turn in turns if only(turn.chat_id)]
         if turns:
             logger.info("finishing %d answers left unfinished by the last run", len(turns))
         by_chat: dict[int, list[TurnRecord]] = {}

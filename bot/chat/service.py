@@ -12,7 +12,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 from bot.characters.catalog import CharacterCatalog
 from bot.characters.files import Character
@@ -57,6 +57,9 @@ class NeedsVisionError(Exception):
         self.vision_models = vision_models
 
 
+StopAnswer = Callable[[int, int | None], Awaitable[bool]]
+
+
 class ResumeError(Exception):
     """A stored turn can no longer be answered (its chat or question is gone)."""
 
@@ -85,8 +88,12 @@ class ChatService:
         limits: TurnLimits,
         characters: CharacterCatalog | None = None,
         toolbox: Toolbox | None = None,
+        stop_answer: StopAnswer | None = None,
     ) -> None:
+        """`stop_answer`: ends a chat's answer in whichever process generates it (default:
+        only this process's)."""
         self._db = db
+        self._stop_answer = stop_answer
         self._toolbox = toolbox
         self._limits = limits
         self._blobs = blobs
@@ -297,8 +304,10 @@ class ChatService:
         if not seeing or (not self._routing.is_auto(chat) and not model.capabilities.vision):
             raise NeedsVisionError(model, seeing)
 
-    def stop(self, chat_id: int, generation_id: int | None = None) -> bool:
-        return self._generations.stop(chat_id, generation_id)
+    async def stop(self, chat_id: int, generation_id: int | None = None) -> bool:
+        if self._stop_answer is None:
+            return self._generations.stop(chat_id, generation_id)
+        return await self._stop_answer(chat_id, generation_id)
 
     async def start_new_conversation(self, chat_id: int) -> None:
         await self._db.write(lambda uow: uow.chats.set_conversation(chat_id, None))

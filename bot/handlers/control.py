@@ -23,7 +23,7 @@ router = Router(name=__name__)
 
 @router.message(Command("stop"))
 async def stop_command(message: Message, t: Translator, chat_service: ChatService) -> None:
-    stopped = chat_service.stop(message.chat.id)
+    stopped = await chat_service.stop(message.chat.id)
     if not stopped:
         await message.answer(t("stop-nothing"))
 
@@ -33,13 +33,13 @@ async def stop_button(
     query: CallbackQuery, callback_data: StopGeneration, t: Translator, chat_service: ChatService
 ) -> None:
     chat_id = query.message.chat.id if query.message else query.from_user.id
-    stopped = chat_service.stop(chat_id, callback_data.generation)
+    stopped = await chat_service.stop(chat_id, callback_data.generation)
     await query.answer(t("stop-done") if stopped else t("stop-nothing"))
 
 
 @router.stopped_message_generation()
 async def draft_stopped(event: MessageGenerationStopped, chat_service: ChatService) -> None:
-    chat_service.stop(event.chat.id, event.draft_id)
+    await chat_service.stop(event.chat.id, event.draft_id)
 
 
 @router.message(Command("retry"))

@@ -15,6 +15,10 @@ from bot.middlewares.dedupe import Keep
 from bot.telegram.updates import RAW_KEY, mark
 
 Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
+REDELIVERED_KEY = "update_redelivered"
+"""Middleware data: the queue hands this update over again (its first handling may have been
+cut short in this very process), so the memory of recent ids must not drop it; the
+database's record still does when it was handled."""
 
 
 class RecentUpdates:
@@ -46,7 +50,8 @@ class OrderingMiddleware(BaseMiddleware):
         # Nothing above the lock may await: tasks reach this point in arrival order.
         if not isinstance(event, Update):  # registered on dispatcher.update only
             return await handler(event, data)
-        if self._recent.check_and_add(event.update_id):
+        # A redelivery is left to the database's record (DedupeMiddleware).
+        if not data.get(REDELIVERED_KEY) and self._recent.check_and_add(event.update_id):
             return None
         key = _chat_key(event)
         if key is None or is_control_update(event):

@@ -7,7 +7,8 @@ here, so a later read sees them again. A read that raced with a change does not 
 record back: each key has a generation, and a record read before a change of its key is not
 kept.
 
-Several processes on one database would each keep their own copy: see docs/scaling.md.
+With several processes on one database (`[redis]`), each process's committed changes are
+broadcast to the others, which drop their copies too (see `bot.coordination`, docs/scaling.md).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ class RecordCache:
         self._records: OrderedDict[Key, Chat | User] = OrderedDict()
         self._generations: dict[Key, int] = {}
         self._epoch = 0
+        self._floor = 0  # reads begun before the last `clear` are not kept
 
     def chat(self, chat_id: int) -> Chat | None:
         record = self._get((CHAT, chat_id))
@@ -49,7 +51,7 @@ class RecordCache:
             self._keep((USER, user.id), user, stamp)
 
     def _keep(self, key: Key, record: Chat | User, stamp: int) -> None:
-        if self._generations.get(key, -1) > stamp:
+        if stamp < self._floor or self._generations.get(key, -1) > stamp:
             return  # changed while it was read: the copy may be stale
         self._records[key] = record
         self._records.move_to_end(key)
@@ -64,6 +66,13 @@ class RecordCache:
             self._generations[key] = self._epoch
         if len(self._generations) > 4 * self._size:
             self._generations.clear()  # old generations only matter to reads in flight
+
+    def clear(self) -> None:
+        """Drop every record (changes made elsewhere may have been missed)."""
+        self._epoch += 1
+        self._records.clear()
+        self._generations.clear()
+        self._floor = self._epoch
 
     def _get(self, key: Key) -> Chat | User | None:
         record = self._records.get(key)

@@ -176,10 +176,14 @@ async def replay_inbox(
     intake: Intake,
     window: timedelta,
     lost: LostUpdate,
+    only: Callable[[dict[str, Any]], bool] | None = None,
 ) -> int:
     """Updates received before a stop whose effects were never committed: handled now (in
-    order, behind the answers being recovered); older than `window`, the user is told."""
+    order, behind the answers being recovered); older than `window`, the user is told.
+    `only`: which of them (by raw update) to take up; default all."""
     pending = await db.read(lambda uow: uow.updates.pending())
+    if only is not None:
+        pending = [item for item in pending if only(item.raw)]
     now = datetime.now(UTC)
     late: list[UpdateMark] = []
     for item in pending:

@@ -1,12 +1,14 @@
-"""The services tier: PostgreSQL (and later Redis) on 127.0.0.1. Skips, saying why, without them."""
+"""The services tier: PostgreSQL and Redis on 127.0.0.1. Skips, saying why, without them."""
 
 from __future__ import annotations
 
 import os
+import secrets
 import socket
 from collections.abc import AsyncIterator
 
 import pytest
+from redis.asyncio import Redis
 from sqlalchemy import Connection, text
 
 from bot.storage.database import Database, open_database
@@ -14,6 +16,7 @@ from bot.storage.database import Database, open_database
 POSTGRES_URL = os.environ.get(
     "TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
 )
+REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 
 
 def reachable(host: str, port: int) -> bool:
@@ -47,3 +50,27 @@ async def fresh_db() -> AsyncIterator[Database]:
     await db.run_connection(_empty)
     yield db
     await db.close()
+
+
+def redis_or_skip() -> None:
+    if not reachable("127.0.0.1", 6379):
+        pytest.skip("Redis is not reachable on 127.0.0.1:6379")
+
+
+@pytest.fixture
+async def redis_prefix() -> AsyncIterator[str]:
+    """A key prefix of this test's own (so tests never share keys); its keys are deleted after."""
+    redis_or_skip()
+    prefix = f"test-{secrets.token_hex(4)}"
+    yield prefix
+    client = Redis.from_url(REDIS_URL)
+    try:
+        keys = [key async for key in client.scan_iter(match=f"{prefix}:*")]
+        if keys:
+            await client.delete(*keys)
+    finally:
+        await client.aclose()
+
+
+def redis_client() -> Redis:
+    return Redis.from_url(REDIS_URL)

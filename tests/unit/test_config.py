@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.config import load_settings
+from bot.config import load_settings, secret_values
 from bot.config_errors import ConfigError
 
 GOOD = """
@@ -147,6 +147,38 @@ def test_secrets_in_the_file_are_refused(tmp_path: Path) -> None:
 def test_webhook_mode_needs_url(tmp_path: Path) -> None:
     message = error_for(tmp_path, '[telegram]\nmode = "webhook"\n' + GOOD)
     assert "telegram.webhook_url is required" in message
+
+
+def test_redis_needs_postgresql(tmp_path: Path) -> None:
+    message = error_for(tmp_path, '[redis]\nurl = "redis://127.0.0.1:6379/0"\n' + GOOD)
+    assert "redis: several processes share one database, which needs PostgreSQL" in message
+
+
+def test_redis_with_postgresql_loads_and_its_password_is_a_secret(tmp_path: Path) -> None:
+    text = (
+        '[storage]\nurl = "postgresql+asyncpg://bot@db/bot"\n'
+        '[redis]\nurl = "redis://:hunter2@redis:6379/0"\npartitions = 4\n' + GOOD
+    )
+    settings = load_settings(write(tmp_path, text), environ=ENV)
+    assert settings.redis is not None
+    assert (settings.redis.partitions, settings.redis.lease_seconds) == (4, 10.0)
+    assert "hunter2" in secret_values(settings, ENV)
+    assert load_settings(write(tmp_path, GOOD), environ=ENV).redis is None
+
+
+def test_redis_in_webhook_mode_needs_a_shared_secret(tmp_path: Path) -> None:
+    text = (
+        '[telegram]\nmode = "webhook"\nwebhook_url = "https://bot.example.com/hook"\n'
+        '[storage]\nurl = "postgresql+asyncpg://db/bot"\n[redis]\nurl = "redis://r:6379/0"\n'
+    )
+    assert "TELEGRAM_WEBHOOK_SECRET is required with [redis]" in error_for(tmp_path, text + GOOD)
+    env = {**ENV, "TELEGRAM_WEBHOOK_SECRET": "shared-secret"}
+    assert load_settings(write(tmp_path, text + GOOD), environ=env).redis is not None
+
+
+def test_redis_url_must_be_a_redis_url(tmp_path: Path) -> None:
+    text = '[storage]\nurl = "postgresql+asyncpg://db/bot"\n[redis]\nurl = "http://x"\n'
+    assert "redis.url" in error_for(tmp_path, text + GOOD)
 
 
 def test_example_config_is_valid() -> None:

@@ -3,9 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import random
+
+from aiogram import Bot, Dispatcher, Router
+from aiogram.fsm.storage.base import StorageKey
+from aiogram.fsm.storage.memory import MemoryStorage
+from aiogram.types import Message, Update
 
 from bot.chat.inputs import UserInput
 from bot.chat.ordering import ChatLocks, PasteMerger
+from bot.middlewares import OrderingMiddleware, install_ordering
 from bot.storage.dto import UpdateMark
 
 
@@ -69,3 +76,56 @@ def test_short_messages_are_not_deferred() -> None:
     merger = PasteMerger(ChatLocks(), window=1, threshold=3000)
     assert not merger.looks_split("hello")
     assert not PasteMerger(ChatLocks(), window=0, threshold=10).looks_split("x" * 100)
+
+
+class SlowStorage(MemoryStorage):
+    """FSM state behind a network round trip (as Redis is): reading it awaits."""
+
+    async def get_state(self, key: StorageKey) -> str | None:
+        await asyncio.sleep(random.uniform(0, 0.02))
+        return await super().get_state(key)
+
+
+def _text_update(update_id: int, chat_id: int, text: str) -> Update:
+    return Update.model_validate(
+        {
+            "update_id": update_id,
+            "message": {
+                "message_id": update_id,
+                "date": 0,
+                "chat": {"id": chat_id, "type": "private"},
+                "from": {"id": chat_id, "is_bot": False, "first_name": "T"},
+                "text": text,
+            },
+        }
+    )
+
+
+async def _handled_order(*, fsm_first: bool) -> list[str]:
+    """Ten messages of one chat fed at once, as the intake feeds them; the order handled."""
+    random.seed(7)
+    dispatcher = Dispatcher(storage=SlowStorage(), disable_fsm=not fsm_first)
+    ordering = OrderingMiddleware(ChatLocks(), PasteMerger(ChatLocks(), window=0, threshold=99))
+    if fsm_first:  # aiogram's own place for it, ahead of everything registered later
+        dispatcher.update.outer_middleware(ordering)
+    else:
+        install_ordering(dispatcher, ordering)
+    router = Router()
+    seen: list[str] = []
+
+    @router.message()
+    async def handle(message: Message, raw_state: str | None) -> None:
+        seen.append(message.text or "")
+
+    dispatcher.include_router(router)
+    bot = Bot("42:TEST")
+    updates = [_text_update(i, 5, f"m{i}") for i in range(1, 11)]
+    await asyncio.gather(*(dispatcher.feed_update(bot, update) for update in updates))
+    await bot.session.close()
+    return seen
+
+
+async def test_a_chats_updates_keep_their_order_though_reading_fsm_state_awaits() -> None:
+    assert await _handled_order(fsm_first=False) == [f"m{i}" for i in range(1, 11)]
+    # The control: with the FSM middleware ahead of the lock, they overtake each other.
+    assert await _handled_order(fsm_first=True) != [f"m{i}" for i in range(1, 11)]

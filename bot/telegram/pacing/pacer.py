@@ -25,6 +25,8 @@ from .routes import Kind, Route, route_of
 if TYPE_CHECKING:
     from aiogram import Bot
 
+    from bot.coordination.ports import SharedBudgets
+
 logger = logging.getLogger(__name__)
 
 # Set by ``Pacer.droppable``; flows through ``await bot.send_...(...)`` into the middleware.
@@ -98,7 +100,10 @@ class Pacer(BaseRequestMiddleware):
         idle_ttl: float = 60.0,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        shared: SharedBudgets | None = None,
     ) -> None:
+        """`shared`: budgets other processes spend too (Redis); a counted send then waits
+        for them as well, after this pacer's own, and a 429 is told to them."""
         if min(chat_rate, draft_rate) <= 0 or min(chat_burst, draft_burst) < 1:
             raise ValueError("rates must be positive and bursts at least 1")
         if min(group_per_minute, global_per_second, max_attempts) < 1 or margin < 0:
@@ -121,6 +126,8 @@ class Pacer(BaseRequestMiddleware):
         self._global_blocked_until = 0.0
         # Final counted sends waiting for the global budget (and only for it), in order.
         self._global_queue: deque[asyncio.Event] = deque()
+        self._shared = shared
+        self._blocking: set[asyncio.Task[None]] = set()
         self.stats = PacerStats()
 
     @contextmanager
@@ -287,7 +294,11 @@ class Pacer(BaseRequestMiddleware):
                         await ticket.wait()
                         continue
                 if global_wait <= 0:
-                    self._spend(route, chat, now)
+                    shared_wait = await self._take_shared(route)
+                    if shared_wait > 0:
+                        await self._sleep(shared_wait)
+                        continue
+                    self._spend(route, chat, self._clock())
                     return
                 await self._sleep(global_wait)
         finally:
@@ -318,6 +329,9 @@ class Pacer(BaseRequestMiddleware):
                 raise self._drop(route, "a final call is waiting for the global budget")
             now = self._clock()
             wait = max(self._waits(route, chat, now, reserve=GROUP_FINAL_RESERVE))
+            if wait <= 0:
+                wait = await self._take_shared(route)
+                now = self._clock()
             if wait <= 0:
                 self._spend(route, chat, now)
                 return
@@ -372,6 +386,12 @@ class Pacer(BaseRequestMiddleware):
         if chat.group is not None:
             chat.group.take(now)
 
+    async def _take_shared(self, route: Route) -> float:
+        """Spend the shared budgets of a counted send (0), or the seconds to wait for them."""
+        if self._shared is None or route.kind is not Kind.MESSAGE:
+            return 0.0
+        return await self._shared.take(route.chat_id)
+
     def _block_wait(self, route: Route, now: float) -> float:
         """Seconds left of a 429 block that covers this call (0 when none)."""
         wait = self._global_blocked_until - now
@@ -407,6 +427,10 @@ class Pacer(BaseRequestMiddleware):
             chat.blocked_until = max(chat.blocked_until, until)
             chat.last_used = now
             scope = f"chat {route.chat_id}"
+        if self._shared is not None:  # other processes hold back too
+            task = asyncio.create_task(self._shared.block(route.chat_id, exc.retry_after))
+            self._blocking.add(task)
+            task.add_done_callback(self._blocking.discard)
         logger.warning(
             "429 from Telegram on %s: %s blocked for %s s", route.name, scope, exc.retry_after
         )
