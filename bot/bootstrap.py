@@ -12,7 +12,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aiogram import Bot, Dispatcher
 from aiogram.client.telegram import TelegramAPIServer
@@ -72,7 +72,6 @@ from bot.payments.money import MoneyTerms
 from bot.payments.payload import PayloadSigner, secret_from_token
 from bot.payments.quotas import QuotaService, utcnow
 from bot.payments.service import PaymentService
-from bot.queue.scaled import Scaled
 from bot.routing.service import RoutingService
 from bot.routing.setup import fallback_model_id, start_router
 from bot.stats.service import StatsService
@@ -106,6 +105,9 @@ QUOTA_USAGE_KEPT = timedelta(days=32)  # the longest window a limit may have is 
 # event loop, and each hop waits for the GIL hand-off (5 ms by default). Under load that made
 # a transaction take ~50 ms; 0.5 ms cut the benchmark's per-turn overhead at 50 chats by ~35%.
 GIL_SWITCH_INTERVAL_SECONDS = 0.0005
+
+if TYPE_CHECKING:  # redis is imported only when [redis] is configured
+    from bot.queue.scaled import Scaled
 
 
 @dataclass
@@ -388,6 +390,8 @@ def build_ingress(settings: Settings) -> Ingress:
     dispatcher.include_routers(errors_router, *get_routers())
     bot = _build_bot(settings)
     allowed = dispatcher.resolve_used_update_types()
+    from bot.queue.scaled import Scaled
+
     return Ingress(bot, Scaled.connect(settings.redis), allowed)
 
 

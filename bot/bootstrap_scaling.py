@@ -5,13 +5,16 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING
 
 from bot.characters.catalog import CharacterCatalog
 from bot.config import Settings
 from bot.coordination import Coordination, Invalidation
 from bot.coordination.local import LocalCoordination
-from bot.queue.scaled import Scaled
 from bot.storage.cache import RecordCache
+
+if TYPE_CHECKING:  # redis is imported only when [redis] is configured
+    from bot.queue.scaled import Scaled
 
 
 def coordination_for(settings: Settings) -> Coordination:
@@ -35,6 +38,8 @@ def scaled_for(settings: Settings, opened: list[Callable[[], Awaitable[object]]]
     """The update queue's connection (None: one process, no queue)."""
     if settings.redis is None:
         return None
+    from bot.queue.scaled import Scaled
+
     scaled = Scaled.connect(settings.redis)
     opened.append(scaled.close)
     return scaled
