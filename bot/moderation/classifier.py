@@ -22,8 +22,8 @@ from pathlib import Path
 from typing import Any
 
 from bot.moderation.topics import CLEAN, TopicBook
-from bot.routing.calibration import clopper_pearson_upper, smallest_sample
-from bot.routing.classifier import normalize
+from bot.textclass.bounds import clopper_pearson_upper, smallest_sample
+from bot.textclass.text import normalize
 
 logger = logging.getLogger(__name__)
 

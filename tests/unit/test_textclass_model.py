@@ -14,12 +14,13 @@ from typing import Any
 
 import pytest
 
-from bot.routing import lanes, modelfile
-from bot.routing.classifier import fit_pipeline, normalize
-from bot.routing.export import ExportError, export_pipeline
-from bot.routing.ngrams import char_wb_ngrams, word_ngrams
+from bot.routing.classifier import fit_pipeline
 from bot.routing.routes import MAX_ROUTED_CHARS, load_routes
-from bot.routing.textmodel import LinearTextModel, ModelFormatError
+from bot.textclass import lanes, modelfile
+from bot.textclass.export import ExportError, export_pipeline
+from bot.textclass.ngrams import char_wb_ngrams, word_ngrams
+from bot.textclass.text import normalize
+from bot.textclass.textmodel import LinearTextModel, ModelFormatError
 
 PROJECT_ROOT = Path(__file__).parents[2]
 HELD_OUT = sorted((PROJECT_ROOT / "tests" / "data").glob("routes_holdout*.jsonl"))
