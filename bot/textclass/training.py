@@ -6,9 +6,11 @@ inside the functions, so importing this module costs nothing."""
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 from bot.textclass.text import normalize
+
+Label = TypeVar("Label", str, bool)
 
 
 def features() -> Any:
@@ -30,7 +32,7 @@ def features() -> Any:
     return FeatureUnion([("words", words), ("chars", chars)])
 
 
-def logistic_regression(c: float, class_weight: Mapping[str, float] | None = None) -> Any:
+def logistic_regression(c: float, class_weight: Mapping[Any, float] | None = None) -> Any:
     from sklearn.linear_model import LogisticRegression
 
     weights = dict(class_weight) if class_weight is not None else None
@@ -47,11 +49,11 @@ def pipeline(model: Any) -> Any:
 def out_of_fold(
     unfitted: Any,
     texts: Sequence[str],
-    labels: Sequence[str],
+    labels: Sequence[Label],
     strata: Sequence[str],
     folds: int = 5,
     seed: int = 0,
-) -> tuple[list[str], list[list[float]]]:
+) -> tuple[list[Label], list[list[float]]]:
     """The classes, and every text's probabilities from a copy of `unfitted` trained on the
     folds without it (folds stratified by `strata`)."""
     from sklearn.model_selection import StratifiedKFold, cross_val_predict

@@ -128,6 +128,33 @@ def test_a_two_route_model_matches_scikit_learns_binary_probabilities() -> None:
         assert model.probabilities(text) == pytest.approx(list(row), abs=1e-9)
 
 
+def test_two_heads_over_one_union_give_each_models_probabilities() -> None:
+    """The content filter's shape: a binary model and a multinomial one on the same features,
+    each head with its own softmax; the file keeps the heads and the owner's metadata."""
+    from sklearn.linear_model import LogisticRegression
+
+    from bot.textclass import training
+    from bot.textclass.export import export
+
+    texts = ["bet on tennis", "casino tonight", "buy pills", "cook rice", "fix my code", "odds"]
+    union = training.features()
+    matrix = union.fit_transform(texts * 2)
+    flag = LogisticRegression(class_weight={True: 2.0, False: 1.0})
+    flag.fit(matrix, [True, True, True, False, False, True] * 2)
+    topic = LogisticRegression().fit(matrix[[0, 1, 2, 5]], ["gambling", "gambling", "drugs", "x"])
+    model = export(union, [flag, topic])
+    assert (model.classes, model.heads) == (("False", "True", "drugs", "gambling", "x"), (2, 3))
+    probes = ["bet on pills", "rice", "", "casino casino odds"]
+    reread, meta = modelfile.loads_with_meta(modelfile.dumps(model, meta={"k": [1]}))
+    assert (reread.heads, meta) == ((2, 3), {"k": [1]})
+    vectors = union.transform(probes)
+    rows = zip(flag.predict_proba(vectors), topic.predict_proba(vectors), strict=True)
+    for text, (flags, topics) in zip(probes, rows, strict=True):
+        expected = [*flags, *topics]
+        assert model.probabilities(text) == pytest.approx(expected, abs=1e-9), text
+        assert reread.probabilities(text) == model.probabilities(text)
+
+
 def test_other_vectorizer_settings_export_faithfully() -> None:
     """Lower-casing, raw term counts, scikit-learn's default token pattern, no IDF, no norm."""
     from sklearn.feature_extraction.text import TfidfVectorizer
