@@ -118,7 +118,7 @@ class TopicClassifier:
         return frozenset(self.model.classes[self._first_topic :])
 
     def score(self, text: str) -> Score:
-        """Blocking: a few tenths of a millisecond per 1000 characters."""
+        """Blocking: about 1 ms of CPU per 1000 characters (a short text 0.1-0.3 ms)."""
         best: list[float] = []
         for window in windows(text):
             probabilities = self.model.probabilities(normalize(window))
