@@ -21,9 +21,9 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from bot.moderation.calibration import Thresholds, choose_thresholds
 from bot.moderation.topics import CLEAN, TopicBook
 from bot.textclass import cache, training
-from bot.textclass.bounds import clopper_pearson_upper, smallest_sample
 from bot.textclass.text import normalize
 from bot.textclass.textmodel import LinearTextModel, ModelFormatError
 
@@ -35,9 +35,6 @@ MIN_WINDOW_CHARS = 25
 MAX_WINDOWS = 32
 MAX_CHECKED_CHARS = 16_000
 """Beyond this an answer is checked in its first part only (windows grow to cover it)."""
-CONFIDENCE = 0.9  # of the error bounds
-ALLOW_GRID = (0.02, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5)
-BLOCK_GRID = (0.99, 0.975, 0.95, 0.9, 0.85, 0.8, 0.75, 0.7, 0.65, 0.6, 0.55, 0.5)
 _PIECES = re.compile(r"(?<=[.!?…;:])\s+|\n+")
 
 
@@ -45,18 +42,6 @@ _PIECES = re.compile(r"(?<=[.!?…;:])\s+|\n+")
 class Score:
     flagged: float  # probability that the text is on a kept-out topic
     topic: str | None  # the most likely topic of its most flagged window
-
-
-@dataclass(frozen=True, slots=True)
-class Thresholds:
-    allow_below: float
-    block_from: float
-    allowed: int  # out-of-fold examples the local stage let through at these thresholds
-    missed: int  # of those, on a topic
-    blocked: int
-    wrongly_blocked: int
-    miss_bound: float  # Clopper-Pearson upper bounds of those rates
-    false_block_bound: float
 
 
 def windows(text: str) -> list[str]:
@@ -176,41 +161,6 @@ def out_of_fold(texts: Sequence[str], labels: Sequence[str], folds: int = 5) -> 
         training.pipeline(flag_model()), texts, flags, strata=labels, folds=folds
     )
     return [row[1] for row in rows]  # classes False, True
-
-
-def choose_thresholds(
-    scores: Sequence[float], flagged: Sequence[bool], miss_target: float, false_block_target: float
-) -> Thresholds:
-    """Fixed-sequence tests, as for the routes: the highest allow threshold whose bound on the
-    share of flagged texts among those let through stays under `miss_target`, and the lowest
-    block threshold whose bound on the share of clean texts among those blocked stays under
-    `false_block_target`; each sequence stops at its first failure."""
-    pairs = list(zip(scores, flagged, strict=True))
-    allow = (0.0, 0, 0, 0.0)
-    for threshold in ALLOW_GRID:  # from the strictest up
-        passed = [f for s, f in pairs if s < threshold]
-        bound = clopper_pearson_upper(sum(passed), len(passed), CONFIDENCE)
-        if bound > miss_target:
-            if len(passed) < smallest_sample(miss_target, CONFIDENCE):
-                continue  # too few to test yet
-            break
-        if len(passed) > allow[1]:  # one that admits nothing new is untested
-            allow = (threshold, len(passed), sum(passed), bound)
-    block = (1.01, 0, 0, 0.0)
-    for threshold in BLOCK_GRID:  # from the strictest down
-        if threshold <= allow[0]:
-            break
-        stopped = [not f for s, f in pairs if s >= threshold]
-        bound = clopper_pearson_upper(sum(stopped), len(stopped), CONFIDENCE)
-        if bound > false_block_target:
-            if len(stopped) < smallest_sample(false_block_target, CONFIDENCE):
-                continue
-            break
-        if len(stopped) > block[1]:
-            block = (threshold, len(stopped), sum(stopped), bound)
-    return Thresholds(
-        allow[0], block[0], allow[1], allow[2], block[1], block[2], allow[3], block[3]
-    )
 
 
 def build(
