@@ -14,14 +14,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
-from bot.operator_files import (
-    OperatorFileError,
-    check_id,
-    every_language,
-    examples_per_language,
-    load_folder,
-    parse,
-)
+from bot import operator_files as files
 
 LANGUAGES = ("en", "ru")
 MIN_EXAMPLES = 20
@@ -30,19 +23,19 @@ CLEAN = "none"
 TOPIC_ID = re.compile(r"[a-z][a-z0-9_]{0,31}")
 
 
-class TopicFileError(OperatorFileError):
+class TopicFileError(files.OperatorFileError):
     """A topic file is not valid; the message names file, field and fix."""
 
 
 def _texts(minimum: int) -> AfterValidator:
-    return examples_per_language(LANGUAGES, minimum, "texts in {language}")
+    return files.examples_per_language(LANGUAGES, minimum, "texts in {language}")
 
 
 class _FrontMatter(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     id: str
-    name: Annotated[dict[Literal["en", "ru"], str], every_language(LANGUAGES, "a short name")]
+    name: Annotated[dict[Literal["en", "ru"], str], files.every_language(LANGUAGES, "a short name")]
     description: str = Field(min_length=10)  # what the judge reads (English)
     # Texts on the topic (blocked), and near misses (allowed).
     examples: Annotated[dict[Literal["en", "ru"], list[str]], _texts(MIN_EXAMPLES)]
@@ -102,7 +95,7 @@ def load_topics(directory: Path) -> TopicBook:
             f"{directory}: the topics directory does not exist; set moderation.topics_dir to "
             "the folder with the topic files (the project ships examples in moderation/)"
         )
-    loaded, digest = load_folder(directory, load_topic)
+    loaded, digest = files.load_folder(directory, load_topic)
     return TopicBook({topic.id: topic for topic in loaded}, digest)
 
 
@@ -112,8 +105,8 @@ def load_topic(path: Path) -> Topic:
             f"{path}: the file name must be <id>.md with an id of lowercase letters, digits "
             f"and '_' (starting with a letter, at most 32 characters, not '{CLEAN}'); rename it"
         )
-    meta = parse(path, _FrontMatter, "the topic's", TopicFileError).meta
-    check_id(path, meta.id, TopicFileError)
+    meta = files.parse(path, _FrontMatter, "the topic's", TopicFileError).meta
+    files.check_id(path, meta.id, TopicFileError)
     return Topic(
         id=meta.id,
         name={str(k): v.strip() for k, v in meta.name.items()},
