@@ -202,7 +202,7 @@ def load_or_build(
                 return classifier
         except ModelFormatError:
             pass
-        logger.warning("moderation: ignoring a classifier cache for other topics: %s", path)
+        logger.warning("moderation: ignoring a classifier cache not for these topics: %s", path)
     classifier = build(book, neutral, *targets)
     if path is not None:
         trainer = training.trainer_version()
