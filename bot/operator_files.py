@@ -1,17 +1,20 @@
-"""Files operators edit (routes, characters): Markdown with YAML front matter, validated by a
-pydantic model, every mistake reported as "file: field: fix"."""
+"""Files operators edit (routes, characters, moderation topics): Markdown with YAML front
+matter, validated by a pydantic model, every mistake reported as "file: field: fix"."""
 
 from __future__ import annotations
 
+import hashlib
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Generic, TypeVar
 
 import frontmatter
 import yaml
-from pydantic import BaseModel, ValidationError
+from pydantic import AfterValidator, BaseModel, ValidationError
 
 Meta = TypeVar("Meta", bound=BaseModel)
+Item = TypeVar("Item")
 
 
 class OperatorFileError(ValueError):
@@ -61,3 +64,47 @@ def check_id(path: Path, declared: str, error: type[OperatorFileError]) -> None:
             f"{path}: id: '{declared}' does not match the file name; make them equal "
             f"(id: {path.stem}) or rename the file"
         )
+
+
+def load_folder(directory: Path, load: Callable[[Path], Item]) -> tuple[list[Item], str]:
+    """Every `*.md` file of the folder loaded, in name order, and a hash of their names and
+    contents (what a classifier trained on their examples depends on)."""
+    paths = sorted(directory.glob("*.md"))
+    items = [load(path) for path in paths]
+    digest = hashlib.sha256()
+    for path in paths:
+        digest.update(path.name.encode())
+        digest.update(path.read_bytes())
+    return items, digest.hexdigest()[:16]
+
+
+def every_language(languages: Sequence[str], what: str) -> AfterValidator:
+    """A field's validator: "add <what> for <the languages left empty>"."""
+
+    def check(value: dict[str, str]) -> dict[str, str]:
+        missing = [lang for lang in languages if not value.get(lang, "").strip()]
+        if missing:
+            raise ValueError(f"add {what} for {', '.join(missing)}")
+        return value
+
+    return AfterValidator(check)
+
+
+def examples_per_language(languages: Sequence[str], minimum: int, which: str) -> AfterValidator:
+    """A field's validator: the texts stripped, blank ones left out; an error when a language
+    has fewer than `minimum` or one twice. `which` says what to write ("texts in {language}")."""
+
+    def check(value: dict[str, list[str]]) -> dict[str, list[str]]:
+        cleaned = {lang: [e.strip() for e in texts if e.strip()] for lang, texts in value.items()}
+        for language in languages:
+            texts = cleaned.get(language, [])
+            if len(texts) < minimum:
+                raise ValueError(
+                    f"{language} has {len(texts)} examples; write at least {minimum} "
+                    + which.format(language=language)
+                )
+            if len(set(texts)) != len(texts):
+                raise ValueError(f"{language} lists the same example twice; remove the repeat")
+        return cleaned
+
+    return AfterValidator(check)

@@ -15,7 +15,9 @@ import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 HELD_OUT = sorted((ROOT / "tests" / "data").glob("routes_holdout*.jsonl"))
@@ -59,36 +61,41 @@ def child(cache: Path, passes: int) -> dict[str, object]:
     first = time.process_time()
     classifier.scores(texts[0])
     first_call_ms = (time.process_time() - first) * 1000
+    return {
+        "messages": len(texts),
+        "load_seconds": round(load_seconds, 4),
+        "rss_added_mib": round((loaded - before) / 1024, 1),
+        "first_call_cpu_ms": round(first_call_ms, 3),
+        **cpu_figures(classifier.scores, texts, passes),
+        "rss_added_after_scoring_mib": round((rss_kib() - before) / 1024, 1),
+    }
+
+
+def cpu_figures(score: Callable[[str], object], texts: list[str], passes: int) -> dict[str, Any]:
+    """CPU time of `score` per text: the first pass over the texts (words not seen before in
+    this process), then all passes; and which heavy modules the process has imported."""
     cpu_ms: list[float] = []
     for _ in range(passes):
         for text in texts:
             began = time.process_time_ns()
-            classifier.scores(text)
+            score(text)
             cpu_ms.append((time.process_time_ns() - began) / 1e6)
-    first_pass = cpu_ms[: len(texts)]  # the messages' words not seen before in this process
-    heavy = sorted(m for m in ("sklearn", "scipy", "numpy", "joblib") if m in sys.modules)
+    first_pass = cpu_ms[: len(texts)]
     return {
-        "messages": len(texts),
         "passes": passes,
-        "load_seconds": round(load_seconds, 4),
-        "rss_added_mib": round((loaded - before) / 1024, 1),
-        "rss_added_after_scoring_mib": round((rss_kib() - before) / 1024, 1),
-        "first_call_cpu_ms": round(first_call_ms, 3),
         "first_pass_cpu_ms_p50": round(statistics.median(first_pass), 4),
         "first_pass_cpu_ms_p95": round(percentile(first_pass, 0.95), 4),
         "cpu_ms_p50": round(statistics.median(cpu_ms), 4),
         "cpu_ms_p95": round(percentile(cpu_ms, 0.95), 4),
         "cpu_ms_max": round(max(cpu_ms), 4),
-        "heavy_modules_imported": heavy,
+        "heavy_modules_imported": sorted(
+            m for m in ("sklearn", "scipy", "numpy", "joblib") if m in sys.modules
+        ),
     }
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--cache", type=Path, default=ROOT / "data" / "figures-cache")
-    parser.add_argument("--passes", type=int, default=5)
-    parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
-    args = parser.parse_args()
+    args = arguments(__doc__.splitlines()[0])
     if args.child:
         sys.stdout.write(json.dumps(child(args.cache, args.passes)) + "\n")
         return 0
@@ -96,11 +103,25 @@ def main() -> int:
     from bot.routing.routes import load_routes
 
     load_or_train(load_routes(ROOT / "routes"), args.cache)  # trains once, then a no-op load
-    command = [sys.executable, "-m", "scripts.classifier_figures", "--child"]
+    sys.stdout.write(json.dumps(in_child("scripts.classifier_figures", args)) + "\n")
+    return 0
+
+
+def in_child(module: str, args: argparse.Namespace) -> dict[str, object]:
+    """`module --child` in a fresh interpreter: its JSON line."""
+    command = [sys.executable, "-m", module, "--child"]
     command += ["--cache", str(args.cache), "--passes", str(args.passes)]
     result = subprocess.run(command, cwd=ROOT, check=True, capture_output=True, text=True)
-    sys.stdout.write(result.stdout)
-    return 0
+    figures: dict[str, object] = json.loads(result.stdout)
+    return figures
+
+
+def arguments(description: str) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--cache", type=Path, default=ROOT / "data" / "figures-cache")
+    parser.add_argument("--passes", type=int, default=5)
+    parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    return parser.parse_args()
 
 
 if __name__ == "__main__":

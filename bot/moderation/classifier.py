@@ -1,6 +1,8 @@
-"""The local stage: the routing classifier's approach (TF-IDF over words and character n-grams,
-logistic regression) with one class per topic plus `none`, trained on the topic files, their
-near misses and ordinary messages (the route files' examples).
+"""The local stage: routing's text classifier (bot.textclass: TF-IDF over words and character
+n-grams, logistic regression; trained with scikit-learn in a child process, run in plain
+Python from its cache file) with two heads over the same features: on a kept-out topic or
+not (`none`), and which topic. Trained on the topic files, their near misses and ordinary
+messages (the neutral texts and the route files' examples).
 
 A text is scored window by window (a few sentences each, like the examples it learnt from),
 so one paragraph on a kept-out topic inside a long answer is not diluted by the rest; the
@@ -13,29 +15,26 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import os
 import re
-import tempfile
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from bot.moderation.calibration import Thresholds, choose_thresholds
 from bot.moderation.topics import CLEAN, TopicBook
-from bot.routing.calibration import clopper_pearson_upper, smallest_sample
-from bot.routing.classifier import normalize
+from bot.textclass import cache, training
+from bot.textclass.text import normalize
+from bot.textclass.textmodel import LinearTextModel, ModelFormatError
 
 logger = logging.getLogger(__name__)
 
-FEATURES_VERSION = "2"  # bump when the models below change, so old caches are not used
+FEATURES_VERSION = "3"  # bump when the models below change, so old caches are not used
 WINDOW_CHARS = 300  # a longer sentence is cut
 MIN_WINDOW_CHARS = 25
 MAX_WINDOWS = 32
 MAX_CHECKED_CHARS = 16_000
 """Beyond this an answer is checked in its first part only (windows grow to cover it)."""
-CONFIDENCE = 0.9  # of the error bounds
-ALLOW_GRID = (0.02, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5)
-BLOCK_GRID = (0.99, 0.975, 0.95, 0.9, 0.85, 0.8, 0.75, 0.7, 0.65, 0.6, 0.55, 0.5)
 _PIECES = re.compile(r"(?<=[.!?…;:])\s+|\n+")
 
 
@@ -43,18 +42,6 @@ _PIECES = re.compile(r"(?<=[.!?…;:])\s+|\n+")
 class Score:
     flagged: float  # probability that the text is on a kept-out topic
     topic: str | None  # the most likely topic of its most flagged window
-
-
-@dataclass(frozen=True, slots=True)
-class Thresholds:
-    allow_below: float
-    block_from: float
-    allowed: int  # out-of-fold examples the local stage let through at these thresholds
-    missed: int  # of those, on a topic
-    blocked: int
-    wrongly_blocked: int
-    miss_bound: float  # Clopper-Pearson upper bounds of those rates
-    false_block_bound: float
 
 
 def windows(text: str) -> list[str]:
@@ -80,129 +67,100 @@ def windows(text: str) -> list[str]:
     return result or [text]
 
 
+FLAG_HEAD = ("False", "True")
+"""The first head's classes: on a kept-out topic or not (trained on bools: out-of-fold
+predictions encode the labels as 0 and 1, which only bools' class weights still name)."""
 FLAGGED_WEIGHT = 2.0
 """Texts on a topic count twice in training: they are few beside the ordinary ones, and a
 miss costs more than a judge's call."""
 C = 10.0
 
 
-def features() -> Any:
-    from sklearn.feature_extraction.text import TfidfVectorizer
-    from sklearn.pipeline import FeatureUnion
-
-    return FeatureUnion(
-        [
-            (
-                "words",
-                TfidfVectorizer(
-                    analyzer="word",
-                    ngram_range=(1, 2),
-                    token_pattern=r"(?u)\b\w+\b",
-                    sublinear_tf=True,
-                    lowercase=False,
-                ),
-            ),
-            (
-                "chars",
-                TfidfVectorizer(
-                    analyzer="char_wb", ngram_range=(2, 5), sublinear_tf=True, lowercase=False
-                ),
-            ),
-        ]
-    )
-
-
 def flag_model() -> Any:
-    from sklearn.linear_model import LogisticRegression
-
-    return LogisticRegression(C=C, max_iter=5000, class_weight={True: FLAGGED_WEIGHT, False: 1.0})
+    return training.logistic_regression(C, {True: FLAGGED_WEIGHT, False: 1.0})
 
 
 class TopicClassifier:
-    """P(on a kept-out topic) from one model, the topic from another, on shared features."""
+    """P(on a kept-out topic) from the model's first head, the topic from its second (over the
+    same features, in the same pass); with a single topic there is no second head."""
 
-    def __init__(self, parts: dict[str, Any], thresholds: Thresholds) -> None:
-        self.parts = parts
+    def __init__(
+        self, model: LinearTextModel, thresholds: Thresholds, only_topic: str | None = None
+    ) -> None:
+        flag_classes = model.classes[: model.heads[0]]
+        if flag_classes != FLAG_HEAD or len(model.heads) != (1 if only_topic else 2):
+            raise ModelFormatError(f"not a content filter's model: {model.classes}")
+        self.model = model
         self.thresholds = thresholds
-        self._features = parts["features"]
-        self._flag = parts["flag"]
-        self._topic = parts["topic"]  # a fitted model, or the only topic's id
-        self._flagged_column = list(self._flag.classes_).index(True)
+        self.only_topic = only_topic
+        self._flagged = FLAG_HEAD.index("True")
+        self._first_topic = len(flag_classes)
+
+    @property
+    def topics(self) -> frozenset[str]:
+        if self.only_topic is not None:
+            return frozenset({self.only_topic})
+        return frozenset(self.model.classes[self._first_topic :])
 
     def score(self, text: str) -> Score:
-        """Blocking: about 1 ms per 1000 characters."""
-        matrix = self._features.transform([normalize(w) for w in windows(text)])
-        probabilities = self._flag.predict_proba(matrix)[:, self._flagged_column]
-        best = int(probabilities.argmax())
-        topic = (
-            self._topic if isinstance(self._topic, str) else self._topic.predict(matrix[best])[0]
-        )
-        return Score(float(probabilities[best]), str(topic))
+        """Blocking: about 1 ms of CPU per 1000 characters (a short text 0.1-0.3 ms)."""
+        best: list[float] = []
+        for window in windows(text):
+            probabilities = self.model.probabilities(normalize(window))
+            if not best or probabilities[self._flagged] > best[self._flagged]:
+                best = probabilities
+        return Score(best[self._flagged], self._topic(best))
+
+    def _topic(self, probabilities: list[float]) -> str:
+        if self.only_topic is not None:
+            return self.only_topic
+        first = self._first_topic
+        best = max(range(first, len(probabilities)), key=probabilities.__getitem__)
+        return self.model.classes[best]
+
+    def meta(self) -> dict[str, Any]:
+        """What its cache file keeps beside the model."""
+        return {"thresholds": asdict(self.thresholds), "only_topic": self.only_topic}
+
+    @classmethod
+    def from_cache(cls, model: LinearTextModel, meta: dict[str, Any]) -> TopicClassifier:
+        try:
+            thresholds = Thresholds(**meta["thresholds"])
+            only_topic = meta["only_topic"]
+        except (KeyError, TypeError):
+            raise ModelFormatError("no thresholds in the model's metadata") from None
+        if only_topic is not None and not isinstance(only_topic, str):
+            raise ModelFormatError("the model's only topic is not a string")
+        return cls(model, thresholds, only_topic)
 
 
-def train(texts: Sequence[str], labels: Sequence[str]) -> dict[str, Any]:
-    from sklearn.linear_model import LogisticRegression
+def _flags(labels: Sequence[str]) -> list[bool]:
+    return [label != CLEAN for label in labels]
 
-    union = features()
+
+def train(texts: Sequence[str], labels: Sequence[str]) -> tuple[LinearTextModel, str | None]:
+    """The model (blocking, seconds), and the topic if there is only one."""
+    from bot.textclass.export import export
+
+    union = training.features()
     matrix = union.fit_transform([normalize(t) for t in texts])
-    flagged = [label != CLEAN for label in labels]
-    flag = flag_model().fit(matrix, flagged)
-    rows = [i for i, f in enumerate(flagged) if f]
+    flags = _flags(labels)
+    flag = flag_model().fit(matrix, flags)
+    rows = [i for i, f in enumerate(flags) if f]
     topics = sorted({labels[i] for i in rows})
-    topic: Any = topics[0]
-    if len(topics) > 1:
-        topic = LogisticRegression(C=C, max_iter=5000).fit(matrix[rows], [labels[i] for i in rows])
-    return {"features": union, "flag": flag, "topic": topic}
+    if len(topics) == 1:
+        return export(union, [flag]), topics[0]
+    topic = training.logistic_regression(C).fit(matrix[rows], [labels[i] for i in rows])
+    return export(union, [flag, topic]), None
 
 
 def out_of_fold(texts: Sequence[str], labels: Sequence[str], folds: int = 5) -> list[float]:
     """P(on a topic) of every example from a model that did not see it (blocking, seconds)."""
-    from sklearn.model_selection import StratifiedKFold, cross_val_predict
-    from sklearn.pipeline import Pipeline
-
-    splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=0)
-    normalized = [normalize(t) for t in texts]
-    flagged = [label != CLEAN for label in labels]
-    pipeline = Pipeline([("features", features()), ("flag", flag_model())])
-    probabilities = cross_val_predict(
-        pipeline, normalized, flagged, cv=splitter.split(normalized, labels), method="predict_proba"
+    flags = _flags(labels)
+    _, rows = training.out_of_fold(
+        training.pipeline(flag_model()), texts, flags, strata=labels, folds=folds
     )
-    return [float(row[1]) for row in probabilities]
-
-
-def choose_thresholds(
-    scores: Sequence[float], flagged: Sequence[bool], miss_target: float, false_block_target: float
-) -> Thresholds:
-    """Fixed-sequence tests, as for the routes: the highest allow threshold whose bound on the
-    share of flagged texts among those let through stays under `miss_target`, and the lowest
-    block threshold whose bound on the share of clean texts among those blocked stays under
-    `false_block_target`; each sequence stops at its first failure."""
-    pairs = list(zip(scores, flagged, strict=True))
-    allow = (0.0, 0, 0, 0.0)
-    for threshold in ALLOW_GRID:  # from the strictest up
-        passed = [f for s, f in pairs if s < threshold]
-        bound = clopper_pearson_upper(sum(passed), len(passed), CONFIDENCE)
-        if bound > miss_target:
-            if len(passed) < smallest_sample(miss_target, CONFIDENCE):
-                continue  # too few to test yet
-            break
-        if len(passed) > allow[1]:  # one that admits nothing new is untested
-            allow = (threshold, len(passed), sum(passed), bound)
-    block = (1.01, 0, 0, 0.0)
-    for threshold in BLOCK_GRID:  # from the strictest down
-        if threshold <= allow[0]:
-            break
-        stopped = [not f for s, f in pairs if s >= threshold]
-        bound = clopper_pearson_upper(sum(stopped), len(stopped), CONFIDENCE)
-        if bound > false_block_target:
-            if len(stopped) < smallest_sample(false_block_target, CONFIDENCE):
-                continue
-            break
-        if len(stopped) > block[1]:
-            block = (threshold, len(stopped), sum(stopped), bound)
-    return Thresholds(
-        allow[0], block[0], allow[1], allow[2], block[1], block[2], allow[3], block[3]
-    )
+    return [row[1] for row in rows]  # classes False, True
 
 
 def build(
@@ -213,18 +171,17 @@ def build(
     scores = out_of_fold(texts, labels)
     flagged = [label != CLEAN for label in labels]
     thresholds = choose_thresholds(scores, flagged, miss_target, false_block_target)
-    return TopicClassifier(train(texts, labels), thresholds)
+    model, only_topic = train(texts, labels)
+    return TopicClassifier(model, thresholds, only_topic)
 
 
 def cache_path(
     book: TopicBook, neutral: Sequence[str], targets: tuple[float, float], cache_dir: Path
 ) -> Path:
-    import sklearn
-
     digest = hashlib.sha256("\n".join(neutral).encode()).hexdigest()[:12]
     name = (
         f"moderation-{book.digest}-{digest}-{targets[0]:g}-{targets[1]:g}"
-        f"-sk{sklearn.__version__}-f{FEATURES_VERSION}.joblib"
+        f"-sk{training.trainer_version()}-f{FEATURES_VERSION}.model"
     )
     return cache_dir / name
 
@@ -236,33 +193,18 @@ def load_or_build(
     cache_dir: Path | None,
 ) -> TopicClassifier:
     """Blocking: loads the cached classifier for exactly these files, else builds it."""
-    import joblib
-
     path = cache_path(book, neutral, targets, cache_dir) if cache_dir else None
-    if path is not None and path.is_file():
+    cached = cache.read(path, "moderation") if path is not None else None
+    if cached is not None:
         try:
-            data = joblib.load(path)
-            return TopicClassifier(data["parts"], Thresholds(**data["thresholds"]))
-        except Exception:  # a damaged or foreign cache is rebuilt, never trusted
-            logger.warning("moderation: ignoring unreadable classifier cache %s", path)
+            classifier = TopicClassifier.from_cache(*cached)
+            if classifier.topics == frozenset(book.ids):
+                return classifier
+        except ModelFormatError:
+            pass
+        logger.warning("moderation: ignoring a classifier cache not for these topics: %s", path)
     classifier = build(book, neutral, *targets)
     if path is not None:
-        _save(path, {"parts": classifier.parts, "thresholds": asdict(classifier.thresholds)})
+        trainer = training.trainer_version()
+        cache.write(path, classifier.model, "moderation", classifier.meta(), trainer=trainer)
     return classifier
-
-
-def _save(path: Path, data: dict[str, Any]) -> None:
-    import joblib
-
-    tmp: str | None = None
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
-        os.close(fd)
-        joblib.dump(data, tmp)
-        os.replace(tmp, path)
-    except OSError as exc:  # a read-only disk costs a retrain at the next start
-        logger.warning("moderation: could not cache the classifier at %s: %s", path, exc)
-    finally:
-        if tmp is not None and os.path.exists(tmp):
-            os.unlink(tmp)

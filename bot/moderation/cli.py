@@ -11,11 +11,12 @@ from pathlib import Path
 
 from bot.config import Settings, read_environment
 from bot.moderation.config import ModerationConfig
-from bot.moderation.evaluate import EvalDataError, decide_all, read_examples, render, report
+from bot.moderation.evaluate import decide_all, read_examples, render, report
 from bot.moderation.service import Moderator
 from bot.moderation.setup import make_judge, prepare
 from bot.moderation.topics import TopicFileError, load_topics
 from bot.routing.routes import RouteFileError
+from bot.textclass.evaluation import EvalDataError
 
 SettingsLoader = Callable[[], Settings]
 

@@ -3,9 +3,6 @@ set (JSONL lines `{"text", "label"}`, label "block" or "allow"; optional "lang",
 
 from __future__ import annotations
 
-import asyncio
-import json
-import statistics
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -13,14 +10,16 @@ from pathlib import Path
 from typing import Any
 
 from bot.moderation.service import Decision, Moderator, Stage
-from bot.routing.evaluate import guess_language
+from bot.textclass.evaluation import (
+    EvalDataError,
+    gather_limited,
+    guess_language,
+    percentiles,
+    read_rows,
+    share,
+)
 
 LABELS = {"block": True, "allow": False}
-JUDGE_CONCURRENCY = 4
-
-
-class EvalDataError(ValueError):
-    pass
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,41 +30,21 @@ class Example:
 
 
 def read_examples(path: Path) -> list[Example]:
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except (OSError, UnicodeDecodeError) as exc:
-        raise EvalDataError(f"{path}: cannot read the file ({exc})") from None
     examples: list[Example] = []
-    for number, line in enumerate(lines, 1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-            text, label = row["text"], row["label"]
-        except (ValueError, KeyError, TypeError):
-            raise EvalDataError(
-                f'{path}:{number}: expected a JSON object with "text" and "label"'
-            ) from None
-        if not isinstance(text, str) or label not in LABELS:
+    for number, row in read_rows(path, ("text", "label")):
+        text, label = row["text"], row["label"]
+        if not isinstance(text, str) or not isinstance(label, str) or label not in LABELS:
             raise EvalDataError(f'{path}:{number}: "text" is a string, "label" block or allow')
         examples.append(Example(text, LABELS[label], str(row.get("lang") or guess_language(text))))
-    if not examples:
-        raise EvalDataError(f"{path}: no examples")
     return examples
 
 
 async def decide_all(
     moderator: Moderator, examples: Sequence[Example], *, use_judge: bool
 ) -> list[Decision]:
-    limit = asyncio.Semaphore(JUDGE_CONCURRENCY)
-
-    async def one(example: Example) -> Decision:
-        async with limit:
-            return await moderator.decide(example.text, use_judge=use_judge)
-
     if not use_judge:  # one at a time: the latencies are the local stage's own
         return [await moderator.decide(e.text, use_judge=False) for e in examples]
-    return list(await asyncio.gather(*(one(e) for e in examples)))
+    return await gather_limited(examples, lambda e: moderator.decide(e.text, use_judge=True))
 
 
 def report(examples: Sequence[Example], decisions: Sequence[Decision]) -> dict[str, Any]:
@@ -80,17 +59,17 @@ def report(examples: Sequence[Example], decisions: Sequence[Decision]) -> dict[s
     return {
         **_scores(pairs),
         "per_language": {lang: _scores(items) for lang, items in sorted(by_language.items())},
-        "stages": {k: _share(v, len(pairs)) for k, v in sorted(stages.items())},
-        "judge_share": _share(len(band), len(pairs)),
+        "stages": {k: share(v, len(pairs)) for k, v in sorted(stages.items())},
+        "judge_share": share(len(band), len(pairs)),
         "band": {
             "blocked_in_truth": sum(e.blocked for e, _ in band),
             "clean_in_truth": sum(not e.blocked for e, _ in band),
         },
-        "local_block_precision": _share(sum(local_blocks), len(local_blocks)),
-        "local_pass_misses": _share(sum(local_passes), len(local_passes)),
+        "local_block_precision": share(sum(local_blocks), len(local_blocks)),
+        "local_pass_misses": share(sum(local_passes), len(local_passes)),
         "judge_failures": dict(Counter(d.judge_failure for d in decisions if d.judge_failure)),
-        "local_latency_ms": _percentiles([d.local_seconds * 1000 for d in decisions]),
-        "latency_ms": _percentiles([d.seconds * 1000 for d in decisions]),
+        "local_latency_ms": percentiles([d.local_seconds * 1000 for d in decisions]),
+        "latency_ms": percentiles([d.seconds * 1000 for d in decisions]),
     }
 
 
@@ -104,7 +83,7 @@ def _scores(pairs: Sequence[tuple[Example, Decision]]) -> dict[str, Any]:
     tp = sum(e.blocked and d.blocked for e, d in pairs)
     fp = sum(not e.blocked and d.blocked for e, d in pairs)
     fn = sum(e.blocked and not d.blocked for e, d in pairs)
-    precision, recall = _share(tp, tp + fp), _share(tp, tp + fn)
+    precision, recall = share(tp, tp + fp), share(tp, tp + fn)
     f1 = round(2 * precision * recall / (precision + recall), 4) if precision + recall else 0.0
     correct = sum(e.blocked == d.blocked for e, d in pairs)
     return {
@@ -113,7 +92,7 @@ def _scores(pairs: Sequence[tuple[Example, Decision]]) -> dict[str, Any]:
         "precision": precision,
         "recall": recall,
         "f1": f1,
-        "accuracy": _share(correct, len(pairs)),
+        "accuracy": share(correct, len(pairs)),
     }
 
 
@@ -141,15 +120,3 @@ def render(result: dict[str, Any]) -> str:
     if result["judge_failures"]:
         lines.append(f"judge failures:        {result['judge_failures']}")
     return "\n".join(lines)
-
-
-def _share(part: int, whole: int) -> float:
-    return round(part / whole, 4) if whole else 0.0
-
-
-def _percentiles(values: Sequence[float]) -> dict[str, float]:
-    if not values:
-        return {"p50": 0.0, "p95": 0.0}
-    ordered = sorted(values)
-    p95 = ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
-    return {"p50": round(statistics.median(ordered), 3), "p95": round(p95, 3)}

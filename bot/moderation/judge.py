@@ -6,17 +6,11 @@ short timeout, and any failure means "no verdict" (the configured failure mode d
 
 from __future__ import annotations
 
-import asyncio
-import json
-import logging
-import time
 from dataclasses import dataclass
 
 from bot.llm.base import ChatModel
-from bot.llm.types import ChatRequest, LLMError, ResponseSchema, TextDelta, Turn
 from bot.moderation.topics import CLEAN, TopicBook
-
-logger = logging.getLogger(__name__)
+from bot.textclass.judge import StructuredChoice
 
 UNSURE = "unsure"
 MAX_JUDGED_CHARS = 4000
@@ -32,59 +26,18 @@ class JudgeVerdict:
 class ModerationJudge:
     def __init__(self, model: ChatModel, book: TopicBook, timeout: float, bias: str) -> None:
         self.model = model
-        self._ids = set(book.ids)
-        self._timeout = timeout
-        self._system = _instructions(book, bias)
-        self._schema = ResponseSchema(
+        self._choice = StructuredChoice(
+            model,
             name="moderation",
-            schema={
-                "type": "object",
-                "properties": {"topic": {"type": "string", "enum": [*book.ids, CLEAN, UNSURE]}},
-                "required": ["topic"],
-                "additionalProperties": False,
-            },
+            field="topic",
+            options=[*book.ids, CLEAN, UNSURE],
+            system=_instructions(book, bias),
+            timeout=timeout,
         )
 
     async def judge(self, text: str) -> JudgeVerdict:
-        started = time.perf_counter()
-        request = ChatRequest(
-            turns=(Turn.text("user", text[:MAX_JUDGED_CHARS]),),
-            system=self._system,
-            max_output_tokens=30,
-            temperature=0.0,
-            response_schema=self._schema,
-        )
-        try:
-            async with asyncio.timeout(self._timeout):
-                answer = await self._collect(request)
-        except TimeoutError:
-            return JudgeVerdict(None, time.perf_counter() - started, "timeout")
-        except LLMError as exc:
-            logger.warning("moderation judge %s failed: %s", self.model.spec.id, exc)
-            return JudgeVerdict(None, time.perf_counter() - started, "error")
-        topic = self.parse(answer)
-        elapsed = time.perf_counter() - started
-        return JudgeVerdict(topic, elapsed, None if topic else "unparsable")
-
-    def parse(self, answer: str) -> str | None:
-        answer = answer.strip()
-        start, end = answer.find("{"), answer.rfind("}")
-        candidate: object = None
-        try:
-            data = json.loads(answer[start : end + 1] if 0 <= start < end else answer)
-            candidate = data.get("topic") if isinstance(data, dict) else data
-        except ValueError:
-            candidate = answer.strip("`\"' .").lower()
-        if isinstance(candidate, str) and (candidate in self._ids or candidate in (CLEAN, UNSURE)):
-            return candidate
-        return None
-
-    async def _collect(self, request: ChatRequest) -> str:
-        pieces: list[str] = []
-        async for event in self.model.stream(request):
-            if isinstance(event, TextDelta):
-                pieces.append(event.text)
-        return "".join(pieces)
+        choice = await self._choice.choose(text[:MAX_JUDGED_CHARS])
+        return JudgeVerdict(choice.option, choice.seconds, choice.failure)
 
 
 def _instructions(book: TopicBook, bias: str) -> str:

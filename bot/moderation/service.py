@@ -21,7 +21,7 @@ from bot.storage.dto import ModerationEvent
 logger = logging.getLogger(__name__)
 
 INLINE_CHARS = 2000
-"""Shorter texts are scored on the event loop (about 1-2 ms); longer ones in a thread."""
+"""Shorter texts are scored on the event loop (at most about 2 ms); longer ones in a thread."""
 REMEMBERED = 256  # decisions kept by text hash (a transcript checked, then its question)
 
 

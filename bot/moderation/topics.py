@@ -6,16 +6,15 @@ A mistake is reported with the file, the field and the fix; nothing half-valid i
 
 from __future__ import annotations
 
-import hashlib
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
-from bot.operator_files import OperatorFileError, check_id, parse
+from bot import operator_files as files
 
 LANGUAGES = ("en", "ru")
 MIN_EXAMPLES = 20
@@ -24,50 +23,25 @@ CLEAN = "none"
 TOPIC_ID = re.compile(r"[a-z][a-z0-9_]{0,31}")
 
 
-class TopicFileError(OperatorFileError):
+class TopicFileError(files.OperatorFileError):
     """A topic file is not valid; the message names file, field and fix."""
 
 
-def _texts(value: dict[str, list[str]], minimum: int) -> dict[str, list[str]]:
-    cleaned = {lang: [e.strip() for e in texts if e.strip()] for lang, texts in value.items()}
-    for language in LANGUAGES:
-        texts = cleaned.get(language, [])
-        if len(texts) < minimum:
-            raise ValueError(
-                f"{language} has {len(texts)} examples; write at least {minimum} texts in "
-                f"{language}"
-            )
-        if len(set(texts)) != len(texts):
-            raise ValueError(f"{language} lists the same text twice; remove the repeat")
-    return cleaned
+def _texts(minimum: int) -> AfterValidator:
+    return files.examples_per_language(LANGUAGES, minimum, "texts in {language}")
 
 
 class _FrontMatter(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     id: str
-    name: dict[Literal["en", "ru"], str]
+    name: Annotated[dict[Literal["en", "ru"], str], files.every_language(LANGUAGES, "a short name")]
     description: str = Field(min_length=10)  # what the judge reads (English)
-    examples: dict[Literal["en", "ru"], list[str]]  # texts on the topic: blocked
-    allowed: dict[Literal["en", "ru"], list[str]] = Field(default_factory=dict)  # near misses
-
-    @field_validator("examples")
-    @classmethod
-    def _enough_examples(cls, value: dict[str, list[str]]) -> dict[str, list[str]]:
-        return _texts(value, MIN_EXAMPLES)
-
-    @field_validator("allowed")
-    @classmethod
-    def _allowed(cls, value: dict[str, list[str]]) -> dict[str, list[str]]:
-        return _texts(value, 0) if value else {}
-
-    @field_validator("name")
-    @classmethod
-    def _names(cls, value: dict[str, str]) -> dict[str, str]:
-        missing = [lang for lang in LANGUAGES if not value.get(lang, "").strip()]
-        if missing:
-            raise ValueError(f"add a short name for {', '.join(missing)}")
-        return value
+    # Texts on the topic (blocked), and near misses (allowed).
+    examples: Annotated[dict[Literal["en", "ru"], list[str]], _texts(MIN_EXAMPLES)]
+    allowed: Annotated[dict[Literal["en", "ru"], list[str]], _texts(0)] = Field(
+        default_factory=dict
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,13 +95,8 @@ def load_topics(directory: Path) -> TopicBook:
             f"{directory}: the topics directory does not exist; set moderation.topics_dir to "
             "the folder with the topic files (the project ships examples in moderation/)"
         )
-    paths = sorted(directory.glob("*.md"))
-    topics = {topic.id: topic for topic in map(load_topic, paths)}
-    digest = hashlib.sha256()
-    for path in paths:
-        digest.update(path.name.encode())
-        digest.update(path.read_bytes())
-    return TopicBook(topics, digest.hexdigest()[:16])
+    loaded, digest = files.load_folder(directory, load_topic)
+    return TopicBook({topic.id: topic for topic in loaded}, digest)
 
 
 def load_topic(path: Path) -> Topic:
@@ -136,8 +105,8 @@ def load_topic(path: Path) -> Topic:
             f"{path}: the file name must be <id>.md with an id of lowercase letters, digits "
             f"and '_' (starting with a letter, at most 32 characters, not '{CLEAN}'); rename it"
         )
-    meta = parse(path, _FrontMatter, "the topic's", TopicFileError).meta
-    check_id(path, meta.id, TopicFileError)
+    meta = files.parse(path, _FrontMatter, "the topic's", TopicFileError).meta
+    files.check_id(path, meta.id, TopicFileError)
     return Topic(
         id=meta.id,
         name={str(k): v.strip() for k, v in meta.name.items()},

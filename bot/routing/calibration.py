@@ -18,8 +18,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bot.routing.classifier import Score, build_pipeline, normalize
+from bot.routing.classifier import Score, build_pipeline
 from bot.routing.routes import RouteBook
+from bot.textclass.bounds import clopper_pearson_upper, smallest_sample
+from bot.textclass.training import out_of_fold
 
 NEVER = 1.01
 """A threshold no probability reaches: the route always escalates."""
@@ -77,17 +79,6 @@ class Calibration:
             ) from None
 
 
-def clopper_pearson_upper(errors: int, total: int, confidence: float) -> float:
-    """One-sided upper confidence bound of a binomial proportion."""
-    from scipy.stats import beta
-
-    if total == 0:
-        return 1.0
-    if errors >= total:
-        return 1.0
-    return float(beta.ppf(confidence, errors + 1, total - errors))
-
-
 GRID = (0.99, 0.975, *(round(0.95 - 0.05 * i, 2) for i in range(16)))
 """Candidate thresholds, tested from the strictest down: 0.99, 0.975, 0.95, 0.90 ... 0.20.
 A coarse grid keeps each step's sample large, so one unlucky example does not end the
@@ -118,39 +109,15 @@ def choose_threshold(
     return best
 
 
-def smallest_sample(alpha: float, confidence: float, errors: int = 1) -> int:
-    """The fewest predictions with `errors` wrong whose error bound is at most `alpha`."""
-    low, high = errors + 1, 1
-    while clopper_pearson_upper(errors, high, confidence) > alpha:
-        high *= 2
-        if high > 1_000_000:
-            return high
-    while low < high:  # the bound falls as n grows
-        middle = (low + high) // 2
-        if clopper_pearson_upper(errors, middle, confidence) <= alpha:
-            high = middle
-        else:
-            low = middle + 1
-    return low
-
-
 def out_of_fold_scores(book: RouteBook, folds: int, seed: int = 0) -> tuple[list[str], list[Score]]:
     """Labels and the top out-of-fold prediction for every example (blocking, seconds)."""
-    from sklearn.model_selection import StratifiedKFold, cross_val_predict
-
     texts, labels, languages = book.training_data()
     strata = [f"{label}/{language}" for label, language in zip(labels, languages, strict=True)]
-    splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
-    pipeline = build_pipeline()
-    normalized = [normalize(t) for t in texts]
-    probabilities = cross_val_predict(
-        pipeline, normalized, labels, cv=splitter.split(normalized, strata), method="predict_proba"
-    )
-    classes = sorted(set(labels))
+    classes, probabilities = out_of_fold(build_pipeline(), texts, labels, strata, folds, seed)
     top: list[Score] = []
     for row in probabilities:
         best = max(range(len(classes)), key=lambda i: row[i])
-        top.append(Score(classes[best], float(row[best])))
+        top.append(Score(classes[best], row[best]))
     return labels, top
 
 

@@ -1,32 +1,29 @@
 """The local stage: TF-IDF over words and character n-grams, then logistic regression.
 
 Trained with scikit-learn on the route files' examples (in a child process at start, a few
-seconds), then exported to a plain-Python model (textmodel.py) and cached on disk under a hash
-of those files and of the versions, so a restart with unchanged routes only reads that model,
-without importing scikit-learn, SciPy or NumPy. Character n-grams carry Russian inflections and
-typos; word n-grams carry phrases. One prediction takes about a tenth of a millisecond of CPU,
-so it runs on the event loop.
+seconds), then exported to a plain-Python model (bot.textclass) and cached on disk under a
+hash of those files and of the versions, so a restart with unchanged routes only reads that
+model, without importing scikit-learn, SciPy or NumPy. One prediction takes about a tenth of a
+millisecond of CPU, so it runs on the event loop.
 """
 
 from __future__ import annotations
 
 import logging
-import os
-import re
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bot.routing import modelfile
 from bot.routing.routes import RouteBook
-from bot.routing.textmodel import LinearTextModel
+from bot.textclass import cache, training
+from bot.textclass.text import normalize
+from bot.textclass.textmodel import LinearTextModel
 
 logger = logging.getLogger(__name__)
 
 FEATURES_VERSION = "2"  # bump when the pipeline or the exported model changes (old caches unused)
-_SPACES = re.compile(r"\s+")
+C = 20.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,36 +32,8 @@ class Score:
     confidence: float
 
 
-def normalize(text: str) -> str:
-    return _SPACES.sub(" ", text.replace("ё", "е").replace("Ё", "Е")).strip().lower()
-
-
 def build_pipeline() -> Any:
-    from sklearn.feature_extraction.text import TfidfVectorizer
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.pipeline import FeatureUnion, Pipeline
-
-    features = FeatureUnion(
-        [
-            (
-                "words",
-                TfidfVectorizer(
-                    analyzer="word",
-                    ngram_range=(1, 2),
-                    token_pattern=r"(?u)\b\w+\b",
-                    sublinear_tf=True,
-                    lowercase=False,
-                ),
-            ),
-            (
-                "chars",
-                TfidfVectorizer(
-                    analyzer="char_wb", ngram_range=(2, 5), sublinear_tf=True, lowercase=False
-                ),
-            ),
-        ]
-    )
-    return Pipeline([("features", features), ("model", LogisticRegression(C=20, max_iter=5000))])
+    return training.pipeline(training.logistic_regression(C))
 
 
 def fit_pipeline(texts: Sequence[str], labels: Sequence[str]) -> Any:
@@ -80,7 +49,7 @@ class LocalClassifier:
 
     @classmethod
     def train(cls, texts: Sequence[str], labels: Sequence[str]) -> LocalClassifier:
-        from bot.routing.export import export_pipeline
+        from bot.textclass.export import export_pipeline
 
         return cls(export_pipeline(fit_pipeline(texts, labels)))
 
@@ -91,34 +60,21 @@ class LocalClassifier:
         return [Score(route, p) for route, p in ranked]
 
 
-def trainer_version() -> str:
-    """scikit-learn's version, read from its metadata (importing it costs ~100 MB)."""
-    from importlib.metadata import PackageNotFoundError, version
-
-    try:
-        return version("scikit-learn")
-    except PackageNotFoundError:
-        return "none"
-
-
 def cache_path(book: RouteBook, cache_dir: Path | None) -> Path | None:
     if cache_dir is None:
         return None
-    name = f"router-{book.digest}-sk{trainer_version()}-f{FEATURES_VERSION}.model"
+    name = f"router-{book.digest}-sk{training.trainer_version()}-f{FEATURES_VERSION}.model"
     return cache_dir / name
 
 
 def load_cached(book: RouteBook, cache_dir: Path | None) -> LocalClassifier | None:
-    cache = cache_path(book, cache_dir)
-    if cache is None or not cache.is_file():
+    path = cache_path(book, cache_dir)
+    cached = cache.read(path, "routing") if path is not None else None
+    if cached is None:
         return None
-    try:
-        model = modelfile.loads(cache.read_bytes())
-    except (OSError, ValueError):  # a damaged or foreign cache file is rebuilt, never trusted
-        logger.warning("routing: ignoring unreadable classifier cache %s", cache)
-        return None
+    model, _ = cached
     if set(model.classes) != set(book.ids):
-        logger.warning("routing: ignoring a classifier cache for other routes: %s", cache)
+        logger.warning("routing: ignoring a classifier cache for other routes: %s", path)
         return None
     return LocalClassifier(model)
 
@@ -130,22 +86,7 @@ def load_or_train(book: RouteBook, cache_dir: Path | None) -> LocalClassifier:
         return cached
     texts, labels, _ = book.training_data()
     classifier = LocalClassifier.train(texts, labels)
-    cache = cache_path(book, cache_dir)
-    if cache is not None:
-        _write_atomically(cache, modelfile.dumps(classifier.model, trainer=trainer_version()))
+    path = cache_path(book, cache_dir)
+    if path is not None:
+        cache.write(path, classifier.model, "routing", trainer=training.trainer_version())
     return classifier
-
-
-def _write_atomically(path: Path, data: bytes) -> None:
-    tmp: str | None = None
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.replace(tmp, path)
-    except OSError as exc:  # a read-only disk costs a retrain at the next start, nothing more
-        logger.warning("routing: could not cache the classifier at %s: %s", path, exc)
-    finally:
-        if tmp is not None and os.path.exists(tmp):
-            os.unlink(tmp)

@@ -12,11 +12,12 @@ from pathlib import Path
 from bot.config import RoutingConfig, Settings, read_environment
 from bot.routing.calibration import CalibrationError, calibrate
 from bot.routing.classifier import load_or_train
-from bot.routing.evaluate import EvalDataError, decide_all, read_examples, render, report
+from bot.routing.evaluate import decide_all, read_examples, render, report
 from bot.routing.router import Router
 from bot.routing.routes import RouteBook, RouteFileError, check_tool_servers, load_routes
 from bot.routing.service import reference_problems
 from bot.routing.setup import current_calibration, judge_model, stored_calibration
+from bot.textclass.evaluation import EvalDataError
 
 SettingsLoader = Callable[[], Settings]
 

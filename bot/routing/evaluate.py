@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import json
 import statistics
 from collections import Counter, defaultdict
 from collections.abc import Sequence
@@ -12,13 +10,15 @@ from pathlib import Path
 from typing import Any
 
 from bot.routing.router import Decision, Router, Stage
-
-CYRILLIC = frozenset("абвгдеёжзийклмнопрстуфхцчшщъыьэюя")
-JUDGE_CONCURRENCY = 4
-
-
-class EvalDataError(ValueError):
-    pass
+from bot.textclass.evaluation import (
+    EvalDataError,
+    f1_scores,
+    gather_limited,
+    guess_language,
+    percentiles,
+    read_rows,
+    share,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,20 +33,8 @@ def read_examples(path: Path, known_routes: Sequence[str]) -> list[Example]:
     """Lines `{"text": ..., "route": ...}`; optional `lang` (else guessed from the script) and
     `previous` (the route of the message before, for follow-ups); other keys are ignored."""
     examples: list[Example] = []
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except (OSError, UnicodeDecodeError) as exc:
-        raise EvalDataError(f"{path}: cannot read the file ({exc})") from None
-    for number, line in enumerate(lines, 1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-            text, route = row["text"], row["route"]
-        except (ValueError, KeyError, TypeError):
-            raise EvalDataError(
-                f'{path}:{number}: expected a JSON object with "text" and "route"'
-            ) from None
+    for number, row in read_rows(path, ("text", "route")):
+        text, route = row["text"], row["route"]
         if not isinstance(text, str) or not isinstance(route, str):
             raise EvalDataError(f'{path}:{number}: "text" and "route" must be strings')
         if route not in known_routes:
@@ -58,15 +46,7 @@ def read_examples(path: Path, known_routes: Sequence[str]) -> list[Example]:
         examples.append(
             Example(text, route, str(language), previous if isinstance(previous, str) else None)
         )
-    if not examples:
-        raise EvalDataError(f"{path}: no examples")
     return examples
-
-
-def guess_language(text: str) -> str:
-    letters = [c for c in text.lower() if c.isalpha()]
-    cyrillic = sum(c in CYRILLIC for c in letters)
-    return "ru" if letters and cyrillic * 2 >= len(letters) else "en"
 
 
 async def decide_all(
@@ -74,41 +54,33 @@ async def decide_all(
 ) -> list[Decision]:
     if not use_judge:
         return [router.decide_local(e.text, previous=e.previous) for e in examples]
-    limit = asyncio.Semaphore(JUDGE_CONCURRENCY)
-
-    async def one(example: Example) -> Decision:
-        async with limit:
-            return await router.decide(example.text, previous=example.previous)
-
-    return list(await asyncio.gather(*(one(e) for e in examples)))
+    return await gather_limited(examples, lambda e: router.decide(e.text, previous=e.previous))
 
 
 def report(
     examples: Sequence[Example], decisions: Sequence[Decision], routes: Sequence[str]
 ) -> dict[str, Any]:
-    from sklearn.metrics import f1_score
-
     truth = [e.route for e in examples]
     predicted = [d.route for d in decisions]
     correct = [t == p for t, p in zip(truth, predicted, strict=True)]
     total = len(examples)
     per_route: dict[str, dict[str, float | int]] = {}
-    f1s = f1_score(truth, predicted, labels=list(routes), average=None, zero_division=0)
+    f1s = f1_scores(truth, predicted, routes)
     for route, f1 in zip(routes, f1s, strict=True):
         members = [c for c, t in zip(correct, truth, strict=True) if t == route]
         chosen = [c for c, p in zip(correct, predicted, strict=True) if p == route]
         per_route[route] = {
             "n": len(members),
-            "accuracy": _share(sum(members), len(members)),
-            "precision": _share(sum(chosen), len(chosen)),
-            "f1": round(float(f1), 4),
+            "accuracy": share(sum(members), len(members)),
+            "precision": share(sum(chosen), len(chosen)),
+            "f1": round(f1, 4),
         }
     per_language: dict[str, dict[str, float | int]] = {}
     by_language: dict[str, list[bool]] = defaultdict(list)
     for example, ok in zip(examples, correct, strict=True):
         by_language[example.language].append(ok)
     for language, oks in sorted(by_language.items()):
-        per_language[language] = {"n": len(oks), "accuracy": _share(sum(oks), len(oks))}
+        per_language[language] = {"n": len(oks), "accuracy": share(sum(oks), len(oks))}
     stages = Counter(d.stage.value for d in decisions)
     local = [ok for ok, d in zip(correct, decisions, strict=True) if d.stage is Stage.LOCAL]
     latencies = sorted(d.seconds * 1000 for d in decisions)
@@ -116,19 +88,17 @@ def report(
     judged = sum(1 for d in decisions if d.judge_seconds is not None)
     return {
         "n": total,
-        "accuracy": _share(sum(correct), total),
-        "macro_f1": round(
-            float(f1_score(truth, predicted, labels=list(routes), average="macro")), 4
-        ),
+        "accuracy": share(sum(correct), total),
+        "macro_f1": round(statistics.fmean(f1s), 4) if f1s else 0.0,
         "per_route": per_route,
         "per_language": per_language,
-        "stages": {stage.value: _share(stages[stage.value], total) for stage in Stage},
-        "local_decided_accuracy": _share(sum(local), len(local)),
+        "stages": {stage.value: share(stages[stage.value], total) for stage in Stage},
+        "local_decided_accuracy": share(sum(local), len(local)),
         "judge_calls_per_1000": round(1000 * judged / total, 1),
         "judge_failures": dict(Counter(d.judge_failure for d in decisions if d.judge_failure)),
         "calibration_error": expected_calibration_error(decisions, truth),
-        "latency_ms": _percentiles(latencies),
-        "local_latency_ms": _percentiles(local_latencies),
+        "latency_ms": percentiles(latencies),
+        "local_latency_ms": percentiles(local_latencies),
     }
 
 
@@ -181,15 +151,3 @@ def render(result: dict[str, Any]) -> str:
     if result["judge_failures"]:
         lines.append(f"judge failures:         {result['judge_failures']}")
     return "\n".join(lines)
-
-
-def _share(part: int, whole: int) -> float:
-    return round(part / whole, 4) if whole else 0.0
-
-
-def _percentiles(values: Sequence[float]) -> dict[str, float]:
-    if not values:
-        return {"p50": 0.0, "p95": 0.0}
-    ordered = sorted(values)
-    p95 = ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
-    return {"p50": round(statistics.median(ordered), 3), "p95": round(p95, 3)}

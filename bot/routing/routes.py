@@ -6,16 +6,22 @@ nothing half-valid is ever used.
 
 from __future__ import annotations
 
-import hashlib
 import re
 from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field
 
-from bot.operator_files import OperatorFileError, check_id, parse
+from bot.operator_files import (
+    OperatorFileError,
+    check_id,
+    every_language,
+    examples_per_language,
+    load_folder,
+    parse,
+)
 from bot.tools.names import ToolReference, unknown_servers
 
 LANGUAGES = ("en", "ru")
@@ -35,7 +41,9 @@ class _FrontMatter(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     id: str
-    description: dict[Literal["en", "ru"], str]
+    description: Annotated[
+        dict[Literal["en", "ru"], str], every_language(LANGUAGES, "a one-line description")
+    ]
     preferred_models: list[str] = Field(default_factory=list)
     requires: list[Capability] = Field(default_factory=list)
     # The tools offered on this route; unset: every tool the bot has; []: none. Built-in
@@ -43,29 +51,12 @@ class _FrontMatter(BaseModel):
     tools: list[ToolReference] | None = None
     deny_tools: list[ToolReference] = Field(default_factory=list)  # never offered here
     error_target: float = Field(default=0.05, gt=0, lt=0.5)
-    examples: dict[Literal["en", "ru"], list[str]]
-
-    @field_validator("examples")
-    @classmethod
-    def _enough_examples(cls, value: dict[str, list[str]]) -> dict[str, list[str]]:
-        for language in LANGUAGES:
-            examples = [e.strip() for e in value.get(language, []) if e.strip()]
-            if len(examples) < MIN_EXAMPLES:
-                raise ValueError(
-                    f"{language} has {len(examples)} examples; write at least {MIN_EXAMPLES} "
-                    f"messages in {language} that belong to this route"
-                )
-            if len(set(examples)) != len(examples):
-                raise ValueError(f"{language} lists the same example twice; remove the repeat")
-        return {k: [e.strip() for e in v if e.strip()] for k, v in value.items()}
-
-    @field_validator("description")
-    @classmethod
-    def _descriptions(cls, value: dict[str, str]) -> dict[str, str]:
-        missing = [lang for lang in LANGUAGES if not value.get(lang, "").strip()]
-        if missing:
-            raise ValueError(f"add a one-line description for {', '.join(missing)}")
-        return value
+    examples: Annotated[
+        dict[Literal["en", "ru"], list[str]],
+        examples_per_language(
+            LANGUAGES, MIN_EXAMPLES, "messages in {language} that belong to this route"
+        ),
+    ]
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,8 +116,8 @@ def load_routes(directory: Path, *, default: str = "chat") -> RouteBook:
             f"{directory}: the routes directory does not exist; set routing.routes_dir to the "
             "folder with the route files (the project ships one as routes/)"
         )
-    paths = sorted(directory.glob("*.md"))
-    routes = {route.id: route for route in map(load_route, paths)}
+    loaded, digest = load_folder(directory, load_route)
+    routes = {route.id: route for route in loaded}
     if len(routes) < 2:
         raise RouteFileError(
             f"{directory}: found {len(routes)} route file(s); routing needs at least two "
@@ -137,11 +128,7 @@ def load_routes(directory: Path, *, default: str = "chat") -> RouteBook:
             f"{directory}: routing.default_route is '{default}', but there is no "
             f"{directory / (default + '.md')}; add it or pick one of {', '.join(routes)}"
         )
-    digest = hashlib.sha256()
-    for path in paths:
-        digest.update(path.name.encode())
-        digest.update(path.read_bytes())
-    return RouteBook(routes=routes, default=default, digest=digest.hexdigest()[:16])
+    return RouteBook(routes=routes, default=default, digest=digest)
 
 
 def load_route(path: Path) -> Route:

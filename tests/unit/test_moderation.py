@@ -11,7 +11,8 @@ from typing import Any, cast
 import pytest
 
 from bot.chat.ports import Screened
-from bot.moderation.classifier import Score, Thresholds, TopicClassifier, choose_thresholds, windows
+from bot.moderation.calibration import Thresholds, choose_thresholds
+from bot.moderation.classifier import Score, TopicClassifier, windows
 from bot.moderation.config import ModerationConfig
 from bot.moderation.evaluate import Example, report
 from bot.moderation.judge import UNSURE, JudgeVerdict, ModerationJudge

@@ -12,9 +12,8 @@ from bot.routing.calibration import (
     CalibrationError,
     RouteCalibration,
     choose_threshold,
-    clopper_pearson_upper,
-    smallest_sample,
 )
+from bot.textclass.bounds import clopper_pearson_upper, smallest_sample
 
 
 def test_clopper_pearson_matches_the_closed_form_without_errors() -> None:

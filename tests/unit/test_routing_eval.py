@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from bot.__main__ import main
-from bot.routing.evaluate import EvalDataError, guess_language, read_examples
+from bot.routing.evaluate import read_examples
+from bot.textclass.evaluation import EvalDataError, guess_language
 
 PROJECT_ROOT = Path(__file__).parents[2]
 HELD_OUT = sorted((PROJECT_ROOT / "tests" / "data").glob("routes_holdout*.jsonl"))
@@ -58,3 +59,23 @@ def test_examples_keep_language_and_previous_route(tmp_path: Path) -> None:
     assert (second.language, second.previous) == ("en", None)
     assert guess_language("git push не работает") == "ru"
     assert guess_language("ModuleNotFoundError: requests") == "en"
+
+
+def test_f1_scores_are_scikit_learns() -> None:
+    import random
+    import statistics
+
+    from sklearn.metrics import f1_score
+
+    from bot.textclass.evaluation import f1_scores
+
+    rng = random.Random(1)
+    labels = ["a", "b", "c", "d"]  # "d" is never true: its F1 is 0 when it is predicted
+    for _ in range(100):
+        truth = [rng.choice(labels[:3]) for _ in range(rng.randint(1, 30))]
+        predicted = [rng.choice(labels) for _ in truth]
+        ours = f1_scores(truth, predicted, labels)
+        theirs = f1_score(truth, predicted, labels=labels, average=None, zero_division=0)
+        assert ours == pytest.approx(list(theirs), abs=1e-12)
+        macro = f1_score(truth, predicted, labels=labels, average="macro", zero_division=0)
+        assert statistics.fmean(ours) == pytest.approx(macro, abs=1e-12)

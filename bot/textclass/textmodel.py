@@ -3,7 +3,7 @@
 The model is trained with scikit-learn (export.py) and exported to this form, which gives the
 probabilities of the scikit-learn pipeline it came from (to float rounding) without importing
 scikit-learn, SciPy or NumPy: a dictionary from term to column, the IDF and one weight row per
-route packed in one int per column (lanes.py), and a softmax. Stored on disk by modelfile.py.
+class packed in one int per column (lanes.py), and a softmax. Stored on disk by modelfile.py.
 
 Most of the time goes into cutting words into character n-grams, so each word's columns are
 kept for the next message that has it (a bounded cache; common words repeat all the time).
@@ -19,8 +19,8 @@ from functools import lru_cache
 from itertools import chain, compress, repeat
 from typing import Any
 
-from bot.routing import lanes
-from bot.routing.ngrams import padded_word_ngrams, word_ngrams
+from bot.textclass import lanes
+from bot.textclass.ngrams import padded_word_ngrams, word_ngrams
 
 WORD, CHAR_WB = "word", "char_wb"
 WORD_CACHE = 8192
@@ -124,14 +124,18 @@ def _block(
 
 
 class LinearTextModel:
-    """TF-IDF blocks side by side, then a multinomial linear model: one probability per class.
+    """TF-IDF blocks side by side, then multinomial linear models: one probability per class.
+
+    The classes form consecutive heads (`heads` gives their sizes; one head by default), each
+    a model of its own over the same features with its own softmax: the content filter has
+    one head for "on a kept-out topic or not" and one for which topic, at the cost of one.
 
     `rows[column]` packs (lanes.py) the column's IDF squared (for the L2 norm of its block)
     and each class's coefficient times that IDF, as fixed-point numbers with `scale_bits`
     fraction bits. Class k's logit is its intercept plus, over the text's columns, tf times
     that weight divided by the L2 norm of the column's block."""
 
-    __slots__ = ("blocks", "classes", "intercepts", "rows", "scale_bits")
+    __slots__ = ("blocks", "classes", "heads", "intercepts", "rows", "scale_bits")
 
     def __init__(
         self,
@@ -140,9 +144,16 @@ class LinearTextModel:
         rows: list[int],
         scale_bits: int,
         intercepts: Sequence[float],
+        heads: Sequence[int] | None = None,
     ) -> None:
-        if len(classes) < 2 or len(set(classes)) != len(classes):
-            raise ModelFormatError("at least two classes, all different, are needed")
+        sizes = tuple(heads) if heads is not None else (len(classes),)
+        if any(size < 1 for size in sizes) or sum(sizes) != len(classes):
+            raise ModelFormatError(f"heads of {sizes} classes do not divide {len(classes)}")
+        starts = [sum(sizes[:i]) for i in range(len(sizes))]
+        if len(classes) < 2 or any(
+            len(set(classes[s : s + n])) != n for s, n in zip(starts, sizes, strict=True)
+        ):
+            raise ModelFormatError("at least two classes, all different in a head, are needed")
         if len(intercepts) != len(classes):
             raise ModelFormatError("one intercept per class is needed")
         if any(not 0 <= c < len(rows) for block in blocks for c in block.terms.values()):
@@ -154,6 +165,7 @@ class LinearTextModel:
         self.rows = rows
         self.scale_bits = scale_bits
         self.intercepts = tuple(float(b) for b in intercepts)
+        self.heads = sizes
 
     @classmethod
     def from_arrays(
@@ -163,6 +175,7 @@ class LinearTextModel:
         idf: Sequence[float],
         coefficients: Sequence[Sequence[float]],
         intercepts: Sequence[float],
+        heads: Sequence[int] | None = None,
     ) -> LinearTextModel:
         """`coefficients[k][column]`: class k's, as the linear model has them (IDF not in)."""
         if any(len(row) != len(idf) for row in coefficients):
@@ -174,10 +187,10 @@ class LinearTextModel:
         largest = max((abs(v) for column in columns for v in column), default=1.0)
         scale_bits = lanes.scale_bits_for(largest, len(columns))
         rows = [lanes.pack(column, scale_bits) for column in columns]
-        return cls(classes, blocks, rows, scale_bits, intercepts)
+        return cls(classes, blocks, rows, scale_bits, intercepts, heads)
 
     def probabilities(self, text: str) -> list[float]:
-        """One probability per class, in the order of `classes`."""
+        """One probability per class, in the order of `classes` (each head sums to 1)."""
         logits = list(self.intercepts)
         for block in self.blocks:
             groups = block.groups(text)
@@ -189,12 +202,23 @@ class LinearTextModel:
             for (tf, _), s in zip(groups, sums, strict=True):
                 scale = tf / norm
                 logits = [logit + scale * w for logit, w in zip(logits, s[1:], strict=True)]
-        top = max(logits)
-        exps = [math.exp(logit - top) for logit in logits]
-        total = sum(exps)
-        return [e / total for e in exps]
+        if len(self.heads) == 1:
+            return _softmax(logits)
+        probabilities: list[float] = []
+        start = 0
+        for size in self.heads:
+            probabilities += _softmax(logits[start : start + size])
+            start += size
+        return probabilities
 
     def _sums(self, columns: list[int]) -> list[float]:
         """Over these columns: the sum of IDF squared, then each class's sum of weights."""
         total = sum(map(self.rows.__getitem__, columns))
         return lanes.unpack(total, len(self.classes) + 1, self.scale_bits)
+
+
+def _softmax(logits: list[float]) -> list[float]:
+    top = max(logits)
+    exps = [math.exp(logit - top) for logit in logits]
+    total = sum(exps)
+    return [e / total for e in exps]

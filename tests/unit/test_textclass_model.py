@@ -14,12 +14,13 @@ from typing import Any
 
 import pytest
 
-from bot.routing import lanes, modelfile
-from bot.routing.classifier import fit_pipeline, normalize
-from bot.routing.export import ExportError, export_pipeline
-from bot.routing.ngrams import char_wb_ngrams, word_ngrams
+from bot.routing.classifier import fit_pipeline
 from bot.routing.routes import MAX_ROUTED_CHARS, load_routes
-from bot.routing.textmodel import LinearTextModel, ModelFormatError
+from bot.textclass import lanes, modelfile
+from bot.textclass.export import ExportError, export_pipeline
+from bot.textclass.ngrams import char_wb_ngrams, word_ngrams
+from bot.textclass.text import normalize
+from bot.textclass.textmodel import LinearTextModel, ModelFormatError
 
 PROJECT_ROOT = Path(__file__).parents[2]
 HELD_OUT = sorted((PROJECT_ROOT / "tests" / "data").glob("routes_holdout*.jsonl"))
@@ -125,6 +126,33 @@ def test_a_two_route_model_matches_scikit_learns_binary_probabilities() -> None:
     probes = [normalize(t) for t in ["hello", "python git", "my code says hi", "zzz"]]
     for text, row in zip(probes, pipeline.predict_proba(probes), strict=True):
         assert model.probabilities(text) == pytest.approx(list(row), abs=1e-9)
+
+
+def test_two_heads_over_one_union_give_each_models_probabilities() -> None:
+    """The content filter's shape: a binary model and a multinomial one on the same features,
+    each head with its own softmax; the file keeps the heads and the owner's metadata."""
+    from sklearn.linear_model import LogisticRegression
+
+    from bot.textclass import training
+    from bot.textclass.export import export
+
+    texts = ["bet on tennis", "casino tonight", "buy pills", "cook rice", "fix my code", "odds"]
+    union = training.features()
+    matrix = union.fit_transform(texts * 2)
+    flag = LogisticRegression(class_weight={True: 2.0, False: 1.0})
+    flag.fit(matrix, [True, True, True, False, False, True] * 2)
+    topic = LogisticRegression().fit(matrix[[0, 1, 2, 5]], ["gambling", "gambling", "drugs", "x"])
+    model = export(union, [flag, topic])
+    assert (model.classes, model.heads) == (("False", "True", "drugs", "gambling", "x"), (2, 3))
+    probes = ["bet on pills", "rice", "", "casino casino odds"]
+    reread, meta = modelfile.loads_with_meta(modelfile.dumps(model, meta={"k": [1]}))
+    assert (reread.heads, meta) == ((2, 3), {"k": [1]})
+    vectors = union.transform(probes)
+    rows = zip(flag.predict_proba(vectors), topic.predict_proba(vectors), strict=True)
+    for text, (flags, topics) in zip(probes, rows, strict=True):
+        expected = [*flags, *topics]
+        assert model.probabilities(text) == pytest.approx(expected, abs=1e-9), text
+        assert reread.probabilities(text) == model.probabilities(text)
 
 
 def test_other_vectorizer_settings_export_faithfully() -> None:

@@ -1,9 +1,9 @@
 """The classifier's cache file: a LinearTextModel, without pickle.
 
-Three parts: a line naming the format, a line of JSON (classes, intercepts, the blocks with
-their terms in column order), then the packed rows (lanes.py) as fixed-size little-endian
-integers. Reading it runs no code and needs no scikit-learn: a few tens of milliseconds for
-the shipped routes' ~64 000 terms.
+Three parts: a line naming the format, a line of JSON (classes, their heads, intercepts, the
+blocks with their terms in column order, the owner's metadata), then the packed rows (lanes.py)
+as fixed-size little-endian integers. Reading it runs no code and needs no scikit-learn: a few
+tens of milliseconds for the shipped routes' ~64 000 terms.
 """
 
 from __future__ import annotations
@@ -13,17 +13,20 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from bot.routing import lanes
-from bot.routing.textmodel import Block, LinearTextModel, ModelFormatError
+from bot.textclass import lanes
+from bot.textclass.textmodel import Block, LinearTextModel, ModelFormatError
 
 FORMAT = b"linear-text-model/1"
 
 
-def dumps(model: LinearTextModel, **about: str) -> bytes:
-    """`about`: informative fields (what trained it), not read back."""
+def dumps(model: LinearTextModel, meta: Mapping[str, Any] | None = None, **about: str) -> bytes:
+    """`meta`: JSON its owner reads back (loads_with_meta); `about`: informative fields (what
+    trained it), not read back."""
     header = {
         "about": about,
+        "meta": dict(meta or {}),
         "classes": list(model.classes),
+        "heads": list(model.heads),
         "intercepts": list(model.intercepts),
         "scale_bits": model.scale_bits,
         "columns": len(model.rows),
@@ -35,6 +38,11 @@ def dumps(model: LinearTextModel, **about: str) -> bytes:
 
 
 def loads(data: bytes) -> LinearTextModel:
+    return loads_with_meta(data)[0]
+
+
+def loads_with_meta(data: bytes) -> tuple[LinearTextModel, dict[str, Any]]:
+    """The model and the `meta` it was written with (files without one: {})."""
     try:
         magic, _, rest = data.partition(b"\n")
         if magic != FORMAT:
@@ -46,13 +54,18 @@ def loads(data: bytes) -> LinearTextModel:
         rows = lanes.from_bytes(memoryview(data)[start:], len(classes) + 1)
         if len(rows) != header["columns"]:
             raise ModelFormatError(f"{len(rows)} rows where {header['columns']} were written")
-        return LinearTextModel(
+        model = LinearTextModel(
             classes=classes,
             blocks=[_block(b) for b in header["blocks"]],
             rows=rows,
             scale_bits=int(header["scale_bits"]),
             intercepts=[float(b) for b in header["intercepts"]],
+            heads=[int(n) for n in header.get("heads", [len(classes)])],
         )
+        meta = header.get("meta", {})
+        if not isinstance(meta, dict):
+            raise ModelFormatError("the metadata is not an object")
+        return model, meta
     except ModelFormatError:
         raise
     except (ValueError, TypeError, KeyError, AttributeError, re.error) as exc:

@@ -1,7 +1,7 @@
 """Several fixed-point numbers in one Python int, so that one addition adds them all.
 
-The classifier adds, for every column a message has, one weight per route (and the column's
-IDF squared). Done with floats, that is one float object and one addition per route and column;
+The classifier adds, for every column a message has, one weight per class (and the column's
+IDF squared). Done with floats, that is one float object and one addition per class and column;
 packed as lanes of one int, it is one big-int addition per column (SIMD within a register),
 about four times faster in CPython. Each value is stored as round(value * 2**scale_bits) in a
 signed lane of LANE_BITS bits, and sums stay exact integers. `scale_bits_for` leaves room for

@@ -1,17 +1,18 @@
 """From a fitted scikit-learn pipeline to the plain-Python model the bot runs (textmodel.py).
 
-Only training imports this (in the child process that trains, or `routes` commands): the
-pipeline's vectorizers become blocks of n-gram columns with their IDF, and its logistic
-regression becomes one weight row per route. A pipeline using an option that textmodel.py
+Only training imports this (in the child process that trains, or the command line): the
+pipeline's vectorizers become blocks of n-gram columns with their IDF, and each logistic
+regression becomes one weight row per class. A pipeline using an option that textmodel.py
 does not repeat exactly is refused rather than exported into a model that scores differently.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from typing import Any
 
-from bot.routing.textmodel import CHAR_WB, WORD, Block, LinearTextModel
+from bot.textclass.textmodel import CHAR_WB, WORD, Block, LinearTextModel
 
 _DEFAULTS = {  # options textmodel.py does not implement must keep these values
     "binary": False,
@@ -30,6 +31,12 @@ class ExportError(ValueError):
 def export_pipeline(pipeline: Any) -> LinearTextModel:
     """Pipeline([("features", FeatureUnion of TfidfVectorizers), ("model", LogisticRegression)])."""
     features, model = (step for _, step in pipeline.steps)
+    return export(features, [model])
+
+
+def export(features: Any, models: Sequence[Any]) -> LinearTextModel:
+    """A fitted FeatureUnion of TfidfVectorizers and logistic regressions fitted on its
+    output: one head per regression, in this order."""
     if getattr(features, "transformer_weights", None) is not None:
         raise ExportError("weighted feature unions are not supported")
     blocks: list[Block] = []
@@ -38,16 +45,29 @@ def export_pipeline(pipeline: Any) -> LinearTextModel:
         block, block_idf = _block(name, vectorizer, first_column=len(idf))
         blocks.append(block)
         idf += block_idf
+    classes: list[str] = []
+    coefficients: list[list[float]] = []
+    intercepts: list[float] = []
+    for model in models:
+        head_classes, head_coefficients, head_intercepts = _head(model, len(idf))
+        classes += head_classes
+        coefficients += head_coefficients
+        intercepts += head_intercepts
+    heads = [len(model.classes_) for model in models]
+    return LinearTextModel.from_arrays(classes, blocks, idf, coefficients, intercepts, heads)
+
+
+def _head(model: Any, columns: int) -> tuple[list[str], list[list[float]], list[float]]:
     classes = [str(c) for c in model.classes_]
     coefficients = [[float(w) for w in row] for row in model.coef_]
     intercepts = [float(b) for b in model.intercept_]
-    if any(len(row) != len(idf) for row in coefficients):
-        raise ExportError(f"the model's columns are not the features' {len(idf)}")
+    if any(len(row) != columns for row in coefficients):
+        raise ExportError(f"the model's columns are not the features' {columns}")
     if len(classes) == 2 and len(coefficients) == 1:
         # scikit-learn's binary model: p(second) = sigmoid(z) = softmax([0, z])[1]
-        coefficients = [[0.0] * len(idf), coefficients[0]]
+        coefficients = [[0.0] * columns, coefficients[0]]
         intercepts = [0.0, intercepts[0]]
-    return LinearTextModel.from_arrays(classes, blocks, idf, coefficients, intercepts)
+    return classes, coefficients, intercepts
 
 
 def _block(name: str, vectorizer: Any, first_column: int) -> tuple[Block, list[float]]:
