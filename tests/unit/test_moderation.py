@@ -4,7 +4,6 @@ threshold calibration, windows, topic file validation and the eval report."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any, cast
 
@@ -19,7 +18,6 @@ from bot.moderation.judge import UNSURE, JudgeVerdict, ModerationJudge
 from bot.moderation.service import Moderator, Policy, Stage
 from bot.moderation.topics import CLEAN, TopicBook, TopicFileError, load_topics
 from bot.storage.database import Database
-from tests.unit.payments_fixtures import migrated_database, migrated_template
 
 THRESHOLDS = Thresholds(0.2, 0.8, 0, 0, 0, 0, 0.0, 0.0)
 SHIPPED = Path(__file__).parents[2] / "moderation"
@@ -111,17 +109,6 @@ async def test_failures_and_doubts_follow_the_configuration(
 ) -> None:
     filter_ = moderator({"text": 0.3}, judge, **config)
     assert (await filter_.decide("text")).blocked is blocked
-
-
-@pytest.fixture(scope="module")
-async def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return await migrated_template(tmp_path_factory.mktemp("template"))
-
-
-@pytest.fixture
-async def db(template: Path, tmp_path: Path) -> AsyncIterator[Database]:
-    async with migrated_database(template, tmp_path) as database:
-        yield database
 
 
 async def test_a_block_is_refused_and_recorded_without_the_text(db: Database) -> None:
