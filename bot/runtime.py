@@ -25,6 +25,7 @@ from aiohttp import web
 from bot.bootstrap import Application, admin_announcer
 from bot.chat.lifecycle import Lifecycle
 from bot.config import Settings
+from bot.heap import freeze_long_lived
 from bot.looplag import DEFAULT_REPORT_SECONDS, LoopLag
 from bot.moderation.setup import watch as watch_topics
 from bot.storage.dto import PendingUpdate
@@ -54,6 +55,7 @@ async def run(app: Application, *, ingress: bool = True) -> None:
         if app.moderator is not None and app.settings.moderation.watch:
             watching = watch_topics(app.moderator, app.settings, app.models, _topic_notifier(app))
             topics = asyncio.create_task(watching, name="moderation")
+        freeze_long_lived("the start")
         if app.scaled is not None:  # recovery comes with each partition taken over
             from bot.runtime_scaled import serve
 

@@ -9,6 +9,7 @@ from concurrent.futures import ProcessPoolExecutor
 from multiprocessing import get_context
 
 from bot.config import AUTO_MODEL, RoutingConfig, Settings
+from bot.heap import freeze_long_lived
 from bot.llm.base import ChatModel
 from bot.llm.registry import ModelRegistry
 from bot.routing.calibration import Calibration, CalibrationError, calibrate
@@ -147,4 +148,5 @@ async def _load_router(
     for problem in problems:
         logger.warning("routing: %s", problem)
     logger.info("routing: ready in %.1f s", time.monotonic() - started)
+    freeze_long_lived("loading the routing classifier")
     return router
