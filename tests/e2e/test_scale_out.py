@@ -19,10 +19,9 @@ import shutil
 import sys
 import time
 from collections import Counter
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import aiohttp
 import pytest
@@ -50,6 +49,7 @@ from tests.e2e.conftest import (
     bot_environment,
     free_port,
 )
+from tests.e2e.test_reliability import until
 from tests.services.conftest import reachable
 
 pytestmark = [pytest.mark.e2e, pytest.mark.services]
@@ -184,21 +184,6 @@ async def _started(bot: BotProcess) -> bool:
         raise AssertionError(f"the process exited:\n{bot.log()}")
     log = bot.log()
     return "taking partitions" in log or "webhook ingress on" in log
-
-
-async def until(
-    check: Callable[[], Awaitable[Any]],
-    timeout: float,  # noqa: ASYNC109  (a deadline for the polling below)
-    what: str,
-) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        result = await check()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"not within {timeout} s: {what}")
-        await asyncio.sleep(0.1)
 
 
 async def _database() -> AsyncIterator[str]:
