@@ -18,10 +18,13 @@ import time
 logger = logging.getLogger(__name__)
 
 
-def freeze_long_lived(after: str) -> None:
-    """Collect once, then set every object alive now aside from later collections."""
+def freeze_long_lived(after: str, *, collect: bool) -> None:
+    """Set every object alive now aside from later collections, after a full collection
+    when `collect` (it stops the event loop for tens of milliseconds: only before the bot
+    serves; without it, garbage alive at this moment is kept too, a bounded amount)."""
     started = time.perf_counter()
-    gc.collect()
+    if collect:
+        gc.collect()
     gc.freeze()
     logger.info(
         "memory: %d long-lived objects set aside from garbage collection after %s (%.0f ms)",

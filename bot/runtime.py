@@ -55,7 +55,7 @@ async def run(app: Application, *, ingress: bool = True) -> None:
         if app.moderator is not None and app.settings.moderation.watch:
             watching = watch_topics(app.moderator, app.settings, app.models, _topic_notifier(app))
             topics = asyncio.create_task(watching, name="moderation")
-        freeze_long_lived("the start")
+        freeze_long_lived("the start", collect=True)
         if app.scaled is not None:  # recovery comes with each partition taken over
             from bot.runtime_scaled import serve
 

@@ -148,5 +148,5 @@ async def _load_router(
     for problem in problems:
         logger.warning("routing: %s", problem)
     logger.info("routing: ready in %.1f s", time.monotonic() - started)
-    freeze_long_lived("loading the routing classifier")
+    freeze_long_lived("loading the routing classifier", collect=False)  # maybe serving
     return router
