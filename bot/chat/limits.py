@@ -7,7 +7,6 @@ left for it and it can do what the message needs.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import dataclasses
 from collections.abc import AsyncIterator, Callable, Sequence
@@ -74,17 +73,10 @@ class TurnLimits:
         try:
             yield
         except BaseException:
-            if reservation is not None:
-                await self.release(reservation)
+            await self._quotas.give_back(reservation)
             raise
         if reservation is not None:
             await self._quotas.settle(reservation, 0, counted=True)
-
-    async def release(self, reservation: Reservation) -> None:
-        """A costly action failed: it does not count. Never raises (the action's own error
-        matters more) and is not cut short by a cancellation."""
-        with contextlib.suppress(Exception):
-            await asyncio.shield(self._quotas.settle(reservation, 0, counted=False))
 
     def settle(self, uow: UnitOfWork, reservation: Reservation | None, outcome: Outcome) -> None:
         """Count the answer with its reported tokens, in the answer's own transaction; an

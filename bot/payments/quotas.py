@@ -11,6 +11,8 @@ rows themselves are read only to say when a reached limit frees up.
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -20,6 +22,8 @@ from bot.payments.config import Limit
 from bot.storage.database import Database
 from bot.storage.dto import UsageEntry
 from bot.storage.uow import UnitOfWork
+
+logger = logging.getLogger(__name__)
 
 Clock = Callable[[], datetime]
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -160,6 +164,17 @@ class QuotaService:
         """After the call: the provider-reported tokens, or the reservation released when
         nothing was delivered (a failed call does not cost the user an answer)."""
         await self._db.write(lambda uow: self.settle_in(uow, reservation, tokens, counted=counted))
+
+    async def give_back(self, reservation: Reservation | None) -> None:
+        """A costly action failed: its reservation does not count. Never raises (the action's
+        own error is what the user is told; a failure here is logged, and the reservation then
+        simply expires with its window) and is not cut short by a cancellation."""
+        if reservation is None:
+            return
+        try:
+            await asyncio.shield(self.settle(reservation, 0, counted=False))
+        except Exception:
+            logger.exception("quota: reservation %s not given back", reservation.usage_id)
 
     @staticmethod
     def settle_in(uow: UnitOfWork, reservation: Reservation, tokens: int, *, counted: bool) -> None:

@@ -4,8 +4,6 @@ minutes are given back."""
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -96,17 +94,17 @@ class VoiceService:
             audio = audio_file(await fetch(self.max_bytes), clip.file_name)
             transcript = await self._transcriber.transcribe(audio)
         except UnsupportedAudioError:
-            await self._release(reservation)
+            await self._quotas.give_back(reservation)
             raise VoiceRefusal("voice-unsupported-format") from None
         except TranscriptionError as exc:
-            await self._release(reservation)
+            await self._quotas.give_back(reservation)
             key = "voice-unsupported-format" if exc.failure is Failure.FORMAT else "voice-failed"
             raise VoiceRefusal(key) from None
         except BaseException:
-            await self._release(reservation)
+            await self._quotas.give_back(reservation)
             raise
         if not transcript.text.strip():
-            await self._release(reservation)
+            await self._quotas.give_back(reservation)
             raise VoiceRefusal("voice-empty")
         return Heard(transcript, reservation, seconds)
 
@@ -117,13 +115,7 @@ class VoiceService:
 
     async def drop(self, heard: Heard) -> None:
         """The recording was not for the bot after all: its minutes do not count."""
-        await self._release(heard.reservation)
-
-    async def _release(self, reservation: Reservation | None) -> None:
-        if reservation is None:
-            return
-        with contextlib.suppress(Exception):
-            await asyncio.shield(self._quotas.settle(reservation, 0, counted=False))
+        await self._quotas.give_back(heard.reservation)
 
     async def close(self) -> None:
         if self._transcriber is not None:
