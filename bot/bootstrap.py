@@ -292,6 +292,7 @@ async def _build_application(
         quotas,
         views_for=_stored_views(views),
         send_part=views.send_part,
+        find_part=views.find_part,
         translator=i18n.translator,
         window=timedelta(seconds=reliability.recovery_window_seconds),
         max_resumes=reliability.max_resumes,

@@ -20,6 +20,9 @@ from bot.storage.uow import UnitOfWork
 logger = logging.getLogger(__name__)
 
 SendPart = Callable[[int, Part], Awaitable[list[int]]]
+FindPart = Callable[[int, Part, int], Awaitable[list[int] | None]]
+"""(chat, part, the last message id known in the chat): the ids a part sent before a crash
+became, None if it was not sent (see bot.telegram.outbox.PartSender.find_sent)."""
 
 
 class TurnOutbox:
@@ -42,11 +45,13 @@ class TurnOutbox:
         delivered: Sequence[Sequence[int] | None] | None = None,
         *,
         before: Sequence[int] = (),
+        find: Callable[[Part], Awaitable[list[int] | None]] | None = None,
     ) -> list[int]:
         """Send the parts not delivered yet, recording each; returns every message id of the
         answer (`before`: pictures sent during the answer). A part that cannot be sent stops
         the delivery: the turn stays undelivered (the next start tries again) unless Telegram
-        refused it for good, which abandons it."""
+        refused it for good, which abandons it. `find` (after a crash): where the first part
+        not recorded as delivered already is, if the crash came after Telegram took it."""
         done: list[list[int] | None] = [
             list(ids) if ids is not None else None
             for ids in (delivered if delivered is not None else [None] * len(parts))
@@ -55,6 +60,16 @@ class TurnOutbox:
         for index, part in enumerate(parts):
             if done[index] is not None:
                 continue
+            if find is not None:  # only the first: the later ones were never tried
+                found, find = await find(part), None
+                if found is not None:
+                    logger.info(
+                        "answer %s: part %d had been delivered: %s", answer_id, index, found
+                    )
+                    done[index] = found
+                    await self._record(answer_id, done, before)
+                    recorded = True
+                    continue
             try:
                 done[index] = await send(part)
             except DeliveryError as exc:

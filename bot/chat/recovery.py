@@ -14,12 +14,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import logging
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 
 from bot.chat.ordering import ChatLocks
-from bot.chat.outbox import SendPart, TurnOutbox
+from bot.chat.outbox import FindPart, SendPart, TurnOutbox
 from bot.chat.ports import AnswerViews, DeliveryError, Translate
 from bot.chat.service import ChatService, ResumeError
 from bot.payments.quotas import QuotaService, Reservation
@@ -46,6 +47,7 @@ class Recovery:
         *,
         views_for: ViewsFor,
         send_part: SendPart,
+        find_part: FindPart,
         translator: Translator,
         window: timedelta,
         max_resumes: int,
@@ -56,6 +58,7 @@ class Recovery:
         self._quotas = quotas
         self._views_for = views_for
         self._send_part = send_part
+        self._find_part = find_part
         self._translator = translator
         self._window = window
         self._max_resumes = max_resumes
@@ -117,11 +120,25 @@ class Recovery:
         parts = turn.parts or ()
         logger.info("answer %s: delivering what is left of it", turn.answer_id)
 
+        # The last message id known in the chat: a part sent just before the crash (its id not
+        # recorded) came after it.
+        known = [turn.reply_to or 0, *turn.visible]
+        known += itertools.chain.from_iterable(ids or () for ids in turn.delivered)
+
         async def send(part: dict[str, object]) -> list[int]:
             return await self._send_part(turn.chat_id, part)
 
+        async def find(part: dict[str, object]) -> list[int] | None:
+            return await self._find_part(turn.chat_id, part, max(known))
+
         with contextlib.suppress(DeliveryError):  # logged; tried again at the next start
-            await self._outbox.deliver(send, turn.answer_id, parts, turn.delivered or None)
+            await self._outbox.deliver(
+                send,
+                turn.answer_id,
+                parts,
+                turn.delivered or None,
+                find=find if max(known) > 0 else None,
+            )
 
     async def _give_up(self, turn: TurnRecord, t: Translate) -> None:
         """Too old (or failing again and again) to answer now: say so, honestly."""

@@ -13,6 +13,10 @@ restarted bot sends exactly what is left:
 - ``delete``: a message the answer no longer needs (a placeholder, a stale partial answer).
 
 Sending a part returns the ids of the messages it became (none for ``delete``).
+
+A process killed after Telegram took a ``send`` part but before its id was recorded leaves
+that part looking undelivered; :meth:`PartSender.find_sent` looks for it before the
+restarted bot sends it again.
 """
 
 from __future__ import annotations
@@ -27,7 +31,7 @@ from aiogram.types import InlineKeyboardMarkup, MessageEntity
 from bot.chat.ports import DeliveryError
 from bot.telegram.formatting import Chunk, render_markdown, render_plain
 from bot.telegram.pacing import is_transient, retry_for
-from bot.telegram.sender import MessageSender
+from bot.telegram.sender import MessageSender, is_not_modified
 
 logger = logging.getLogger(__name__)
 
@@ -35,6 +39,9 @@ Part = dict[str, Any]
 # A final edit is tried this long (5xx, time-outs) before the text goes out as a new message.
 EDIT_BUDGET_SECONDS = 20.0
 DELETE_BUDGET_SECONDS = 5.0
+# How many message ids after the last known one find_sent tries (the user's own messages
+# sent meanwhile take ids too).
+PROBED_IDS = 10
 
 
 def send_part(
@@ -116,6 +123,36 @@ class PartSender:
                 chat_id, [chunk], reply_to=reply_to, markup=markup
             )
         raise ValueError(f"unknown outbox part {op!r}")
+
+    async def find_sent(self, chat_id: int, part: Part, after: int) -> list[int] | None:
+        """The message a `send` part already became, if Telegram took it before a crash.
+
+        Telegram has no way to read a message back, but editing one to exactly what it shows
+        is refused as "not modified". The ids after `after` (the last id known in the chat)
+        are tried in turn with the part's own text and markup: "not modified" is the part;
+        "can't be edited" is someone else's message (the user's), so the next id is tried;
+        "not found" means no message came after, so the part was never sent (None: send it).
+        An edit that succeeds turned an unrecorded message of the bot into the part, which is
+        then where the part is. Other parts (edits, deletions, rich messages) are not looked
+        for: edits and deletions may be made twice, rich messages are sent again."""
+        if part["op"] != "send":
+            return None
+        chunk, markup = _chunk(part), _markup(part)
+        for message_id in range(after + 1, after + 1 + PROBED_IDS):
+            try:
+                await self._sender.edit_text(chat_id, message_id, chunk, markup)
+            except TelegramBadRequest as exc:
+                if is_not_modified(exc):
+                    return [message_id]
+                if "can't be edited" in exc.message:
+                    continue
+                return None
+            except TelegramAPIError as exc:
+                logger.warning("chat %s: sent messages not looked for: %s", chat_id, exc)
+                return None
+            logger.warning("chat %s: message %s now shows an unsent part", chat_id, message_id)
+            return [message_id]
+        return None
 
     async def delete(self, chat_id: int, message_id: int) -> None:
         """Best effort: a message that cannot be deleted stays (and is logged)."""

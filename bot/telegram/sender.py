@@ -157,6 +157,12 @@ class MessageSender:
             reply_markup=markup,
         )
 
+    async def edit_text(
+        self, chat_id: int, message_id: int, chunk: Chunk, markup: InlineKeyboardMarkup | None
+    ) -> None:
+        """One edit to exactly `chunk` and `markup`; Telegram's refusals raised as they are."""
+        await self._edit(chat_id, message_id, chunk, markup)
+
     async def _edit(
         self, chat_id: int, message_id: int, chunk: Chunk, markup: InlineKeyboardMarkup | None
     ) -> None:

@@ -202,6 +202,37 @@ async def test_an_answer_cut_off_by_a_crash_arrives_after_the_restart(
         assert quota_rows(stack, user) == [("gpt", 1)]
 
 
+async def test_a_crash_after_telegram_took_the_answer_does_not_send_it_twice(
+    running: Stack, user_id: int
+) -> None:
+    """SIGKILL after Telegram took the final message but before the bot heard back (the
+    sandbox holds its reply), so its id was never recorded: after the restart the bot finds
+    the message it had sent instead of sending it again."""
+    stack = running
+    question = "taken just before the crash"
+    await stack.telegram.send(user_id, "first, to have a message before")
+    await wait_answer(stack, user_id, echo("first, to have a message before"))
+    await stack.telegram.fault(
+        "sendMessage", status=500, chat_id=user_id, delay=REQUEST_TIMEOUT * 4, after=True
+    )
+    await stack.telegram.send(user_id, question)
+    await until(
+        lambda: answered(stack, user_id, echo(question), count=2), 30, "Telegram has the answer"
+    )
+    await stack.bot.kill()
+    await stack.restart()
+    await stack.telegram.send(user_id, "and after it")  # answered once the recovery is done
+    await until(lambda: _last_is(stack, user_id, echo("and after it")), 30, "the next answer")
+    texts = [m["text"] for m in await visible(stack, user_id)]
+    assert texts == [echo(t) for t in ("first, to have a message before", question, "and after it")]
+    assert "part 0 had been delivered" in stack.bot.log()
+
+
+async def _last_is(stack: Stack, chat_id: int, text: str) -> bool:
+    messages = await visible(stack, chat_id)
+    return bool(messages) and messages[-1]["text"] == text
+
+
 async def test_a_message_received_just_before_a_crash_is_answered(
     running: Stack, user_id: int
 ) -> None:

@@ -205,3 +205,23 @@ async def test_messages_shown_while_streaming_are_kept_edited_or_deleted() -> No
         delete_part(102),  # not needed any more
         delete_part(70),  # left by an earlier attempt
     ]
+
+
+async def test_a_part_sent_before_a_crash_is_found_among_the_next_messages(
+    telegram: Telegram,
+) -> None:
+    """The user's first message is 1: the bot's earlier answer, the part in question (taken by
+    Telegram, its id never recorded) and the user's messages meanwhile follow it."""
+    button = InlineKeyboardMarkup(
+        inline_keyboard=[[InlineKeyboardButton(text="👍", callback_data="rate")]]
+    )
+    earlier = send_part(Chunk("the earlier answer", []), reply_to=1)
+    part = send_part(render_plain("the lost answer")[0], reply_to=1, markup=button)
+    [earlier_id] = await telegram.parts(USER, earlier)
+    assert await telegram.parts.find_sent(USER, part, earlier_id) is None  # nothing after it
+    await telegram.users.send(USER, "and another question")  # the user's: skipped
+    [sent] = await telegram.parts(USER, part)
+    await telegram.users.send(USER, "one more")
+    assert await telegram.parts.find_sent(USER, part, earlier_id) == [sent]
+    assert await texts(telegram) == ["the earlier answer", "the lost answer"]
+    assert await telegram.parts.find_sent(USER, edit_part(sent, Chunk("x", [])), 1) is None

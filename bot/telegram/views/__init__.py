@@ -66,5 +66,9 @@ class AnswerViewFactory:
         """One stored part of an answer that has no view (delivered after a restart)."""
         return await self._context.parts(chat_id, part)
 
+    async def find_part(self, chat_id: int, part: Part, after: int) -> list[int] | None:
+        """Where a part sent just before a crash is, if Telegram took it (after a restart)."""
+        return await self._context.parts.find_sent(chat_id, part, after)
+
 
 __all__ = ["AnswerViewFactory", "ViewContext"]
