@@ -16,7 +16,15 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench.report import aggregate, pair_per_chunk, run_objects, table, targets_table
+from bench.report import (
+    aggregate,
+    pair_per_chunk,
+    run_objects,
+    scale_table,
+    table,
+    targets_table,
+)
+from bench.scale import run_scale
 from bench.scenarios import (
     TELEGRAM_MESSAGES_PER_SECOND,
     RunResult,
@@ -57,10 +65,14 @@ def _positive(kind: type[int] | type[float]) -> Any:
     return parse
 
 
-SCENARIOS = ("streaming", "capacity", "paced", "gpu-stream", "fairness")
+SCENARIOS = ("streaming", "capacity", "paced", "gpu-stream", "fairness", "scale")
+DEFAULT_SCENARIOS = SCENARIOS[:-1]
+"""scale needs PostgreSQL and Redis (--database-url, --redis-url): only when asked for."""
 ONE_CHUNK = 4096
 """chunk_chars of the instant scenarios: the whole (short) answer in one chunk."""
 FAIRNESS_FACTOR = 3
+CHAOS_EVERY = 10.0
+"""--chaos: seconds between two SIGKILLs."""
 """The fairness scenario asks for this many times Telegram's global limit."""
 
 
@@ -95,8 +107,10 @@ def build_parser() -> argparse.ArgumentParser:
         "--scenario",
         type=_scenario_names,
         metavar="LIST",
-        default=list(SCENARIOS),
-        help="comma-separated scenarios to run (default: all of " + ", ".join(SCENARIOS) + ")",
+        default=list(DEFAULT_SCENARIOS),
+        help="comma-separated scenarios to run (default: all of "
+        + ", ".join(DEFAULT_SCENARIOS)
+        + "); scale: several bot processes on PostgreSQL and Redis",
     )
     parser.add_argument(
         "--concurrency",
@@ -216,6 +230,52 @@ def build_parser() -> argparse.ArgumentParser:
         "--no-limits",
         action="store_true",
         help="the sandbox does not enforce Telegram's rate limits (no 429s) in any scenario",
+    )
+    scale = parser.add_argument_group(
+        "scale scenario: worker processes on one PostgreSQL database and one Redis"
+    )
+    scale.add_argument(
+        "--workers",
+        type=_concurrency,
+        metavar="LIST",
+        default=[1, 2],
+        help="worker processes of each scale run (default 1,2)",
+    )
+    scale.add_argument(
+        "--redis-url", default=None, metavar="URL", help="redis://HOST:PORT/DB (needed by scale)"
+    )
+    scale.add_argument(
+        "--ingress",
+        choices=("polling", "webhook"),
+        default="polling",
+        help="polling: every process may poll (one at a time, under a lease); webhook: "
+        "two python -m bot ingress replicas behind a balancer (default polling)",
+    )
+    scale.add_argument(
+        "--chaos",
+        action="store_true",
+        help="SIGKILL a random worker every 10 s of the load and start a new one",
+    )
+    scale.add_argument(
+        "--scale-chats", type=_positive(int), default=None, help="chats (default 100; --quick: 20)"
+    )
+    scale.add_argument(
+        "--scale-burst",
+        type=_positive(int),
+        default=3,
+        help="questions each user sends back to back before waiting for the answers (default 3)",
+    )
+    scale.add_argument(
+        "--scale-seconds",
+        type=_positive(float),
+        default=None,
+        help="no new burst after this many seconds (default 20, with --chaos 40; --quick: 4)",
+    )
+    scale.add_argument(
+        "--lease-seconds",
+        type=_positive(float),
+        default=10.0,
+        help="[redis] lease_seconds of the workers (default 10, the bot's default)",
     )
     limits = parser.add_argument_group("safety and diagnostics")
     limits.add_argument(
@@ -355,6 +415,23 @@ def build_scenarios(args: argparse.Namespace) -> list[Scenario]:
                 think_s=think_for_rate(chats, rate, turn_estimate(0.0, 0.0, instant_reply)),
             )
         )
+    if "scale" in wanted:
+        # Instant answers on several processes, as capacity on one: the cluster's own limit.
+        for workers in args.workers:
+            scenarios.append(
+                replace(
+                    instant,
+                    name="scale",
+                    chats=args.scale_chats or (20 if quick else 100),
+                    duration=args.scale_seconds or (4.0 if quick else 40.0 if args.chaos else 20.0),
+                    enforce_limits=False,
+                    pacer_off=True,
+                    workers=workers,
+                    ingress=args.ingress,
+                    burst=args.scale_burst,
+                    chaos_every_s=CHAOS_EVERY if args.chaos else 0.0,
+                )
+            )
     return scenarios
 
 
@@ -374,6 +451,12 @@ def _describe(scenario: Scenario) -> str:
     limits = f"pacer {'off' if scenario.pacer_off else 'on'}, " + (
         "limits enforced" if scenario.enforce_limits else "limits not enforced"
     )
+    if scenario.workers:
+        chaos = f", SIGKILL every {scenario.chaos_every_s:g} s" if scenario.chaos_every_s else ""
+        load += (
+            f"; {scenario.workers} worker(s), {scenario.ingress} ingress, "
+            f"bursts of {scenario.burst}{chaos}"
+        )
     return f"{scenario.name} c={scenario.chats} ({load}; LLM {llm}; {limits})"
 
 
@@ -422,7 +505,8 @@ async def run_all(
                 log = (
                     keep_logs / f"{index + 1:02d}-{scenario.name}-c{scenario.chats}-{round_no}.log"
                 )
-            result = await run_scenario(scenario, options, log)
+            run = run_scale if scenario.workers else run_scenario
+            result = await run(scenario, options, log)
             result.run = round_no
             results.setdefault(index, []).append(result)
             print(
@@ -447,7 +531,10 @@ def main(argv: list[str] | None = None) -> int:
         from bench.pdf import main as pdf_main  # fpdf2 and pypdf: only this subcommand
 
         return pdf_main(argv[1:])
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if "scale" in args.scenario and (args.database_url is None or args.redis_url is None):
+        parser.error("the scale scenario needs --database-url (PostgreSQL) and --redis-url")
     scenarios = build_scenarios(args)
     results: dict[int, list[RunResult]] = {}
     started = time.monotonic()
@@ -477,6 +564,8 @@ def main(argv: list[str] | None = None) -> int:
             quotas=args.quotas,
             database_url=args.database_url,
             loop_lag_seconds=args.loop_lag_seconds or (1.0 if args.quick else 2.0),
+            redis_url=args.redis_url,
+            lease_seconds=args.lease_seconds,
         )
         try:
             asyncio.run(bounded(options))
@@ -494,6 +583,9 @@ def main(argv: list[str] | None = None) -> int:
     print(table(rows))
     print()
     print(targets_table(rows, database_kind(args.database_url)))
+    if any(scenario.workers for scenario, _ in rows):
+        print()
+        print(scale_table(rows))
     failed = sum(agg["turns_failed"] for _, agg in rows)
     if args.json is not None:
         _write_json(args, results, time.monotonic() - started, aborted)

@@ -63,6 +63,11 @@ def aggregate(runs: Sequence[RunResult]) -> dict[str, Any]:
         result[key] = {
             q: med(getattr(run, key).get(q) for run in runs) for q in ("p50", "p95", "p99", "max")
         }
+    if runs and runs[0].workers is not None:  # the scale scenario: counts summed, worst time
+        for key in ("ordering_violations", "lost_turns", "duplicated_answers", "kills"):
+            result[key] = sum(getattr(run, key) or 0 for run in runs)
+        recoveries = [run.max_recovery_s for run in runs if run.max_recovery_s is not None]
+        result["max_recovery_s"] = max(recoveries, default=None)
     return result
 
 
@@ -256,6 +261,29 @@ TARGETS = (
         lambda s, a: _unit(a["cpu_ms_per_turn"], "{:.2f} ms"),
     ),
 )
+
+
+SCALE_HEAD = (
+    "| workers | ingress | chats | turns | turns/s | CPU ms/turn (all processes) "
+    "| e2e p50/p95/p99 ms | ordering violations | lost | duplicated | kills "
+    "| max recovery s | peak RSS MB (one process) |"
+)
+
+
+def scale_table(rows: Sequence[Row]) -> str:
+    """The scale runs: throughput and what the cluster got wrong (counts summed over runs)."""
+    lines = [SCALE_HEAD, "|" + "---|" * 13]
+    for scenario, agg in rows:
+        if not scenario.workers:
+            continue
+        lines.append(
+            f"| {scenario.workers} | {scenario.ingress} | {scenario.chats} "
+            f"| {_num(agg['turns_ok'])} | {_num(agg['turns_per_s'], 1)} "
+            f"| {_num(agg['cpu_ms_per_turn'], 1)} | {_three(agg['e2e_ms'])} "
+            f"| {agg['ordering_violations']} | {agg['lost_turns']} | {agg['duplicated_answers']} "
+            f"| {agg['kills']} | {_num(agg['max_recovery_s'], 1)} | {_num(agg['peak_rss_mb'], 1)} |"
+        )
+    return "\n".join(lines)
 
 
 def _pick(rows: Sequence[Row], name: str, chats: int | None) -> Row | None:

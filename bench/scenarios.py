@@ -97,6 +97,12 @@ class Scenario:
     chunk_chars: int = 0
     """Scripted LLM chunking: 0 = one word per chunk, else this many characters."""
     per_chunk: PerChunk = "none"
+    # The scale scenario (bench/scale.py): worker processes, ingress, questions per burst,
+    # seconds between two SIGKILLs (0: no chaos).
+    workers: int = 0
+    ingress: Literal["polling", "webhook"] = "polling"
+    burst: int = 1
+    chaos_every_s: float = 0.0
 
     @property
     def expect(self) -> Expectation:
@@ -189,12 +195,31 @@ class RunResult:
     cpu_us_per_chunk: float | None = None
     cpu_us_per_chunk_method: str = "not measured in this scenario"
     run: int = 1
+    # The scale scenario's (None elsewhere).
+    workers: int | None = None
+    ordering_violations: int | None = None
+    lost_turns: int | None = None
+    duplicated_answers: int | None = None
+    max_recovery_s: float | None = None
+    kills: int | None = None
 
     @property
     def pacing_ratio(self) -> float | None:
         """Pacing wait p99 / p50 (fairness: 1 when every chat waits alike)."""
         value = ratio(self.pacing_wait_ms.get("p99"), self.pacing_wait_ms.get("p50"))
         return None if value is None else round(value, 2)
+
+    def _scale_keys(self) -> dict[str, Any]:
+        if self.workers is None:
+            return {}
+        return {
+            "workers": self.workers,
+            "ordering_violations": self.ordering_violations,
+            "lost_turns": self.lost_turns,
+            "duplicated_answers": self.duplicated_answers,
+            "max_recovery_s": self.max_recovery_s,
+            "kills": self.kills,
+        }
 
     def as_json(self) -> dict[str, Any]:
         """One run: the issue's keys first (exactly so named), then everything else."""
@@ -211,6 +236,7 @@ class RunResult:
             "loop_lag_p99_ms": self.loop_lag_p99_ms,
             "rss_peak_mb": self.peak_rss_mb,
             "failed_turns": self.turns_failed,
+            **self._scale_keys(),
             # extras
             "run": self.run,
             "turns": self.turns_ok,

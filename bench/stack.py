@@ -39,9 +39,9 @@ _CLOCK_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 
 CONFIG_TEMPLATE = """
 [telegram]
-mode = "polling"
+mode = "{mode}"
 api_base = "{telegram_url}"
-{pacer}
+{pacer}{telegram_extra}
 [storage]
 url = "{database_url}"
 
@@ -236,6 +236,10 @@ class BotOptions:
     quotas: bool = False  # a free plan that limits the model: every turn reserves and settles
     database_url: str | None = None  # None: a new SQLite file per run; else reset before each
     loop_lag_seconds: float = 2.0  # BOT_LOOP_LAG_SECONDS: how often the bot logs its loop lag
+    # The scale scenario's Redis and its [redis] settings.
+    redis_url: str | None = None
+    lease_seconds: float = 10.0
+    partitions: int = 16
 
 
 def bot_environment(options: BotOptions) -> dict[str, str]:
@@ -319,6 +323,36 @@ class Stack:
         return list(self.sandbox.core.limits.rejections)
 
 
+def bot_config(
+    *,
+    telegram_url: str,
+    llm_url: str,
+    database_url: str,
+    pacer_off: bool,
+    quotas: bool,
+    mode: str = "polling",
+    telegram_extra: str = "",
+    extra: str = "",
+) -> str:
+    """The bot's config.toml: the sandboxes, the storage, the benchmark model (and, for the
+    scale scenario, webhook settings under ``[telegram]`` and a ``[redis]`` section)."""
+    return (
+        CONFIG_TEMPLATE.format(
+            mode=mode,
+            telegram_url=telegram_url,
+            pacer=pacer_config(pacer_off),
+            telegram_extra=telegram_extra,
+            database_url=database_url,
+            llm_url=llm_url,
+            key_env=LLM_KEY_ENV,
+            model=MODEL_NAME,
+            routing_cache=ROUTING_CACHE,
+        )
+        + (QUOTAS_CONFIG if quotas else "")
+        + extra
+    )
+
+
 async def _start_bot(
     workdir: Path, telegram_url: str, llm_url: str, options: BotOptions, pacer_off: bool
 ) -> asyncio.subprocess.Process:
@@ -327,16 +361,13 @@ async def _start_bot(
     if options.database_url is not None:
         await reset_database(options.database_url)
     config.write_text(
-        CONFIG_TEMPLATE.format(
+        bot_config(
             telegram_url=telegram_url,
-            pacer=pacer_config(pacer_off),
-            database_url=database_url,
             llm_url=llm_url,
-            key_env=LLM_KEY_ENV,
-            model=MODEL_NAME,
-            routing_cache=ROUTING_CACHE,
-        )
-        + (QUOTAS_CONFIG if options.quotas else ""),
+            database_url=database_url,
+            pacer_off=pacer_off,
+            quotas=options.quotas,
+        ),
         encoding="utf-8",
     )
     env = bot_environment(options)
