@@ -195,6 +195,22 @@ def _read_chat(cluster: Cluster, chat_id: int) -> _Answers:
     return _Answers(final_at, first_text, users, violations, duplicates, bot)
 
 
+def _tail(cluster: Cluster, chat_id: int, count: int = 8) -> str:
+    """The chat's last messages, with the versions edits replaced (to tell what went wrong)."""
+    chat = cluster.sandbox.core.world.chats.get(chat_id)
+    if chat is None:
+        return f"chat {chat_id}: no messages"
+    shown = []
+    for message in sorted(chat.messages.values(), key=lambda m: m.message_id)[-count:]:
+        view = message.transcript()
+        who = "bot" if view["from_bot"] else "user"
+        earlier = [str(e.get("text") or "")[:70] for e in view.get("edits") or []]
+        was = f" (was: {' | '.join(earlier)})" if earlier else ""
+        gone = " (deleted)" if view.get("deleted") else ""
+        shown.append(f"#{view['message_id']} {who}: {str(view['text'] or '')[:70]!r}{was}{gone}")
+    return f"chat {chat_id}: " + "; ".join(shown)
+
+
 def delivered_lines(logs: Sequence[str]) -> list[Delivered]:
     """Every process's ``answer delivered`` lines in the order they were logged (by time
     stamp, to the millisecond): a chat's answers move between processes."""
@@ -347,10 +363,20 @@ async def run_scale(
         requests = cluster.llm.requests
         chats = sorted({r.chat_id for r in load.records})
         answers = {chat: _read_chat(cluster, chat) for chat in chats}
+        unanswered = sorted(
+            {
+                r.chat_id
+                for r in load.records
+                if r.user_message_id is not None and r.tag not in answers[r.chat_id].final_at
+            }
+        )
+        tails = [_tail(cluster, chat) for chat in unanswered[:3]]
     wall = ended - started
-    return _result(
+    result = _result(
         scenario, options, load, answers, requests, logs, windows, kills, cpu, peak, wall
     )
+    result.failures += tails
+    return result
 
 
 def _result(

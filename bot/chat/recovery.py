@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import itertools
 import logging
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
@@ -120,16 +119,19 @@ class Recovery:
         parts = turn.parts or ()
         logger.info("answer %s: delivering what is left of it", turn.answer_id)
 
-        # The last message id known in the chat: a part sent just before the crash (its id not
-        # recorded) came after it.
-        known = [turn.reply_to or 0, *turn.visible]
-        known += itertools.chain.from_iterable(ids or () for ids in turn.delivered)
+        # A part sent just before the crash (its id not recorded) came after every message id
+        # the chat's turns know of, this one's included.
+        known = max(
+            [turn.reply_to or 0, *turn.visible]
+            + [i for ids in turn.delivered for i in ids or ()]
+            + [await self._db.read(lambda uow: uow.turns.last_message_id(turn.chat_id))]
+        )
 
         async def send(part: dict[str, object]) -> list[int]:
             return await self._send_part(turn.chat_id, part)
 
         async def find(part: dict[str, object]) -> list[int] | None:
-            return await self._find_part(turn.chat_id, part, max(known))
+            return await self._find_part(turn.chat_id, part, known)
 
         with contextlib.suppress(DeliveryError):  # logged; tried again at the next start
             await self._outbox.deliver(
@@ -137,7 +139,7 @@ class Recovery:
                 turn.answer_id,
                 parts,
                 turn.delivered or None,
-                find=find if max(known) > 0 else None,
+                find=find if known > 0 else None,
             )
 
     async def _give_up(self, turn: TurnRecord, t: Translate) -> None:

@@ -21,7 +21,7 @@ from aiogram.exceptions import TelegramUnauthorizedError
 from aiohttp import web
 from redis.exceptions import RedisError
 
-from bot.queue.leases import Lease
+from bot.queue.leases import Lease, check_every
 from bot.queue.streams import UpdateQueue
 from bot.telegram.intake import SECRET_HEADER
 from bot.telegram.updates import GetRawUpdates
@@ -110,7 +110,7 @@ class LeasedPoller:
                 finally:
                     with contextlib.suppress(RedisError, OSError):
                         await self._lease.release()
-            await asyncio.sleep(self._lease_seconds / 3)
+            await asyncio.sleep(check_every(self._lease_seconds))
 
     async def _poll(self) -> None:
         """While the lease is held; returns when it is lost."""

@@ -12,6 +12,16 @@ from redis.exceptions import RedisError
 
 logger = logging.getLogger(__name__)
 
+MAX_CHECK_SECONDS = 1.0
+
+
+def check_every(lease_seconds: float) -> float:
+    """How often leases are renewed and free ones looked for: a third of the lease (so a
+    renewal can fail twice before it lapses), at most a second (so a dead holder's lease is
+    taken within a second of lapsing)."""
+    return min(MAX_CHECK_SECONDS, lease_seconds / 3)
+
+
 # Renew or release only what this owner still holds (another may have taken it meanwhile).
 RENEW = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then

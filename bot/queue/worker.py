@@ -1,11 +1,11 @@
 """A worker's share of the partitions: taken under leases, renewed, handed over.
 
-Every `lease_seconds / 3` the worker renews its heartbeat and its leases, counts the live
-workers and takes free partitions up to its fair share (P / workers, rounded up), and hands
-over those beyond it (it stops reading one, lets its updates in work finish, then gives it
-back; meanwhile its new updates wait in Redis, so the chat's order holds), so partitions
-spread out as workers come and go. A lease it fails to
-renew is lost: that partition's reading stops at once and its updates in work are cancelled
+Every `check_every(lease_seconds)` (a second at most) the worker renews its heartbeat and
+its leases, counts the live workers and takes free partitions up to its fair share (P /
+workers, rounded up), and hands over those beyond it (it stops reading one, lets its updates
+in work finish, then gives it back; meanwhile its new updates wait in Redis, so the chat's
+order holds), so partitions spread out as workers come and go. A lease it fails to renew is
+lost: that partition's reading stops at once and its updates in work are cancelled
 (the new owner handles them again). For each partition it owns it first lets `take_over`
 finish what the partition's earlier owner left (unfinished answers, deferred updates), then
 handles the entries that owner read but never acknowledged, then new ones; updates run
@@ -28,7 +28,7 @@ from typing import Any
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
-from bot.queue.leases import Lease
+from bot.queue.leases import Lease, check_every
 from bot.queue.streams import Entry, UpdateQueue
 
 logger = logging.getLogger(__name__)
@@ -118,7 +118,7 @@ class PartitionWorker:
                 await self.tick()
             except (RedisError, OSError) as exc:
                 logger.warning("Redis unreachable (%s): partitions not renewed this time", exc)
-            await asyncio.sleep(self._lease_seconds / 3)
+            await asyncio.sleep(check_every(self._lease_seconds))
 
     async def tick(self) -> None:
         """One round: heartbeat, renewals, taking and giving back partitions."""

@@ -190,6 +190,7 @@ class TurnRow(Base):
     """
 
     __tablename__ = "turns"
+    __table_args__ = (Index("ix_turns_chat_id_answer_id", "chat_id", "answer_id"),)
 
     answer_id: Mapped[int] = mapped_column(
         ForeignKey("messages.id", ondelete="CASCADE"), primary_key=True, autoincrement=False

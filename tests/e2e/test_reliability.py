@@ -228,6 +228,33 @@ async def test_a_crash_after_telegram_took_the_answer_does_not_send_it_twice(
     assert "part 0 had been delivered" in stack.bot.log()
 
 
+async def test_an_answer_cut_before_telegram_had_it_never_replaces_an_earlier_one(
+    running: Stack, user_id: int
+) -> None:
+    """Two questions back to back, so the first answer comes after the second question; the
+    second answer's message is cut by a crash before Telegram has it (the sandbox holds the
+    call). After the restart the second answer is sent, and the first stays as it was."""
+    stack = running
+    slow(stack.llm)
+    await stack.telegram.send(user_id, "first of two")
+    await stack.telegram.send(user_id, "second of two")
+    await until(lambda: answered(stack, user_id, echo("first of two")), 30, "the first answer")
+    await stack.telegram.fault(
+        "sendMessage", status=500, chat_id=user_id, delay=REQUEST_TIMEOUT * 4
+    )
+
+    async def held() -> bool:
+        calls = await stack.telegram.calls("sendMessage", user_id)
+        return any(call.get("status") is None for call in calls)
+
+    await until(held, 30, "the second answer is on its way")
+    await stack.bot.kill()
+    await stack.restart()
+    await until(lambda: _last_is(stack, user_id, echo("second of two")), 30, "the second")
+    texts = [m["text"] for m in await visible(stack, user_id)]
+    assert texts == [echo("first of two"), echo("second of two")]
+
+
 async def _last_is(stack: Stack, chat_id: int, text: str) -> bool:
     messages = await visible(stack, chat_id)
     return bool(messages) and messages[-1]["text"] == text

@@ -181,6 +181,8 @@ async def test_a_turn_records_its_outbox_until_delivered(db: Database) -> None:
         unit.turns.delivered(answer_id, [[100], [102, 103]], done=True)
 
     await db.write(deliver)
+    assert await db.read(lambda unit: unit.turns.last_message_id(8)) == 103
+    assert await db.read(lambda unit: unit.turns.last_message_id(9)) == 0
 
     def prune(unit: UnitOfWork) -> None:
         assert unit.turns.unfinished() == []

@@ -13,6 +13,7 @@ from bot.storage.dto import TurnRecord, TurnState
 from bot.storage.models import TurnRow, utcnow
 
 UNFINISHED = (TurnState.STREAMING.value, TurnState.GENERATED.value)
+RECENT_TURNS = 20
 
 
 class TurnRepository:
@@ -53,6 +54,21 @@ class TurnRepository:
                 "updated_at": now,
             },
         )
+
+    def last_message_id(self, chat_id: int) -> int:
+        """The largest Telegram message id the chat's recent turns know of (their questions,
+        what they showed and delivered); 0 when they know none."""
+        rows = self._session.execute(
+            select(TurnRow.reply_to, TurnRow.visible, TurnRow.delivered)
+            .where(TurnRow.chat_id == chat_id)
+            .order_by(TurnRow.answer_id.desc())
+            .limit(RECENT_TURNS)
+        ).all()
+        known = [0]
+        for reply_to, visible, delivered in rows:
+            known += [reply_to or 0, *(visible or ())]
+            known += [i for ids in delivered or () for i in ids or ()]
+        return max(known)
 
     def get(self, answer_id: int) -> TurnRecord | None:
         row = self._session.get(TurnRow, answer_id)
