@@ -41,6 +41,7 @@ READ_BLOCK_MS = 1000
 FIRST_RETRY_SECONDS = 0.5
 MAX_RETRY_SECONDS = 5.0
 READ_COUNT = 50
+LIVE_TICKS = 3
 # Updates read ahead per partition (their chats run concurrently); a partition handed over
 # first lets those finish, so a small number keeps handovers quick.
 MAX_IN_FLIGHT = 32
@@ -164,12 +165,17 @@ class PartitionWorker:
             logger.info("partition %d: handed over", partition)
 
     async def _heartbeat(self) -> int:
+        """Records this worker as alive; how many workers are. A worker counts as alive for
+        LIVE_TICKS checks after its last heartbeat (not for the whole lease): a dead one's
+        free partitions are then taken by the others as soon as its leases lapse. One that
+        is only slow keeps its partitions (it still renews them) and gets its share back."""
         seconds, micros = await self._redis.time()
         now = seconds + micros / 1e6
+        alive_since = now - min(self._lease_seconds, LIVE_TICKS * check_every(self._lease_seconds))
         async with self._redis.pipeline(transaction=True) as pipe:
             pipe.zadd(self._members_key, {self.id: now})
             pipe.zremrangebyscore(self._members_key, "-inf", now - self._lease_seconds)
-            pipe.zcard(self._members_key)
+            pipe.zcount(self._members_key, alive_since, "+inf")
             results = await pipe.execute()
         return int(results[-1])
 

@@ -238,3 +238,33 @@ async def test_a_worker_that_loses_a_lease_stops_that_partitions_work_unacknowle
     pending: Any = await redis.xpending(queue.key(partition), "workers")
     assert pending["pending"] == 1  # left for the new holder
     assert await redis.get(lease) == b"another-worker"  # not released by the loser
+
+
+async def test_a_worker_that_died_holding_nothing_does_not_keep_its_share_for_a_lease(
+    redis: Redis, redis_prefix: str
+) -> None:
+    """A worker killed just after it started (its heartbeat in, no partition taken yet): the
+    others stop counting it after a few seconds, not a whole lease, and take what is free."""
+    lease = 9.0  # checks every second; a heartbeat counts for three of them
+    seconds, micros = await redis.time()
+    await redis.zadd(f"{redis_prefix}:workers", {"ghost": seconds + micros / 1e6})
+    alone = PartitionWorker(
+        redis,
+        UpdateQueue(redis, redis_prefix, PARTITIONS),
+        redis_prefix,
+        lease_seconds=lease,
+        dispatch=Handler().dispatch,
+        take_over=Handler().take_over,
+        worker_id="alone",
+    )
+    stop = asyncio.Event()
+    running = asyncio.create_task(alone.run(stop.wait))
+    started = time.monotonic()
+    try:
+        await wait_for(lambda: len(alone.partitions) == PARTITIONS // 2)  # the ghost counted
+        await wait_for(lambda: len(alone.partitions) == PARTITIONS, timeout=lease)
+    finally:
+        stop.set()
+        await running
+        await alone.release()
+    assert time.monotonic() - started < 5  # not the lease's 9 s
