@@ -10,7 +10,9 @@ transcripts give:
 * ``duplicated_answers``: extra final messages answering a question already answered;
 * ``lost_turns``: questions never answered, even after the drain (lease + the turn timeout);
 * ``max_recovery_s`` (``--chaos``): for each killed worker, from the SIGKILL until the last
-  question of its partitions that was waiting at that moment is answered; the largest.
+  question of its partitions that was waiting at that moment is answered; the largest (a
+  question cut off by two kills, the second of the worker that had taken it over, counts
+  from the second).
 
 CPU per turn is that of every process of the cluster (ingress replicas and the workers
 restarted by the chaos included, their start-up too) over the answered turns.
@@ -244,24 +246,31 @@ def _recovery(
     answers: Mapping[int, _Answers],
     partitions: int,
 ) -> tuple[float | None, int]:
-    """The longest recovery over the kills, and how many questions were waiting in a killed
-    worker's partitions at its kill (see the module's docstring)."""
+    """The longest recovery, and how many questions were waiting in a killed worker's
+    partitions at its kill (see the module's docstring). A question cut off twice (the worker
+    that took its partition over was killed too) counts from the later kill."""
     longest: float | None = None
     affected = 0
-    for kill in kills:
-        for record in records:
-            chat = answers.get(record.chat_id)
-            if chat is None or record.user_message_id is None:
-                continue
-            if partition_of_chat(record.chat_id, partitions) not in kill.partitions:
-                continue
-            asked = chat.user_at.get(record.user_message_id)
-            answered = chat.final_at.get(record.tag)
-            if asked is None or asked > kill.at or (answered is not None and answered <= kill.at):
-                continue
-            affected += 1
-            if answered is not None:
-                longest = max(longest or 0.0, answered - kill.at)
+    for record in records:
+        chat = answers.get(record.chat_id)
+        if chat is None or record.user_message_id is None:
+            continue
+        asked = chat.user_at.get(record.user_message_id)
+        answered = chat.final_at.get(record.tag)
+        partition = partition_of_chat(record.chat_id, partitions)
+        cut = [
+            kill.at
+            for kill in kills
+            if partition in kill.partitions
+            and asked is not None
+            and asked <= kill.at
+            and (answered is None or answered > kill.at)
+        ]
+        if not cut:
+            continue
+        affected += 1
+        if answered is not None:
+            longest = max(longest or 0.0, answered - max(cut))
     return (None if longest is None else round(longest, 2)), affected
 
 
@@ -338,6 +347,7 @@ async def run_scale(
         )
         log_starts = [m.log_path.stat().st_size for m in cluster.members]
         cpu_before = cluster.cpu_seconds()
+        bench_cpu = time.process_time()
         started = time.monotonic()
         work = asyncio.create_task(load.run())
         chaos: asyncio.Task[None] | None = None
@@ -354,6 +364,7 @@ async def run_scale(
         await _drain(cluster, load.records, options.lease_seconds + scenario.turn_timeout)
         ended = time.monotonic()
         cpu = cluster.cpu_seconds() - cpu_before
+        bench_cpu = time.process_time() - bench_cpu
         peak = cluster.peak_rss_mb()
         logs = cluster.logs()
         windows = [
@@ -375,6 +386,7 @@ async def run_scale(
     result = _result(
         scenario, options, load, answers, requests, logs, windows, kills, cpu, peak, wall
     )
+    result.bench_cpu_s = round(bench_cpu, 2)
     result.failures += tails
     return result
 
