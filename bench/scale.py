@@ -150,7 +150,7 @@ async def _chaos(cluster: Cluster, every: float, stop_at: float, kills: list[Kil
 
 
 @dataclass(frozen=True)
-class _Answers:
+class Answers:
     """What one chat's transcript shows."""
 
     final_at: dict[str, float]  # the tag's first answer
@@ -161,14 +161,18 @@ class _Answers:
     bot_messages: int
 
 
-def _read_chat(cluster: Cluster, chat_id: int) -> _Answers:
+def _read_chat(cluster: Cluster, chat_id: int) -> Answers:
     chat = cluster.sandbox.core.world.chats.get(chat_id)
-    messages = (
-        sorted((m.transcript() for m in chat.messages.values()), key=lambda m: m["message_id"])
-        if chat is not None
-        else []
-    )
-    drafts = list(chat.drafts) if chat is not None else []
+    if chat is None:
+        return read_transcript([], [])
+    return read_transcript([m.transcript() for m in chat.messages.values()], list(chat.drafts))
+
+
+def read_transcript(
+    transcript: Sequence[Mapping[str, Any]], drafts: Sequence[Mapping[str, Any]]
+) -> Answers:
+    """What a chat's messages (the sandbox's transcript form) and drafts show."""
+    messages = sorted(transcript, key=lambda m: int(m["message_id"]))
     final_at: dict[str, float] = {}
     counts: Counter[str] = Counter()
     violations, highest, bot = 0, -1, 0
@@ -194,7 +198,7 @@ def _read_chat(cluster: Cluster, chat_id: int) -> _Answers:
             first_text[tag] = min(first_text[tag], float(draft["at"]))
     users = {int(m["message_id"]): float(m["at"]) for m in messages if not m.get("from_bot")}
     duplicates = sum(count - 1 for count in counts.values())
-    return _Answers(final_at, first_text, users, violations, duplicates, bot)
+    return Answers(final_at, first_text, users, violations, duplicates, bot)
 
 
 def _tail(cluster: Cluster, chat_id: int, count: int = 8) -> str:
@@ -240,10 +244,10 @@ async def _drain(cluster: Cluster, records: Sequence[TurnRecord], grace: float) 
         await asyncio.sleep(0.5)
 
 
-def _recovery(
+def recovery(
     kills: Sequence[Kill],
     records: Sequence[TurnRecord],
-    answers: Mapping[int, _Answers],
+    answers: Mapping[int, Answers],
     partitions: int,
 ) -> tuple[float | None, int]:
     """The longest recovery, and how many questions were waiting in a killed worker's
@@ -276,7 +280,7 @@ def _recovery(
 
 def _timings(
     records: Sequence[TurnRecord],
-    answers: Mapping[int, _Answers],
+    answers: Mapping[int, Answers],
     requests: list[dict[str, Any]],
     paced: Mapping[str, float],
     burst: int,
@@ -395,7 +399,7 @@ def _result(
     scenario: Scenario,
     options: BotOptions,
     load: BurstLoad,
-    answers: Mapping[int, _Answers],
+    answers: Mapping[int, Answers],
     requests: list[dict[str, Any]],
     logs: Sequence[str],
     windows: Sequence[str],
@@ -415,7 +419,7 @@ def _result(
     every, first = _timings(load.records, answers, requests, pairing.paced_ms, scenario.burst)
     span = (max(t.final_at for t in every) - min(t.user_at for t in every)) if every else 0.0
     lags = [lag for w in windows if (lag := loop_lag(parse_loop_lag(w))) is not None]
-    recovery, affected = _recovery(kills, load.records, answers, options.partitions)
+    longest, affected = recovery(kills, load.records, answers, options.partitions)
     notes = [
         "own overhead, pacing wait and first text: the first question of each burst "
         f"({len(first)} turns); e2e: every turn",
@@ -488,6 +492,6 @@ def _result(
         ordering_violations=sum(a.ordering_violations for a in answers.values()),
         lost_turns=lost,
         duplicated_answers=sum(a.duplicates for a in answers.values()),
-        max_recovery_s=recovery,
+        max_recovery_s=longest,
         kills=len(kills),
     )
