@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
+import os
 import re
 import secrets
 import shutil
@@ -51,6 +52,7 @@ Ingress = Literal["polling", "webhook"]
 REPLICAS = 2
 """Webhook ingress replicas behind the balancer."""
 MB = 1024 * 1024
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 _WORKER_ID = re.compile(r"worker (\S+): taking partitions")
 
 
@@ -216,6 +218,26 @@ class Cluster:
                 with contextlib.suppress(ProcessLookupError):
                     member.process.kill()
                 await member.process.wait()
+
+
+SERVICES = ("postgres", "redis-server")
+"""The processes (by command name) whose CPU the scale runs report besides the bot's."""
+
+
+def services_cpu_seconds() -> float:
+    """User+system CPU so far of every PostgreSQL and Redis process on this machine (a
+    PostgreSQL backend that exits takes its share with it: a lower bound)."""
+    total = 0.0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = stat.read_text(encoding="ascii", errors="replace")
+        except OSError:
+            continue
+        name = text[text.find("(") + 1 : text.rfind(")")]
+        if name in SERVICES:
+            fields = text.rsplit(")", 1)[-1].split()
+            total += (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+    return total
 
 
 def _redis_section(options: ClusterOptions, prefix: str) -> str:

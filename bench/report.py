@@ -68,6 +68,10 @@ def aggregate(runs: Sequence[RunResult]) -> dict[str, Any]:
             result[key] = sum(getattr(run, key) or 0 for run in runs)
         recoveries = [run.max_recovery_s for run in runs if run.max_recovery_s is not None]
         result["max_recovery_s"] = max(recoveries, default=None)
+        result["services_cpu_pct"] = med(
+            100 * r.services_cpu_s / r.wall_s for r in runs if r.services_cpu_s and r.wall_s
+        )
+        result["bench_cpu_pct"] = med(100 * r.bench_cpu_s / r.wall_s for r in runs if r.wall_s)
     return result
 
 
@@ -266,13 +270,13 @@ TARGETS = (
 SCALE_HEAD = (
     "| workers | ingress | chats | turns | turns/s | CPU ms/turn (all processes) "
     "| e2e p50/p95/p99 ms | ordering violations | lost | duplicated | kills "
-    "| max recovery s | peak RSS MB (one process) |"
+    "| max recovery s | CPU % bot / PostgreSQL+Redis / benchmark | peak RSS MB (one process) |"
 )
 
 
 def scale_table(rows: Sequence[Row]) -> str:
     """The scale runs: throughput and what the cluster got wrong (counts summed over runs)."""
-    lines = [SCALE_HEAD, "|" + "---|" * 13]
+    lines = [SCALE_HEAD, "|" + "---|" * 14]
     for scenario, agg in rows:
         if not scenario.workers:
             continue
@@ -281,7 +285,9 @@ def scale_table(rows: Sequence[Row]) -> str:
             f"| {_num(agg['turns_ok'])} | {_num(agg['turns_per_s'], 1)} "
             f"| {_num(agg['cpu_ms_per_turn'], 1)} | {_three(agg['e2e_ms'])} "
             f"| {agg['ordering_violations']} | {agg['lost_turns']} | {agg['duplicated_answers']} "
-            f"| {agg['kills']} | {_num(agg['max_recovery_s'], 1)} | {_num(agg['peak_rss_mb'], 1)} |"
+            f"| {agg['kills']} | {_num(agg['max_recovery_s'], 1)} "
+            f"| {_num(agg['bot_cpu_pct'])} / {_num(agg['services_cpu_pct'])} "
+            f"/ {_num(agg['bench_cpu_pct'])} | {_num(agg['peak_rss_mb'], 1)} |"
         )
     return "\n".join(lines)
 

@@ -15,7 +15,9 @@ transcripts give:
   from the second).
 
 CPU per turn is that of every process of the cluster (ingress replicas and the workers
-restarted by the chaos included, their start-up too) over the answered turns.
+restarted by the chaos included, their start-up too) over the answered turns; what
+PostgreSQL and Redis spent meanwhile is reported beside it (``services_cpu_s``), and the
+benchmark's own (``bench_cpu_s``): on a small machine they share the cores with the workers.
 """
 
 from __future__ import annotations
@@ -34,7 +36,7 @@ from typing import Any
 import aiohttp
 
 from bench.botlog import Delivered, loop_lag, pair_paced, parse_delivered, parse_loop_lag
-from bench.cluster import Cluster, ClusterOptions, running_cluster
+from bench.cluster import Cluster, ClusterOptions, running_cluster, services_cpu_seconds
 from bench.load import FIRST_USER_ID, TurnRecord, normalize, question, tag_of
 from bench.metrics import TurnTiming, llm_requests_by_tag, summarize
 from bench.scenarios import RunResult, Scenario, _settings
@@ -352,6 +354,7 @@ async def run_scale(
         log_starts = [m.log_path.stat().st_size for m in cluster.members]
         cpu_before = cluster.cpu_seconds()
         bench_cpu = time.process_time()
+        services_cpu = services_cpu_seconds()
         started = time.monotonic()
         work = asyncio.create_task(load.run())
         chaos: asyncio.Task[None] | None = None
@@ -369,6 +372,7 @@ async def run_scale(
         ended = time.monotonic()
         cpu = cluster.cpu_seconds() - cpu_before
         bench_cpu = time.process_time() - bench_cpu
+        services_cpu = services_cpu_seconds() - services_cpu
         peak = cluster.peak_rss_mb()
         logs = cluster.logs()
         windows = [
@@ -391,6 +395,7 @@ async def run_scale(
         scenario, options, load, answers, requests, logs, windows, kills, cpu, peak, wall
     )
     result.bench_cpu_s = round(bench_cpu, 2)
+    result.services_cpu_s = round(services_cpu, 2)
     result.failures += tails
     return result
 

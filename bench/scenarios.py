@@ -202,6 +202,7 @@ class RunResult:
     duplicated_answers: int | None = None
     max_recovery_s: float | None = None
     kills: int | None = None
+    services_cpu_s: float | None = None  # PostgreSQL's and Redis's CPU during the run
 
     @property
     def pacing_ratio(self) -> float | None:
@@ -219,6 +220,7 @@ class RunResult:
             "duplicated_answers": self.duplicated_answers,
             "max_recovery_s": self.max_recovery_s,
             "kills": self.kills,
+            "services_cpu_s": self.services_cpu_s,
         }
 
     def as_json(self) -> dict[str, Any]:
