@@ -67,6 +67,11 @@ def tag_of(text: str) -> str | None:
     return match.group(1) if match else None
 
 
+def tags_of(text: str) -> list[str]:
+    """Every tag in the text (an answer to several questions taken together names each)."""
+    return _TAG.findall(text)
+
+
 def turn_messages(messages: Sequence[dict[str, Any]], user_message_id: int) -> list[dict[str, Any]]:
     """The bot's (non-deleted) messages answering one user message, oldest first.
 

@@ -37,7 +37,7 @@ import aiohttp
 
 from bench.botlog import Delivered, loop_lag, pair_paced, parse_delivered, parse_loop_lag
 from bench.cluster import Cluster, ClusterOptions, running_cluster, services_cpu_seconds
-from bench.load import FIRST_USER_ID, TurnRecord, normalize, question, tag_of
+from bench.load import FIRST_USER_ID, TurnRecord, normalize, question, tags_of
 from bench.metrics import TurnTiming, llm_requests_by_tag, summarize
 from bench.scenarios import RunResult, Scenario, _settings
 from bench.stack import BotOptions, database_kind
@@ -182,22 +182,22 @@ def read_transcript(
         if not message.get("from_bot") or message.get("deleted"):
             continue
         bot += 1
-        tag = tag_of(str(message.get("text") or ""))
-        if tag is None:
-            continue
-        counts[tag] += 1
-        if counts[tag] > 1:
-            continue
-        final_at[tag] = float(message["at"])
-        index = int(tag.rsplit("t", 1)[1])
-        if index < highest:
-            violations += 1
-        highest = max(highest, index)
+        # A question asked while the one before it could not be answered is answered with it
+        # (the model reads both): the answer names both.
+        for tag in tags_of(str(message.get("text") or "")):
+            counts[tag] += 1
+            if counts[tag] > 1:
+                continue
+            final_at[tag] = float(message["at"])
+            index = int(tag.rsplit("t", 1)[1])
+            if index < highest:
+                violations += 1
+            highest = max(highest, index)
     first_text = dict(final_at)
     for draft in drafts:
-        tag = tag_of(str(draft.get("text") or ""))
-        if tag is not None and tag in first_text:
-            first_text[tag] = min(first_text[tag], float(draft["at"]))
+        for shown in tags_of(str(draft.get("text") or "")):
+            if shown in first_text:
+                first_text[shown] = min(first_text[shown], float(draft["at"]))
     users = {int(m["message_id"]): float(m["at"]) for m in messages if not m.get("from_bot")}
     duplicates = sum(count - 1 for count in counts.values())
     return Answers(final_at, first_text, users, violations, duplicates, bot)

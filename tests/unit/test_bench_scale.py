@@ -80,3 +80,14 @@ def test_delivered_lines_of_several_processes_come_in_the_order_they_were_logged
     assert delivered_lines([first, second]) == [
         Delivered(CHAT, str(n), 1, float(n)) for n in (1, 2, 3)
     ]
+
+
+def test_one_answer_to_two_questions_taken_together_answers_both() -> None:
+    """The first question was given up (an honest notice) and the model read it again with
+    the next one: the answer names both."""
+    both = bot(5, "u0t1", 3.0)
+    both["text"] += f" {question('u0t2')}"
+    notice = {"message_id": 4, "from_bot": True, "text": "⚠️ I restarted and could not…", "at": 2.0}
+    shown = read_transcript([user(1, "u0t1", 1.0), user(2, "u0t2", 1.1), notice, both], [])
+    assert shown.final_at == {"u0t1": 3.0, "u0t2": 3.0}
+    assert (shown.ordering_violations, shown.duplicates, shown.bot_messages) == (0, 0, 2)
