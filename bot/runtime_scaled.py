@@ -23,7 +23,7 @@ from aiohttp import web
 from bot.bootstrap import Application
 from bot.chat.lifecycle import Lifecycle
 from bot.config import Settings
-from bot.middlewares.ordering import REDELIVERED_KEY
+from bot.middlewares.ordering import REDELIVERED_KEY, is_control_update
 from bot.queue.ingress import LeasedPoller, QueueWebhook, health
 from bot.queue.partitions import chat_of, partition_of, partition_of_chat
 from bot.queue.scaled import Scaled
@@ -44,6 +44,7 @@ async def serve(app: Application, scaled: Scaled, *, ingress: bool, lost: LostUp
         lease_seconds=scaled.config.lease_seconds,
         dispatch=_dispatcher(app),
         take_over=_take_over(app, scaled, lost),
+        is_control=_is_control(app),
     )
     logger.info("worker %s: taking partitions of %d", worker.id, scaled.queue.partitions)
     feeding: asyncio.Task[None] | None = None
@@ -171,6 +172,16 @@ def _dispatcher(app: Application) -> Callable[[Entry], asyncio.Task[Any] | None]
         return app.intake.dispatch(update, entry.raw, **{REDELIVERED_KEY: entry.redelivered})
 
     return dispatch
+
+
+def _is_control(app: Application) -> Callable[[Entry], bool]:
+    """Stop (and payments): handled even by a worker that drains the entry's partition."""
+
+    def control(entry: Entry) -> bool:
+        update = parse(entry.raw, app.bot) if entry.raw is not None else None
+        return update is not None and is_control_update(update)
+
+    return control
 
 
 def _take_over(app: Application, scaled: Scaled, lost: LostUpdate) -> TakeOver:

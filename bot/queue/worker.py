@@ -2,15 +2,15 @@
 
 Every `check_every(lease_seconds)` (a second at most) the worker renews its heartbeat and
 its leases, counts the live workers and takes free partitions up to its fair share (P /
-workers, rounded up), and hands over those beyond it (it stops reading one, lets its updates
-in work finish, then gives it back; meanwhile its new updates wait in Redis, so the chat's
-order holds), so partitions spread out as workers come and go. A lease it fails to renew is
-lost: that partition's reading stops at once and its updates in work are cancelled
-(the new owner handles them again). For each partition it owns it first lets `take_over`
-finish what the partition's earlier owner left (unfinished answers, deferred updates), then
-handles the entries that owner read but never acknowledged, then new ones; updates run
-concurrently (each chat in order behind its lock, Stop past it), each acknowledged once it
-is handled.
+workers, rounded up), and hands over those beyond it, so partitions spread out as workers
+come and go. Handing one over (or stopping), it drains it: only control updates (Stop) are
+handled, the others wait unacknowledged for the next owner, in order; once its updates in
+work are done it gives the partition back. A lease it fails to renew is lost: that
+partition's reading stops at once and its updates in work are cancelled (the new owner
+handles them again). For each partition it owns it first lets `take_over` finish what the
+partition's earlier owner left (unfinished answers, deferred updates), then handles the
+entries that owner read but never acknowledged, then new ones; updates run concurrently
+(each chat in order behind its lock, Stop past it), each acknowledged once it is handled.
 """
 
 from __future__ import annotations
@@ -37,6 +37,8 @@ Dispatch = Callable[[Entry], "asyncio.Task[Any] | None"]
 """Starts handling an entry's update; None when there is nothing to handle (unparsable)."""
 TakeOver = Callable[[int], Awaitable[None]]
 """Finishes what the partition's earlier owner left; returns once the work holds its locks."""
+IsControl = Callable[[Entry], bool]
+"""Whether an entry's update must reach its chat even while the partition drains (Stop)."""
 READ_BLOCK_MS = 1000
 FIRST_RETRY_SECONDS = 0.5
 MAX_RETRY_SECONDS = 5.0
@@ -54,6 +56,9 @@ class _Owned:
     in_flight: set[asyncio.Task[Any]] = field(default_factory=set)
     ids: set[bytes] = field(default_factory=set)  # the entries in work
     leaving: asyncio.Task[None] | None = None  # handing it over
+    # Handing it over or stopping: only control updates (Stop) are handled; the others stay
+    # unacknowledged, for the next owner, in order.
+    draining: bool = False
 
 
 class PartitionWorker:
@@ -68,6 +73,7 @@ class PartitionWorker:
         take_over: TakeOver,
         worker_id: str | None = None,
         max_in_flight: int = MAX_IN_FLIGHT,
+        is_control: IsControl | None = None,
     ) -> None:
         self.id = worker_id or secrets.token_hex(6)
         self._max_in_flight = max_in_flight
@@ -78,36 +84,49 @@ class PartitionWorker:
         self._dispatch = dispatch
         self._take_over = take_over
         self._owned: dict[int, _Owned] = {}
+        self._is_control = is_control
         self._acks: set[asyncio.Task[None]] = set()
         self._reading = True
+        self._leaving = False  # stopping: leases renewed, nothing new taken
+        self._ticking: asyncio.Task[None] | None = None
 
     @property
     def partitions(self) -> list[int]:
         return sorted(self._owned)
 
     async def run(self, stopping: Callable[[], Awaitable[object]]) -> None:
-        """Take part until `stopping` returns; then stop reading (work in flight goes on:
-        the caller drains it, then calls `release`)."""
-        ticking = asyncio.create_task(self._tick_forever(), name="partitions")
+        """Take part until `stopping` returns; then drain: the leases are still renewed (the
+        work in flight may outlast a lease) and only control updates are handled (a Stop
+        pressed meanwhile reaches its answer); the caller lets the work finish, then calls
+        `release`."""
+        self._ticking = asyncio.create_task(self._tick_forever(), name="partitions")
         try:
             await stopping()
+        except BaseException:
+            await self._stop_ticking()
+            raise
         finally:
-            self._reading = False
-            ticking.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await ticking
+            self._leaving = True
             for owned in self._owned.values():
-                if owned.reader is not None:
-                    owned.reader.cancel()
+                owned.draining = True
 
     async def release(self) -> None:
         """Give every partition back at once (a graceful stop: no one waits for a lapse)."""
+        await self._stop_ticking()
+        self._reading = False
         if self._acks:
             await asyncio.wait(set(self._acks), timeout=5)
         for partition in list(self._owned):
             await self._drop(partition)
         with contextlib.suppress(RedisError):
             await self._redis.zrem(self._members_key, self.id)
+
+    async def _stop_ticking(self) -> None:
+        if self._ticking is not None:
+            self._ticking.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._ticking
+            self._ticking = None
 
     @property
     def _members_key(self) -> str:
@@ -122,12 +141,15 @@ class PartitionWorker:
             await asyncio.sleep(check_every(self._lease_seconds))
 
     async def tick(self) -> None:
-        """One round: heartbeat, renewals, taking and giving back partitions."""
-        live = await self._heartbeat()
+        """One round: heartbeat, renewals, taking and giving back partitions (stopping: the
+        renewals alone)."""
         for partition, owned in list(self._owned.items()):
             if not await owned.lease.renew():
                 logger.warning("partition %d: lease lost; its updates in work are cut", partition)
                 self._lose(partition)
+        if self._leaving:
+            return
+        live = await self._heartbeat()
         share = math.ceil(self._queue.partitions / max(live, 1))
         start = zlib.crc32(self.id.encode()) % self._queue.partitions
         for step in range(self._queue.partitions):
@@ -151,12 +173,16 @@ class PartitionWorker:
         return [p for p, owned in self._owned.items() if owned.leaving is None]
 
     async def _hand_over(self, partition: int, owned: _Owned) -> None:
-        """Stop reading the partition; once its updates in work are done, give it back."""
+        """Drain the partition (only control updates are handled); once its updates in work
+        are done, stop reading it and give it back."""
+        owned.draining = True
+        while owned.in_flight:
+            await asyncio.wait(set(owned.in_flight))
         if owned.reader is not None:
             owned.reader.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await owned.reader
-        while owned.in_flight:
+        while owned.in_flight:  # a Stop that came in meanwhile
             await asyncio.wait(set(owned.in_flight))
         if self._owned.get(partition) is owned:
             del self._owned[partition]
@@ -262,6 +288,8 @@ class PartitionWorker:
                 self._start(owned, entry)
 
     def _start(self, owned: _Owned, entry: Entry) -> None:
+        if owned.draining and (self._is_control is None or not self._is_control(entry)):
+            return  # left unacknowledged: the next owner reads it first
         task = self._dispatch(entry)
         if task is None:
             self._ack(entry)

@@ -268,3 +268,68 @@ async def test_a_worker_that_died_holding_nothing_does_not_keep_its_share_for_a_
         await running
         await alone.release()
     assert time.monotonic() - started < 5  # not the lease's 9 s
+
+
+async def test_a_draining_worker_still_handles_stop_and_leaves_the_rest_in_order(
+    redis: Redis, redis_prefix: str
+) -> None:
+    """A worker stopping (a deploy) while an answer is in work: a Stop for that chat is
+    still handled by it, the chat's next message waits for the next owner."""
+    queue = UpdateQueue(redis, redis_prefix, PARTITIONS)
+    answering = asyncio.Event()
+    finish = asyncio.Event()
+    handled: list[int] = []
+
+    def dispatch(entry: Entry) -> asyncio.Task[Any] | None:
+        assert entry.raw is not None
+        update_id = int(entry.raw["update_id"])
+
+        async def handle() -> None:
+            if update_id == 1:  # the long answer
+                answering.set()
+                await finish.wait()
+            handled.append(update_id)
+            if update_id == 2:  # the Stop
+                finish.set()
+
+        return asyncio.create_task(handle())
+
+    leaving = PartitionWorker(
+        redis,
+        queue,
+        redis_prefix,
+        lease_seconds=LEASE,
+        dispatch=dispatch,
+        take_over=Handler().take_over,
+        worker_id="leaving",
+        is_control=lambda entry: entry.raw is not None and entry.raw["update_id"] == 2,
+    )
+    stopping = asyncio.Event()
+    running = asyncio.create_task(leaving.run(stopping.wait))
+    await wait_for(lambda: len(leaving.partitions) == PARTITIONS)
+    await queue.append(update(1, 3001))
+    await asyncio.wait_for(answering.wait(), 10)
+    stopping.set()
+    await running  # draining now; the answer goes on past the lease
+    await asyncio.sleep(LEASE + 0.5)
+    keys = [f"{redis_prefix}:lease:partition:{p}" for p in range(PARTITIONS)]
+    assert await redis.mget(keys) == [b"leaving"] * PARTITIONS  # renewed while draining
+    await queue.append(update(3, 3001))  # the chat's next message
+    await queue.append(update(2, 3001))  # Stop
+    await asyncio.wait_for(finish.wait(), 10)
+    await asyncio.sleep(0.5)
+    await leaving.release()
+    assert handled == [2, 1]  # the Stop, then the stopped answer; not the next message
+
+    successor = Handler()
+    second = worker(redis, redis_prefix, successor, "next")
+    stop = asyncio.Event()
+    taking = asyncio.create_task(second.run(stop.wait))
+    try:
+        await wait_for(lambda: len(successor.handled) == 1)
+    finally:
+        stop.set()
+        await taking
+        await second.release()
+    assert successor.handled == [(3001, 3, True)]
+    assert await queue.depth() == 0
