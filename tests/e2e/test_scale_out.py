@@ -15,6 +15,7 @@ import asyncio
 import functools
 import secrets
 import shutil
+import signal
 import sys
 import time
 from collections.abc import AsyncIterator
@@ -353,21 +354,23 @@ async def test_two_webhook_replicas_queue_updates_for_three_workers_each_chat_in
     webhook_cluster: Cluster,
 ) -> None:
     """Two `python -m bot ingress` replicas behind a load balancer answer Telegram's webhook
-    calls once Redis has the update; three `python -m bot worker`s answer them."""
+    calls once Redis has the update; three `python -m bot worker`s answer 50 chats x 10
+    messages, each chat's in order, once, within Telegram's global limit."""
     cluster = webhook_cluster
-    chats = [7_500_000 + i for i in range(12)]
-    for round_ in range(3):
+    chats = [7_500_000 + i for i in range(50)]
+    per_chat = 10
+    for round_ in range(per_chat):
         await asyncio.gather(
             *(cluster.telegram.send(chat, f"hook {chat} {round_}") for chat in chats)
         )
     for chat in chats:
-        texts = await until(functools.partial(_answers, cluster, chat, 3), 90, "answers")
-        assert texts == [echo(f"hook {chat} {i}") for i in range(3)]
+        texts = await until(functools.partial(_answers, cluster, chat, per_chat), 180, "answers")
+        assert texts == [echo(f"hook {chat} {i}") for i in range(per_chat)]
     assert cluster.balancer is not None
     assert len(cluster.balancer.served) == 2  # both replicas took updates in
     assert not any("answer delivered" in bot.log() for bot in cluster.named("ingress"))
     answering = [bot for bot in cluster.named("worker") if "answer delivered" in bot.log()]
-    assert len(answering) >= 2
+    assert len(answering) == 3
     assert (await cluster.telegram.limits())["rejections"] == []
 
 
@@ -474,3 +477,31 @@ async def test_a_worker_stopped_for_a_deploy_finishes_its_answer_and_hands_over_
     assert texts[1] == echo("after the deploy")
     assert time.monotonic() - asked < LEASE_SECONDS  # no lease had to lapse
     await cluster.owner(f"partition:{partition_of_chat(chat, PARTITIONS)}")  # a running one
+
+
+async def test_stop_pressed_while_the_answering_worker_stops_for_a_deploy(
+    webhook_cluster: Cluster,
+) -> None:
+    """SIGTERM the worker generating a long answer (a rolling deploy), then press Stop: the
+    leaving worker still takes the Stop (the chat's other updates wait for the next owner),
+    the answer ends stopped at once instead of running to its end, and the worker exits."""
+    cluster = webhook_cluster
+    chat = 7_800_001
+    long = "A long answer that goes on. " * 30
+    cluster.llm.script(long, match="stop during a deploy")
+    cluster.llm.set_knobs(ttft_ms=0, token_delay_ms=100, chunk_chars=0)  # about 18 s
+    await cluster.telegram.send(chat, "stop during a deploy")
+    await until(lambda: _draft(cluster, chat), 30, "the answer streams")
+    leaving = await cluster.owner(f"partition:{partition_of_chat(chat, PARTITIONS)}")
+    leaving.process.send_signal(signal.SIGTERM)
+    await asyncio.sleep(1)
+    pressed = time.monotonic()
+    await cluster.telegram.send(chat, "/stop")
+    [reply] = await until(lambda: _answers(cluster, chat, 1), 15, "the stopped answer")
+    assert reply.endswith("⏹ Stopped.")
+    assert len(reply) < len(long)
+    assert time.monotonic() - pressed < 8  # not the rest of the answer
+    await asyncio.wait_for(leaving.process.wait(), 30)
+    assert leaving.process.returncode == 0
+    cluster.llm.set_knobs(token_delay_ms=0)
+    await cluster.start("worker-again", "worker")  # the cluster as it was, for later tests
