@@ -255,8 +255,20 @@ def recovery(
     """The longest recovery, and how many questions were waiting in a killed worker's
     partitions at its kill (see the module's docstring). A question cut off twice (the worker
     that took its partition over was killed too) counts from the later kill."""
-    longest: float | None = None
-    affected = 0
+    per_kill = recovery_per_kill(kills, records, answers, partitions)
+    longest = max((s for _, s in per_kill.values() if s is not None), default=None)
+    return longest, sum(count for count, _ in per_kill.values())
+
+
+def recovery_per_kill(
+    kills: Sequence[Kill],
+    records: Sequence[TurnRecord],
+    answers: Mapping[int, Answers],
+    partitions: int,
+) -> dict[int, tuple[int, float | None]]:
+    """For each kill (by index): the questions it cut off, and the seconds until the last of
+    them was answered (None: none of them was)."""
+    found: dict[int, tuple[int, float | None]] = dict.fromkeys(range(len(kills)), (0, None))
     for record in records:
         chat = answers.get(record.chat_id)
         if chat is None or record.user_message_id is None:
@@ -265,8 +277,8 @@ def recovery(
         answered = chat.final_at.get(record.tag)
         partition = partition_of_chat(record.chat_id, partitions)
         cut = [
-            kill.at
-            for kill in kills
+            index
+            for index, kill in enumerate(kills)
             if partition in kill.partitions
             and asked is not None
             and asked <= kill.at
@@ -274,10 +286,13 @@ def recovery(
         ]
         if not cut:
             continue
-        affected += 1
+        last = max(cut, key=lambda index: kills[index].at)
+        count, seconds = found[last]
         if answered is not None:
-            longest = max(longest or 0.0, answered - max(cut))
-    return (None if longest is None else round(longest, 2)), affected
+            took = round(answered - kills[last].at, 2)
+            seconds = took if seconds is None else max(seconds, took)
+        found[last] = (count + 1, seconds)
+    return found
 
 
 def _timings(
@@ -437,9 +452,15 @@ def _result(
             + "): their turns have no pacing wait"
         )
     if kills:
+        per_kill = recovery_per_kill(kills, load.records, answers, options.partitions)
         notes.append(
             f"{len(kills)} worker(s) killed: "
-            + ", ".join(f"{k.victim} holding {len(k.partitions)} partition(s)" for k in kills)
+            + ", ".join(
+                f"{k.victim} holding {len(k.partitions)} partition(s) at "
+                f"+{k.at - load.started_at:.1f} s ({per_kill[i][0]} waiting, the last answered "
+                f"after {per_kill[i][1]} s)"
+                for i, k in enumerate(kills)
+            )
             + f"; {affected} question(s) were waiting in their partitions"
         )
     failures = [f"{r.tag}: {r.outcome} {r.detail}".strip() for r in sent if r.tag not in answered]
