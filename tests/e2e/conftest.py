@@ -272,12 +272,15 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-_user_ids = itertools.count(int(time.time()) % 100_000 * 1000 + 1)
+USER_IDS_PER_TEST = 10
+_user_ids = itertools.count(int(time.time()) % 100_000 * 1000 + 1, USER_IDS_PER_TEST)
 
 
 @pytest.fixture
 def user_id() -> int:
-    """A fresh Telegram user (and private chat) per test, so histories never mix."""
+    """A fresh Telegram user (and private chat) per test, so histories never mix. The next
+    ids up to `user_id + 9` are the test's too (a group's second member, say): a test that
+    writes as `user_id + 1` must not spend the next test's quota or share its chat."""
     return next(_user_ids)
 
 
