@@ -187,15 +187,17 @@ def _is_control(app: Application) -> Callable[[Entry], bool]:
 def _take_over(app: Application, scaled: Scaled, lost: LostUpdate) -> TakeOver:
     partitions = scaled.queue.partitions
 
-    async def take_over(partition: int) -> None:
+    async def take_over(partition: int) -> list[asyncio.Task[Any]]:
         def ours(chat_id: int) -> bool:
             return partition_of_chat(chat_id, partitions) == partition
 
         def ours_raw(raw: dict[str, Any]) -> bool:
             return chat_of(raw) is not None and partition_of(raw, partitions) == partition
 
-        app.intake.track(*await app.recovery.start(app.locks, only=ours))
+        recovering = await app.recovery.start(app.locks, only=ours)
+        app.intake.track(*recovering)
         window = timedelta(seconds=app.settings.reliability.recovery_window_seconds)
-        await replay_inbox(app.db, app.bot, app.intake, window, lost, only=ours_raw)
+        replaying = await replay_inbox(app.db, app.bot, app.intake, window, lost, only=ours_raw)
+        return [*recovering, *replaying]
 
     return take_over

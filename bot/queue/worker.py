@@ -8,7 +8,8 @@ handled, the others wait unacknowledged for the next owner, in order; once its u
 work are done it gives the partition back. A lease it fails to renew is lost: that
 partition's reading stops at once and its updates in work are cancelled (the new owner
 handles them again). For each partition it owns it first lets `take_over` finish what the
-partition's earlier owner left (unfinished answers, deferred updates), then handles the
+partition's earlier owner left (unfinished answers, deferred updates; in work like updates,
+so a handover waits for them too), then handles the
 entries that owner read but never acknowledged, then new ones; updates run concurrently
 (each chat in order behind its lock, Stop past it), each acknowledged once it is handled.
 """
@@ -21,7 +22,7 @@ import logging
 import math
 import secrets
 import zlib
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Collection
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -35,8 +36,10 @@ logger = logging.getLogger(__name__)
 
 Dispatch = Callable[[Entry], "asyncio.Task[Any] | None"]
 """Starts handling an entry's update; None when there is nothing to handle (unparsable)."""
-TakeOver = Callable[[int], Awaitable[None]]
-"""Finishes what the partition's earlier owner left; returns once the work holds its locks."""
+TakeOver = Callable[[int], Awaitable[Collection["asyncio.Task[Any]"]]]
+"""Starts finishing what the partition's earlier owner left; returns once the work holds its
+locks, with its tasks (the partition is handed over only once they are done, so the next
+owner never finds an answer in work unfinished and answers it again)."""
 IsControl = Callable[[Entry], bool]
 """Whether an entry's update must reach its chat even while the partition drains (Stop)."""
 READ_BLOCK_MS = 1000
@@ -44,6 +47,8 @@ FIRST_RETRY_SECONDS = 0.5
 MAX_RETRY_SECONDS = 5.0
 READ_COUNT = 50
 LIVE_TICKS = 3
+ACK_WAIT_SECONDS = 5.0
+"""Giving partitions back, how long the acknowledgements under way are waited for."""
 # Updates read ahead per partition (their chats run concurrently); a partition handed over
 # first lets those finish, so a small number keeps handovers quick.
 MAX_IN_FLIGHT = 32
@@ -115,7 +120,7 @@ class PartitionWorker:
         await self._stop_ticking()
         self._reading = False
         if self._acks:
-            await asyncio.wait(set(self._acks), timeout=5)
+            await asyncio.wait(set(self._acks), timeout=ACK_WAIT_SECONDS)
         for partition in list(self._owned):
             await self._drop(partition)
         with contextlib.suppress(RedisError):
@@ -184,6 +189,8 @@ class PartitionWorker:
                 await owned.reader
         while owned.in_flight:  # a Stop that came in meanwhile
             await asyncio.wait(set(owned.in_flight))
+        if self._acks:  # the next owner must not read what was handled as unacknowledged
+            await asyncio.wait(set(self._acks), timeout=ACK_WAIT_SECONDS)
         if self._owned.get(partition) is owned:
             del self._owned[partition]
             with contextlib.suppress(RedisError, OSError):
@@ -246,7 +253,9 @@ class PartitionWorker:
         delay = FIRST_RETRY_SECONDS
         try:
             await self._queue.prepare(partition)
-            await self._take_over(partition)
+            for task in await self._take_over(partition):
+                owned.in_flight.add(task)
+                task.add_done_callback(owned.in_flight.discard)
         except (RedisError, OSError) as exc:
             logger.warning("partition %d: not taken up (%s); taken again later", partition, exc)
             self._owned.pop(partition, None)  # not renewed: it lapses, and is taken again

@@ -177,15 +177,16 @@ async def replay_inbox(
     window: timedelta,
     lost: LostUpdate,
     only: Callable[[dict[str, Any]], bool] | None = None,
-) -> int:
+) -> list[asyncio.Task[None]]:
     """Updates received before a stop whose effects were never committed: handled now (in
     order, behind the answers being recovered); older than `window`, the user is told.
-    `only`: which of them (by raw update) to take up; default all."""
+    `only`: which of them (by raw update) to take up; default all. Returns their tasks."""
     pending = await db.read(lambda uow: uow.updates.pending())
     if only is not None:
         pending = [item for item in pending if only(item.raw)]
     now = datetime.now(UTC)
     late: list[UpdateMark] = []
+    started: list[asyncio.Task[None]] = []
     for item in pending:
         update = parse(item.raw, bot)
         if update is None or now - item.received_at > window:
@@ -193,12 +194,12 @@ async def replay_inbox(
             if update is not None:
                 await lost(item)
             continue
-        intake.dispatch(update, item.raw)
+        started.append(intake.dispatch(update, item.raw))
     if late:
         await db.write(lambda uow: uow.updates.mark(late))
-    if pending:
-        logger.info("took up %d updates received before the restart", len(pending) - len(late))
-    return len(pending) - len(late)
+    if started:
+        logger.info("took up %d updates received before the restart", len(started))
+    return started
 
 
 class WebhookEndpoint:

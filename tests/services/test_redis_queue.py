@@ -71,8 +71,9 @@ class Handler:
             self.handled.append((chat, entry.raw["update_id"], entry.redelivered))
             self.spans.append((chat, entry.raw["update_id"], started, time.monotonic()))
 
-    async def take_over(self, partition: int) -> None:
+    async def take_over(self, partition: int) -> list[asyncio.Task[Any]]:
         self.taken_over.append(partition)
+        return []
 
 
 def worker(
@@ -333,3 +334,44 @@ async def test_a_draining_worker_still_handles_stop_and_leaves_the_rest_in_order
         await second.release()
     assert successor.handled == [(3001, 3, True)]
     assert await queue.depth() == 0
+
+
+async def test_a_partition_is_handed_over_only_once_the_answers_it_resumed_are_done(
+    redis: Redis, redis_prefix: str
+) -> None:
+    """Taking the partitions over, the first worker resumes answers an earlier owner left;
+    a second worker joins meanwhile. The partitions it gets are handed over only when those
+    answers are done: handed over at once, the new owner would find them unfinished and
+    answer them again."""
+    resumed = asyncio.Event()
+    resuming: list[int] = []
+
+    async def take_over(partition: int) -> list[asyncio.Task[Any]]:
+        resuming.append(partition)
+        return [asyncio.create_task(resumed.wait())]
+
+    first = PartitionWorker(
+        redis,
+        UpdateQueue(redis, redis_prefix, PARTITIONS),
+        redis_prefix,
+        lease_seconds=LEASE,
+        dispatch=Handler().dispatch,
+        take_over=take_over,
+        worker_id="first",
+    )
+    second = worker(redis, redis_prefix, Handler(), "second")
+    stop = asyncio.Event()
+    running = [asyncio.create_task(first.run(stop.wait))]
+    try:
+        await wait_for(lambda: len(resuming) == PARTITIONS)
+        running.append(asyncio.create_task(second.run(stop.wait)))
+        await asyncio.sleep(3 * LEASE)  # many rounds: the second counts, its share is known
+        assert len(first.partitions) == PARTITIONS  # still resuming: none handed over
+        assert second.partitions == []
+        resumed.set()
+        await wait_for(lambda: [len(first.partitions), len(second.partitions)] == [2, 2])
+    finally:
+        stop.set()
+        await asyncio.gather(*running)
+        for each in (first, second):
+            await each.release()
