@@ -77,6 +77,8 @@ def is_control_update(update: Update) -> bool:
     its lock."""
     if update.stopped_message_generation is not None:
         return True
+    if update.pre_checkout_query is not None:
+        return True  # Telegram waits 10 s for the answer; it must not queue behind a chat
     message = update.message
     if message is not None and (message.successful_payment or message.refunded_payment):
         return True  # credited at once, not after the answer the chat may be streaming

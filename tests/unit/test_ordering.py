@@ -13,6 +13,7 @@ from aiogram.types import Message, Update
 from bot.chat.inputs import UserInput
 from bot.chat.ordering import ChatLocks, PasteMerger
 from bot.middlewares import OrderingMiddleware, install_ordering
+from bot.middlewares.ordering import is_control_update
 from bot.storage.dto import UpdateMark
 
 
@@ -129,3 +130,34 @@ async def test_a_chats_updates_keep_their_order_though_reading_fsm_state_awaits(
     assert await _handled_order(fsm_first=False) == [f"m{i}" for i in range(1, 11)]
     # The control: with the FSM middleware ahead of the lock, they overtake each other.
     assert await _handled_order(fsm_first=True) != [f"m{i}" for i in range(1, 11)]
+
+
+def test_stop_and_payments_are_control_updates_and_the_rest_is_not() -> None:
+    """Control updates reach a busy chat past its lock, and a draining worker still
+    handles them (Telegram gives a pre-checkout query 10 s)."""
+    user = {"id": 7, "is_bot": False, "first_name": "U"}
+    control = [
+        {"message": {**_message(7, "/stop"), "from": user}},
+        {"callback_query": {"id": "q", "from": user, "chat_instance": "c", "data": "stop:5"}},
+        {
+            "pre_checkout_query": {
+                "id": "p",
+                "from": user,
+                "currency": "XTR",
+                "total_amount": 50,
+                "invoice_payload": "plan:week",
+            }
+        },
+    ]
+    others = [
+        {"message": {**_message(7, "hello"), "from": user}},
+        {"callback_query": {"id": "q", "from": user, "chat_instance": "c", "data": "model:gpt"}},
+    ]
+    assert [is_control_update(Update(update_id=i, **u)) for i, u in enumerate(control)] == [
+        True
+    ] * len(control)
+    assert not any(is_control_update(Update(update_id=i, **u)) for i, u in enumerate(others))
+
+
+def _message(chat_id: int, text: str) -> dict[str, object]:
+    return {"message_id": 1, "date": 0, "chat": {"id": chat_id, "type": "private"}, "text": text}
