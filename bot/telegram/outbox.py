@@ -130,11 +130,12 @@ class PartSender:
         Telegram has no way to read a message back, but editing one to exactly what it shows
         is refused as "not modified". The ids after `after` (the last id known in the chat)
         are tried in turn with the part's own text and markup: "not modified" is the part;
-        "can't be edited" is someone else's message (the user's), so the next id is tried;
-        "not found" means no message came after, so the part was never sent (None: send it).
-        An edit that succeeds turned an unrecorded message of the bot into the part, which is
-        then where the part is. Other parts (edits, deletions, rich messages) are not looked
-        for: edits and deletions may be made twice, rich messages are sent again."""
+        "not found" means no message came after, so the part was never sent (None: send it);
+        any other refusal ("can't be edited": the user's message; "no text": a picture) is
+        another message, so the next id is tried. An edit that succeeds turned an unrecorded
+        text message of the bot into the part, which is then where the part is. Other parts
+        (edits, deletions, rich messages) are not looked for: edits and deletions may be made
+        twice, rich messages are sent again."""
         if part["op"] != "send":
             return None
         chunk, markup = _chunk(part), _markup(part)
@@ -144,9 +145,9 @@ class PartSender:
             except TelegramBadRequest as exc:
                 if is_not_modified(exc):
                     return [message_id]
-                if "can't be edited" in exc.message:
-                    continue
-                return None
+                if "not found" in exc.message:
+                    return None
+                continue
             except TelegramAPIError as exc:
                 logger.warning("chat %s: sent messages not looked for: %s", chat_id, exc)
                 return None

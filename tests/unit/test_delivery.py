@@ -14,7 +14,7 @@ from aiogram.client.telegram import TelegramAPIServer
 from aiogram.exceptions import TelegramBadRequest, TelegramRetryAfter, TelegramServerError
 from aiogram.methods import SendMessage
 from aiogram.methods.base import Response, TelegramMethod
-from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup, Message
+from aiogram.types import BufferedInputFile, InlineKeyboardButton, InlineKeyboardMarkup, Message
 
 from bot.chat.ports import DeliveryError
 from bot.sandbox.telegram import SandboxClient, TelegramSandbox
@@ -23,6 +23,7 @@ from bot.telegram.outbox import PartSender, delete_part, edit_part, keep_part, s
 from bot.telegram.pacing import DeliveryRetry, Pacer, retry_for
 from bot.telegram.sender import MessageSender
 from bot.telegram.views.final import AnswerMessages
+from tests.unit.test_telegram_sandbox import png
 
 TOKEN = "4242:delivery-test"
 USER = 5001
@@ -211,7 +212,8 @@ async def test_a_part_sent_before_a_crash_is_found_among_the_next_messages(
     telegram: Telegram,
 ) -> None:
     """The user's first message is 1: the bot's earlier answer, the part in question (taken by
-    Telegram, its id never recorded) and the user's messages meanwhile follow it."""
+    Telegram, its id never recorded), the user's messages and a picture of the bot's
+    meanwhile follow it."""
     button = InlineKeyboardMarkup(
         inline_keyboard=[[InlineKeyboardButton(text="👍", callback_data="rate")]]
     )
@@ -220,8 +222,10 @@ async def test_a_part_sent_before_a_crash_is_found_among_the_next_messages(
     [earlier_id] = await telegram.parts(USER, earlier)
     assert await telegram.parts.find_sent(USER, part, earlier_id) is None  # nothing after it
     await telegram.users.send(USER, "and another question")  # the user's: skipped
+    picture = BufferedInputFile(png(8, 8), "picture.png")
+    await telegram.bot.send_photo(USER, picture)  # no text to edit: skipped
     [sent] = await telegram.parts(USER, part)
     await telegram.users.send(USER, "one more")
     assert await telegram.parts.find_sent(USER, part, earlier_id) == [sent]
-    assert await texts(telegram) == ["the earlier answer", "the lost answer"]
+    assert await texts(telegram) == ["the earlier answer", None, "the lost answer"]
     assert await telegram.parts.find_sent(USER, edit_part(sent, Chunk("x", [])), 1) is None
