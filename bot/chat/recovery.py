@@ -120,11 +120,15 @@ class Recovery:
         logger.info("answer %s: delivering what is left of it", turn.answer_id)
 
         # A part sent just before the crash (its id not recorded) came after every message id
-        # the chat's turns know of, this one's included.
+        # the chat's turns know of, this one's included, and after the broadcasts it got.
+        def last_known(uow: UnitOfWork) -> int:
+            chat = turn.chat_id
+            return max(uow.turns.last_message_id(chat), uow.broadcasts.last_message_id(chat))
+
         known = max(
             [turn.reply_to or 0, *turn.visible]
             + [i for ids in turn.delivered for i in ids or ()]
-            + [await self._db.read(lambda uow: uow.turns.last_message_id(turn.chat_id))]
+            + [await self._db.read(last_known)]
         )
 
         async def send(part: dict[str, object]) -> list[int]:

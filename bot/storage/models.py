@@ -378,7 +378,10 @@ class BroadcastRecipientRow(Base):
     """One user of a broadcast: pending until sent (or blocked, or failed for good)."""
 
     __tablename__ = "broadcast_recipients"
-    __table_args__ = (Index("ix_broadcast_recipients_state", "broadcast_id", "state"),)
+    __table_args__ = (
+        Index("ix_broadcast_recipients_state", "broadcast_id", "state"),
+        Index("ix_broadcast_recipients_user_id_message_id", "user_id", "message_id"),
+    )
 
     broadcast_id: Mapped[int] = mapped_column(
         ForeignKey("broadcasts.id", ondelete="CASCADE"), primary_key=True

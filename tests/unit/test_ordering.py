@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+from typing import Any
 
 from aiogram import Bot, Dispatcher, Router
 from aiogram.fsm.storage.base import StorageKey
@@ -136,7 +137,7 @@ def test_stop_and_payments_are_control_updates_and_the_rest_is_not() -> None:
     """Control updates reach a busy chat past its lock, and a draining worker still
     handles them (Telegram gives a pre-checkout query 10 s)."""
     user = {"id": 7, "is_bot": False, "first_name": "U"}
-    control = [
+    control: list[dict[str, Any]] = [
         {"message": {**_message(7, "/stop"), "from": user}},
         {"callback_query": {"id": "q", "from": user, "chat_instance": "c", "data": "stop:5"}},
         {
@@ -149,7 +150,7 @@ def test_stop_and_payments_are_control_updates_and_the_rest_is_not() -> None:
             }
         },
     ]
-    others = [
+    others: list[dict[str, Any]] = [
         {"message": {**_message(7, "hello"), "from": user}},
         {"callback_query": {"id": "q", "from": user, "chat_instance": "c", "data": "model:gpt"}},
     ]
@@ -159,5 +160,5 @@ def test_stop_and_payments_are_control_updates_and_the_rest_is_not() -> None:
     assert not any(is_control_update(Update(update_id=i, **u)) for i, u in enumerate(others))
 
 
-def _message(chat_id: int, text: str) -> dict[str, object]:
+def _message(chat_id: int, text: str) -> dict[str, Any]:
     return {"message_id": 1, "date": 0, "chat": {"id": chat_id, "type": "private"}, "text": text}

@@ -94,6 +94,15 @@ class BroadcastRepository:
             .values(state=state, message_id=message_id, error=error[:128] if error else None)
         )
 
+    def last_message_id(self, chat_id: int) -> int:
+        """The largest message id a broadcast got in this (private) chat; 0 if none."""
+        found = self._session.scalar(
+            select(func.max(BroadcastRecipientRow.message_id)).where(
+                BroadcastRecipientRow.user_id == chat_id
+            )
+        )
+        return int(found or 0)
+
     def counts(self, broadcast_id: int) -> dict[RecipientState, int]:
         rows = self._session.execute(
             select(BroadcastRecipientRow.state, func.count())
