@@ -71,9 +71,9 @@ DEFAULT_SCENARIOS = SCENARIOS[:-1]
 ONE_CHUNK = 4096
 """chunk_chars of the instant scenarios: the whole (short) answer in one chunk."""
 FAIRNESS_FACTOR = 3
+"""The fairness scenario asks for this many times Telegram's global limit."""
 CHAOS_EVERY = 10.0
 """--chaos: seconds between two SIGKILLs."""
-"""The fairness scenario asks for this many times Telegram's global limit."""
 
 
 def _scenario_names(value: str) -> list[str]:
