@@ -202,12 +202,14 @@ async def test_an_answer_cut_off_by_a_crash_arrives_after_the_restart(
         assert quota_rows(stack, user) == [("gpt", 1)]
 
 
+@pytest.mark.parametrize("reliability_stack", ["polling"], indirect=True)
 async def test_a_crash_after_telegram_took_the_answer_does_not_send_it_twice(
     running: Stack, user_id: int
 ) -> None:
     """SIGKILL after Telegram took the final message but before the bot heard back (the
     sandbox holds its reply), so its id was never recorded: after the restart the bot finds
-    the message it had sent instead of sending it again."""
+    the message it had sent instead of sending it again. (Finding it does not depend on how
+    updates arrive: polling only.)"""
     stack = running
     question = "taken just before the crash"
     await stack.telegram.send(user_id, "first, to have a message before")
@@ -228,12 +230,14 @@ async def test_a_crash_after_telegram_took_the_answer_does_not_send_it_twice(
     assert "part 0 had been delivered" in stack.bot.log()
 
 
+@pytest.mark.parametrize("reliability_stack", ["polling"], indirect=True)
 async def test_an_answer_cut_before_telegram_had_it_never_replaces_an_earlier_one(
     running: Stack, user_id: int
 ) -> None:
     """Two questions back to back, so the first answer comes after the second question; the
     second answer's message is cut by a crash before Telegram has it (the sandbox holds the
-    call). After the restart the second answer is sent, and the first stays as it was."""
+    call). After the restart the second answer is sent, and the first stays as it was.
+    (Polling only, as above.)"""
     stack = running
     slow(stack.llm)
     await stack.telegram.send(user_id, "first of two")
@@ -295,9 +299,13 @@ async def test_sigterm_lets_an_answer_in_flight_finish(running: Stack, user_id: 
     assert "waiting up to 20.0 s for 1 updates in flight" in stack.bot.log()
 
 
+@pytest.mark.parametrize("reliability_stack", ["polling"], indirect=True)
 async def test_after_a_short_grace_period_the_answer_is_marked_then_resumed(
     running: Stack, user_id: int
 ) -> None:
+    """SIGTERM with a grace period shorter than the answer: the user is told, and the answer
+    replaces the notice after the restart. (Marking and resuming do not depend on how updates
+    arrive: polling only; a webhook bot's SIGTERM is tested above.)"""
     stack = running
     await stack.restart(extra="[reliability]\nshutdown_grace_seconds = 1")
     try:
