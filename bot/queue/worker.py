@@ -9,9 +9,9 @@ work are done it gives the partition back. A lease it fails to renew is lost: th
 partition's reading stops at once and its updates in work are cancelled (the new owner
 handles them again). For each partition it owns it first lets `take_over` finish what the
 partition's earlier owner left (unfinished answers, deferred updates; in work like updates,
-so a handover waits for them too), then handles the
-entries that owner read but never acknowledged, then new ones; updates run concurrently
-(each chat in order behind its lock, Stop past it), each acknowledged once it is handled.
+so a handover waits for them too), then handles the entries that owner read but never
+acknowledged, then new ones; updates run concurrently (each chat in order behind its lock,
+Stop past it), each acknowledged once it is handled.
 """
 
 from __future__ import annotations
