@@ -224,6 +224,13 @@ SERVICES = ("postgres", "redis-server")
 """The processes (by command name) whose CPU the scale runs report besides the bot's."""
 
 
+async def forget_keys(redis: Redis, prefix: str) -> None:
+    """Delete every key of a run (all under its own prefix)."""
+    keys = [key async for key in redis.scan_iter(match=f"{prefix}:*")]
+    if keys:
+        await redis.delete(*keys)
+
+
 def services_cpu_seconds() -> float:
     """User+system CPU so far of every PostgreSQL and Redis process on this machine (a
     PostgreSQL backend that exits takes its share with it: a lower bound)."""
@@ -336,7 +343,5 @@ async def running_cluster(
             await sandbox.stop()
             if balancer is not None:
                 await balancer.stop()
-            keys = [key async for key in redis.scan_iter(match=f"{prefix}:*")]
-            if keys:
-                await redis.delete(*keys)
+            await forget_keys(redis, prefix)
             await redis.aclose()

@@ -28,6 +28,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from bench.balancer import Balancer
+from bench.cluster import forget_keys
 from bot.queue.partitions import partition_of_chat
 from bot.sandbox.llm import ScriptedLLM
 from bot.sandbox.telegram import SandboxClient, TelegramSandbox
@@ -245,9 +246,7 @@ async def _cluster(
         await sandbox.stop()
         if balancer is not None:
             await balancer.stop()
-        keys = [key async for key in redis.scan_iter(match=f"{prefix}:*")]
-        if keys:
-            await redis.delete(*keys)
+        await forget_keys(redis, prefix)
         await redis.aclose()
         await anext(database, None)
     assert_no_secrets(cluster.logs())

@@ -19,7 +19,7 @@ from bot.queue.ingress import QueueWebhook
 from bot.queue.leases import Lease
 from bot.queue.partitions import partition_of
 from bot.queue.streams import Entry, UpdateQueue
-from bot.queue.worker import PartitionWorker
+from bot.queue.worker import Dispatch, IsControl, PartitionWorker, TakeOver
 from bot.telegram.intake import SECRET_HEADER
 from tests.services.conftest import redis_client
 
@@ -77,17 +77,28 @@ class Handler:
 
 
 def worker(
-    redis: Redis, prefix: str, handler: Handler, name: str, max_in_flight: int = 32
+    redis: Redis,
+    prefix: str,
+    handler: Handler,
+    name: str,
+    max_in_flight: int = 32,
+    *,
+    lease: float = LEASE,
+    dispatch: Dispatch | None = None,
+    take_over: TakeOver | None = None,
+    is_control: IsControl | None = None,
 ) -> PartitionWorker:
+    """A worker on `handler` (or on the `dispatch` and `take_over` given)."""
     return PartitionWorker(
         redis,
         UpdateQueue(redis, prefix, PARTITIONS),
         prefix,
-        lease_seconds=LEASE,
-        dispatch=handler.dispatch,
-        take_over=handler.take_over,
+        lease_seconds=lease,
+        dispatch=dispatch or handler.dispatch,
+        take_over=take_over or handler.take_over,
         worker_id=name,
         max_in_flight=max_in_flight,
+        is_control=is_control,
     )
 
 
@@ -249,15 +260,7 @@ async def test_a_worker_that_died_holding_nothing_does_not_keep_its_share_for_a_
     lease = 9.0  # checks every second; a heartbeat counts for three of them
     seconds, micros = await redis.time()
     await redis.zadd(f"{redis_prefix}:workers", {"ghost": seconds + micros / 1e6})
-    alone = PartitionWorker(
-        redis,
-        UpdateQueue(redis, redis_prefix, PARTITIONS),
-        redis_prefix,
-        lease_seconds=lease,
-        dispatch=Handler().dispatch,
-        take_over=Handler().take_over,
-        worker_id="alone",
-    )
+    alone = worker(redis, redis_prefix, Handler(), "alone", lease=lease)
     stop = asyncio.Event()
     running = asyncio.create_task(alone.run(stop.wait))
     started = time.monotonic()
@@ -295,14 +298,12 @@ async def test_a_draining_worker_still_handles_stop_and_leaves_the_rest_in_order
 
         return asyncio.create_task(handle())
 
-    leaving = PartitionWorker(
+    leaving = worker(
         redis,
-        queue,
         redis_prefix,
-        lease_seconds=LEASE,
+        Handler(),
+        "leaving",
         dispatch=dispatch,
-        take_over=Handler().take_over,
-        worker_id="leaving",
         is_control=lambda entry: entry.raw is not None and entry.raw["update_id"] == 2,
     )
     stopping = asyncio.Event()
@@ -350,15 +351,7 @@ async def test_a_partition_is_handed_over_only_once_the_answers_it_resumed_are_d
         resuming.append(partition)
         return [asyncio.create_task(resumed.wait())]
 
-    first = PartitionWorker(
-        redis,
-        UpdateQueue(redis, redis_prefix, PARTITIONS),
-        redis_prefix,
-        lease_seconds=LEASE,
-        dispatch=Handler().dispatch,
-        take_over=take_over,
-        worker_id="first",
-    )
+    first = worker(redis, redis_prefix, Handler(), "first", take_over=take_over)
     second = worker(redis, redis_prefix, Handler(), "second")
     stop = asyncio.Event()
     running = [asyncio.create_task(first.run(stop.wait))]
