@@ -20,6 +20,7 @@ from bench.report import (
     aggregate,
     pair_per_chunk,
     run_objects,
+    scale_goals,
     scale_table,
     table,
     targets_table,
@@ -581,11 +582,15 @@ def main(argv: list[str] | None = None) -> int:
     if args.runs > 1:
         print(f"Medians of {args.runs} runs per scenario.")
     print(table(rows))
-    print()
-    print(targets_table(rows, database_kind(args.database_url)))
+    targets = targets_table(rows, database_kind(args.database_url))
+    if targets:
+        print()
+        print(targets)
     if any(scenario.workers for scenario, _ in rows):
         print()
         print(scale_table(rows))
+        print()
+        print(scale_goals(rows, args.lease_seconds))
     failed = sum(agg["turns_failed"] for _, agg in rows)
     if args.json is not None:
         _write_json(args, results, time.monotonic() - started, aborted)

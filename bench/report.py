@@ -316,6 +316,42 @@ def targets_table(rows: Sequence[Row], database: str) -> str:
         )
         goal = _draft_goal() if target.goal == "draft" else target.goal
         lines.append(f"| {label} | {scenario.name} c={scenario.chats} | {value or '-'} | {goal} |")
+    return "\n".join(lines) if len(lines) > 2 else ""
+
+
+SCALE_SPEEDUP_GOAL = 1.7
+RECOVERY_MARGIN_S = 5.0
+
+
+def scale_goals(rows: Sequence[Row], lease_seconds: float) -> str:
+    """The scale issue's goals, one line each, from the runs that measure them: 2 workers'
+    capacity over 1's (runs without chaos, same ingress); with chaos, nothing out of order,
+    lost or duplicated, and a killed worker's chats recovered within the lease + 5 s."""
+    scale = [(s, a) for s, a in rows if s.workers]
+    calm = {(s.ingress, s.workers): a for s, a in scale if not s.chaos_every_s}
+    lines = []
+    for ingress in sorted({ingress for ingress, _ in calm}):
+        one, two = calm.get((ingress, 1)), calm.get((ingress, 2))
+        if one and two and one["turns_per_s"] and two["turns_per_s"]:
+            ratio = two["turns_per_s"] / one["turns_per_s"]
+            met = "met" if ratio >= SCALE_SPEEDUP_GOAL else "not met"
+            lines.append(
+                f"- capacity ({ingress}), 2 workers over 1: {ratio:.2f}x "
+                f"(goal ≥ {SCALE_SPEEDUP_GOAL}x: {met})"
+            )
+    for scenario, agg in scale:
+        if not scenario.chaos_every_s:
+            continue
+        wrong = agg["ordering_violations"] + agg["lost_turns"] + agg["duplicated_answers"]
+        recovered, limit = agg["max_recovery_s"], lease_seconds + RECOVERY_MARGIN_S
+        within = "no kill measured" if recovered is None else f"{recovered:.1f} s"
+        in_time = recovered is not None and recovered <= limit
+        lines.append(
+            f"- chaos ({scenario.ingress}, {scenario.workers} workers, {scenario.chats} chats): "
+            f"{agg['ordering_violations']} out of order, {agg['lost_turns']} lost, "
+            f"{agg['duplicated_answers']} duplicated (goal 0: {'met' if not wrong else 'not met'});"
+            f" longest recovery {within} (goal ≤ {limit:g} s: {'met' if in_time else 'not met'})"
+        )
     return "\n".join(lines)
 
 

@@ -7,7 +7,9 @@ from typing import Any
 
 from bench.botlog import Delivered
 from bench.load import TurnRecord, question
+from bench.report import scale_goals
 from bench.scale import Kill, delivered_lines, read_transcript, recovery
+from bench.scenarios import Scenario
 
 CHAT = 1_000_001
 
@@ -91,3 +93,28 @@ def test_one_answer_to_two_questions_taken_together_answers_both() -> None:
     shown = read_transcript([user(1, "u0t1", 1.0), user(2, "u0t2", 1.1), notice, both], [])
     assert shown.final_at == {"u0t1": 3.0, "u0t2": 3.0}
     assert (shown.ordering_violations, shown.duplicates, shown.bot_messages) == (0, 0, 2)
+
+
+def _scale_row(workers: int, chaos: bool, **agg: Any) -> tuple[Scenario, dict[str, Any]]:
+    scenario = Scenario(
+        "scale", 100, None, 20.0, 0.0, 0.0, "ok", False, workers=workers,
+        chaos_every_s=10.0 if chaos else 0.0,
+    )  # fmt: skip
+    counts = {"ordering_violations": 0, "lost_turns": 0, "duplicated_answers": 0}
+    return scenario, {"turns_per_s": None, "max_recovery_s": None, **counts, **agg}
+
+
+def test_the_scale_goals_say_which_are_met() -> None:
+    rows = [
+        _scale_row(1, False, turns_per_s=40.0),
+        _scale_row(2, False, turns_per_s=60.0),
+        _scale_row(2, True, max_recovery_s=14.2),
+        _scale_row(2, True, duplicated_answers=1, max_recovery_s=16.0),
+    ]
+    assert scale_goals(rows, lease_seconds=10).splitlines() == [
+        "- capacity (polling), 2 workers over 1: 1.50x (goal ≥ 1.7x: not met)",
+        "- chaos (polling, 2 workers, 100 chats): 0 out of order, 0 lost, 0 duplicated "
+        "(goal 0: met); longest recovery 14.2 s (goal ≤ 15 s: met)",
+        "- chaos (polling, 2 workers, 100 chats): 0 out of order, 0 lost, 1 duplicated "
+        "(goal 0: not met); longest recovery 16.0 s (goal ≤ 15 s: not met)",
+    ]
