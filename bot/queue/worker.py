@@ -64,6 +64,10 @@ class _Owned:
     # Handing it over or stopping: only control updates (Stop) are handled; the others stay
     # unacknowledged, for the next owner, in order.
     draining: bool = False
+    # Its reading ends: nothing more is read or started. A flag, not only a cancellation: a
+    # cancellation that arrives during a blocking Redis read can be swallowed by the client
+    # (redis-py #2028, #2551), and a reader that read on would hold up the handover for ever.
+    closing: bool = False
 
 
 class PartitionWorker:
@@ -183,10 +187,7 @@ class PartitionWorker:
         owned.draining = True
         while owned.in_flight:
             await asyncio.wait(set(owned.in_flight))
-        if owned.reader is not None:
-            owned.reader.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await owned.reader
+        await _stop_reading(owned)
         while owned.in_flight:  # a Stop that came in meanwhile
             await asyncio.wait(set(owned.in_flight))
         if self._acks:  # the next owner must not read what was handled as unacknowledged
@@ -227,6 +228,7 @@ class PartitionWorker:
         owned = self._owned.pop(partition, None)
         if owned is None:
             return
+        owned.closing = True
         for task in (owned.leaving, owned.reader, *owned.in_flight):
             if task is not None:
                 task.cancel()
@@ -236,13 +238,12 @@ class PartitionWorker:
         owned = self._owned.pop(partition, None)
         if owned is None:
             return
-        for task in (owned.leaving, owned.reader):
-            if task is not None:
-                task.cancel()
-        for task in (owned.reader, *owned.in_flight):
-            if task is not None:
-                with contextlib.suppress(asyncio.CancelledError, Exception):
-                    await task
+        if owned.leaving is not None:
+            owned.leaving.cancel()
+        await _stop_reading(owned)
+        for task in list(owned.in_flight):
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
         with contextlib.suppress(RedisError, OSError):
             await owned.lease.release()
         logger.info("partition %d: given back", partition)
@@ -264,7 +265,7 @@ class PartitionWorker:
             logger.exception("partition %d: taking it over failed", partition)
             self._owned.pop(partition, None)
             return
-        while self._reading:
+        while self._reading and not owned.closing:
             try:
                 await self._read_pending(partition, owned)
                 await self._read_new(partition, owned)
@@ -277,7 +278,7 @@ class PartitionWorker:
 
     async def _read_pending(self, partition: int, owned: _Owned) -> None:
         after = b"0"
-        while self._reading:
+        while self._reading and not owned.closing:
             entries = await self._queue.unacknowledged(partition, after)
             if not entries:
                 return
@@ -289,7 +290,7 @@ class PartitionWorker:
             after = entries[-1].entry_id
 
     async def _read_new(self, partition: int, owned: _Owned) -> None:
-        while self._reading:
+        while self._reading and not owned.closing:
             while len(owned.in_flight) >= self._max_in_flight:
                 await asyncio.wait(set(owned.in_flight), return_when=asyncio.FIRST_COMPLETED)
             room = min(self._max_in_flight - len(owned.in_flight), READ_COUNT)
@@ -297,7 +298,9 @@ class PartitionWorker:
                 self._start(owned, entry)
 
     def _start(self, owned: _Owned, entry: Entry) -> None:
-        if owned.draining and (self._is_control is None or not self._is_control(entry)):
+        if owned.closing or (
+            owned.draining and (self._is_control is None or not self._is_control(entry))
+        ):
             return  # left unacknowledged: the next owner reads it first
         task = self._dispatch(entry)
         if task is None:
@@ -324,3 +327,14 @@ class PartitionWorker:
             await self._queue.acknowledge(entry.partition, entry.entry_id)
         except (RedisError, OSError) as exc:  # handled again later; dedupe drops it then
             logger.warning("update entry %r not acknowledged: %s", entry.entry_id, exc)
+
+
+async def _stop_reading(owned: _Owned) -> None:
+    """End the partition's reading: flagged, cancelled to cut a blocking read short, and
+    waited for (a read blocks a second at most, so this ends even if the cancellation was
+    swallowed)."""
+    owned.closing = True
+    if owned.reader is not None:
+        owned.reader.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await owned.reader

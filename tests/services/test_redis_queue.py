@@ -87,11 +87,12 @@ def worker(
     dispatch: Dispatch | None = None,
     take_over: TakeOver | None = None,
     is_control: IsControl | None = None,
+    queue: UpdateQueue | None = None,
 ) -> PartitionWorker:
     """A worker on `handler` (or on the `dispatch` and `take_over` given)."""
     return PartitionWorker(
         redis,
-        UpdateQueue(redis, prefix, PARTITIONS),
+        queue or UpdateQueue(redis, prefix, PARTITIONS),
         prefix,
         lease_seconds=lease,
         dispatch=dispatch or handler.dispatch,
@@ -363,6 +364,45 @@ async def test_a_partition_is_handed_over_only_once_the_answers_it_resumed_are_d
         assert second.partitions == []
         resumed.set()
         await wait_for(lambda: [len(first.partitions), len(second.partitions)] == [2, 2])
+    finally:
+        stop.set()
+        await asyncio.gather(*running)
+        for each in (first, second):
+            await each.release()
+
+
+class SwallowingQueue(UpdateQueue):
+    """Swallows a cancellation that arrives during a blocking read, as redis-py's asyncio
+    client can (redis/redis-py#2028, #2551): the reading task goes on as if not cancelled."""
+
+    async def next(self, partition: int, count: int, block_ms: int) -> list[Entry]:
+        try:
+            return await super().next(partition, count, block_ms)
+        except asyncio.CancelledError:
+            return []
+
+
+async def test_a_handover_ends_though_the_redis_client_swallowed_the_readers_cancellation(
+    redis: Redis, redis_prefix: str
+) -> None:
+    """The partitions handed over to a second worker are given up by the first, and every
+    update is handled, though cancelling the first one's readers had no effect (before: the
+    handover waited for them for ever, and the partitions' chats, draining, went unanswered)."""
+    handlers = [Handler(), Handler()]
+    swallowing = SwallowingQueue(redis, redis_prefix, PARTITIONS)
+    first = worker(redis, redis_prefix, handlers[0], "first", queue=swallowing)
+    second = worker(redis, redis_prefix, handlers[1], "second")
+    stop = asyncio.Event()
+    running = [asyncio.create_task(first.run(stop.wait))]
+    try:
+        await wait_for(lambda: len(first.partitions) == PARTITIONS)
+        running.append(asyncio.create_task(second.run(stop.wait)))
+        await wait_for(lambda: [len(first.partitions), len(second.partitions)] == [2, 2])
+        queue = UpdateQueue(redis, redis_prefix, PARTITIONS)
+        chats = range(2001, 2013)
+        for chat in chats:
+            await queue.append(update(chat, chat))
+        await wait_for(lambda: sum(len(h.handled) for h in handlers) == len(chats))
     finally:
         stop.set()
         await asyncio.gather(*running)
