@@ -1,10 +1,13 @@
 """Telegram's flood limits shared by every process: token buckets and 429 blocks in Redis.
 
 One Lua script checks the 429 blocks and the budgets and spends them in one atomic step, on
-Redis's clock (processes' clocks need not agree). Like the pacer's own, with its 10 % margin:
-the global budget is a sliding window of `global_per_second` sends per 1.1 s (a sorted set
-of send times), a chat's a token bucket refilled at `chat_per_second` with a burst of
-`chat_burst`.
+Redis's clock (processes' clocks need not agree). The global budget is a sliding window of
+`global_per_second` sends per 1.25 s (a sorted set of send times): a wider margin than one
+process's pacer keeps (10 %), because sends spent here by several processes reach Telegram
+with more jitter (each process's own scheduling delay), and a send spent early but delayed
+lands in the same second as later ones. A chat's budget is a token bucket refilled at
+`chat_per_second` (10 % margin) with a burst of `chat_burst`; its unused margin accrues, so
+it tolerates that jitter as it is.
 Fairness across chats comes from each process's pacer, which queues its final sends for the
 global budget in arrival order before it asks here.
 
@@ -25,6 +28,7 @@ from redis.exceptions import RedisError
 logger = logging.getLogger(__name__)
 
 MARGIN = 0.1
+GLOBAL_MARGIN = 0.25
 WARN_EVERY_SECONDS = 30.0
 
 # KEYS: global window, global block, [chat bucket, chat block]
@@ -94,7 +98,7 @@ class RedisBudgets:
         self._prefix = f"{prefix}:pace"
         self._take = redis.register_script(TAKE)
         self._block = redis.register_script(BLOCK)
-        self._global = (global_per_second, 1000 * (1 + MARGIN))
+        self._global = (global_per_second, 1000 * (1 + GLOBAL_MARGIN))
         self._chat = (chat_burst, 1000 * (1 + MARGIN) / chat_per_second)
         self._warned = 0.0
         self._ids = itertools.count()
