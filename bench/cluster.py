@@ -225,7 +225,7 @@ SERVICES = ("postgres", "redis-server")
 
 
 async def forget_keys(redis: Redis, prefix: str) -> None:
-    """Delete every key of a run (all under its own prefix)."""
+    """Delete every key under `prefix` (a run's or a test's own)."""
     keys = [key async for key in redis.scan_iter(match=f"{prefix}:*")]
     if keys:
         await redis.delete(*keys)

@@ -123,12 +123,16 @@ class PartitionWorker:
         """Give every partition back at once (a graceful stop: no one waits for a lapse)."""
         await self._stop_ticking()
         self._reading = False
-        if self._acks:
-            await asyncio.wait(set(self._acks), timeout=ACK_WAIT_SECONDS)
+        await self._acknowledged()
         for partition in list(self._owned):
             await self._drop(partition)
         with contextlib.suppress(RedisError):
             await self._redis.zrem(self._members_key, self.id)
+
+    async def _acknowledged(self) -> None:
+        """Until the acknowledgements under way are in (at most ACK_WAIT_SECONDS)."""
+        if self._acks:
+            await asyncio.wait(set(self._acks), timeout=ACK_WAIT_SECONDS)
 
     async def _stop_ticking(self) -> None:
         if self._ticking is not None:
@@ -190,8 +194,7 @@ class PartitionWorker:
         await _stop_reading(owned)
         while owned.in_flight:  # a Stop that came in meanwhile
             await asyncio.wait(set(owned.in_flight))
-        if self._acks:  # the next owner must not read what was handled as unacknowledged
-            await asyncio.wait(set(self._acks), timeout=ACK_WAIT_SECONDS)
+        await self._acknowledged()  # the next owner must not read what was handled again
         if self._owned.get(partition) is owned:
             del self._owned[partition]
             with contextlib.suppress(RedisError, OSError):

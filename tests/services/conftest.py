@@ -11,6 +11,7 @@ import pytest
 from redis.asyncio import Redis
 from sqlalchemy import Connection, text
 
+from bench.cluster import forget_keys
 from bot.storage.database import Database, open_database
 
 POSTGRES_URL = os.environ.get(
@@ -65,9 +66,7 @@ async def redis_prefix() -> AsyncIterator[str]:
     yield prefix
     client = Redis.from_url(REDIS_URL)
     try:
-        keys = [key async for key in client.scan_iter(match=f"{prefix}:*")]
-        if keys:
-            await client.delete(*keys)
+        await forget_keys(client, prefix)
     finally:
         await client.aclose()
 
